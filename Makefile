@@ -1,0 +1,123 @@
+# gslbd: one non-recursive Makefile. Variants: VARIANT=debug (default), release, asan.
+#   make            build the daemon (build/$(VARIANT)/gslbd)
+#   make run        install deps, build, serve conf/gslbd.json on 127.0.0.1:5300
+#   make test       install deps, build, run unit, integration and fuzz-replay tests
+#   make bench      compare gslbd with gdnsd and NSD (dnsperf, pinned cores)
+#   make fuzz       build libFuzzer targets with clang and run each FUZZ_SECONDS
+#   make format-check, make clean
+
+VARIANT ?= debug
+BUILD := build/$(VARIANT)
+CC ?= cc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+
+PKGS := ldns libuv libmaxminddb libcurl jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Werror
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -g -MMD -MP $(WARN) -I. $(PKG_CFLAGS)
+ifeq ($(VARIANT),release)
+OPT := -O2 -DNDEBUG
+else ifeq ($(VARIANT),asan)
+OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+OPT := -O2
+endif
+ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
+ALL_LDFLAGS := -pthread $(OPT) $(LDFLAGS)
+
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+GEO_SRC := $(wildcard geo/*.c)
+HEALTH_SRC := $(wildcard health/*.c)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+GEO_OBJ := $(GEO_SRC:%.c=$(BUILD)/%.o)
+HEALTH_OBJ := $(HEALTH_SRC:%.c=$(BUILD)/%.o)
+LIBSERVER := $(BUILD)/libgslbd_server.a
+LIBGEO := $(BUILD)/libgslbd_geo.a
+LIBHEALTH := $(BUILD)/libgslbd_health.a
+GSLBD := $(BUILD)/gslbd
+
+UNIT_SRC := $(wildcard test/unit/*/test_*.c)
+UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
+FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
+REPLAY_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(BUILD)/test/replay_%)
+
+.PHONY: all run test unit integration fuzz-replay bench fuzz deps clean format format-check
+
+all: $(GSLBD)
+
+deps:
+	@bash packaging/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBSERVER): $(SERVER_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIBGEO): $(GEO_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIBHEALTH): $(HEALTH_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# geo/ and health/ join the link once they have sources.
+MOD_LIBS := $(LIBSERVER) $(if $(GEO_SRC),$(LIBGEO)) $(if $(HEALTH_SRC),$(LIBHEALTH))
+
+$(GSLBD): $(BUILD)/server/main.o $(MOD_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# A unit test links only its module (and what that module depends on).
+$(BUILD)/test/unit/server/%: test/unit/server/%.c $(MOD_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+$(BUILD)/test/unit/geo/%: test/unit/geo/%.c $(LIBGEO)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+$(BUILD)/test/unit/health/%: test/unit/health/%.c $(LIBHEALTH)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+# Fuzz targets replayed over their corpus by a plain main() (gcc; ASan in VARIANT=asan).
+$(BUILD)/test/replay_%: test/fuzz/%.c test/fuzz/replay_main.c $(LIBSERVER)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@bash packaging/run.sh $(GSLBD)
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(REPLAY_BIN)
+	@bash test/run-all.sh $(BUILD)
+
+unit: $(UNIT_BIN)
+	@bash test/run-all.sh $(BUILD) unit
+integration: $(GSLBD)
+	@bash test/run-all.sh $(BUILD) integration
+fuzz-replay: $(REPLAY_BIN)
+	@bash test/run-all.sh $(BUILD) fuzz
+
+bench: deps
+	@$(MAKE) --no-print-directory VARIANT=release all
+	@bash bench/bench.sh build/release/gslbd
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@bash test/fuzz/run-fuzz.sh $(FUZZ_SECONDS)
+
+format:
+	clang-format -i $(wildcard */*.c */*.h test/*/*.c test/*/*/*.c)
+format-check:
+	clang-format --dry-run --Werror $(wildcard */*.c */*.h test/*/*.c test/*/*/*.c)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name "*.d" 2>/dev/null)

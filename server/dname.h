@@ -1,0 +1,51 @@
+/* dname.h: domain names in wire form: hashing, lowercasing and comparison helpers.
+ * Names handled here are absolute, uncompressed, at most 255 octets; callers own buffers. */
+#ifndef GSLBD_DNAME_H
+#define GSLBD_DNAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DNAME_MAX 255
+#define DNAME_MAX_LABELS 128
+
+/* The labels of a name: off[i] is the offset of label i (0 = leftmost);
+ * label count excludes the root. */
+struct dname_labels {
+    uint8_t count;
+    uint8_t off[DNAME_MAX_LABELS];
+};
+
+static inline uint8_t dname_lower(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+/* Split a valid wire name into labels. Returns the name length, or -1 if invalid. */
+int dname_split(const uint8_t *name, size_t max, struct dname_labels *l);
+
+/* Hash of the suffix starting at label i, for every i, computed right to left so a
+ * suffix's hash does not depend on the labels before it. h[count] is the root's hash.
+ * The name must already be lowercase. */
+void dname_suffix_hashes(const uint8_t *name, const struct dname_labels *l, uint32_t *h);
+
+/* Hash of a whole lowercase name (equal to h[0] of dname_suffix_hashes). */
+uint32_t dname_hash(const uint8_t *name);
+
+/* Length of a valid wire name (including the root label). */
+size_t dname_len(const uint8_t *name);
+
+/* Copy a name lowercased; returns length. */
+size_t dname_copy_lower(uint8_t *dst, const uint8_t *src);
+
+/* Byte-equality of two lowercase names. */
+bool dname_equal(const uint8_t *a, const uint8_t *b);
+
+/* True if name is sub (or equal to) parent; both lowercase. */
+bool dname_is_subdomain(const uint8_t *name, const uint8_t *parent);
+
+/* Render as presentation text ("www.example."); returns buf. */
+char *dname_to_text(const uint8_t *name, char *buf, size_t buflen);
+
+#endif

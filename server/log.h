@@ -1,0 +1,19 @@
+/* log.h: leveled logging to stderr for the daemon.
+ * One global level owned by main(); modules call log_msg() and never exit. */
+#ifndef GSLBD_LOG_H
+#define GSLBD_LOG_H
+
+enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+void log_set_level(enum log_level lvl);
+enum log_level log_get_level(void);
+
+/* printf-style; thread-safe (one write(2) per line). */
+void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif

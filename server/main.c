@@ -1,0 +1,323 @@
+/* main.c: command line, start-up, the control loop (signals, reload) and shutdown. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "conf.h"
+#include "log.h"
+#include "server.h"
+#include "view.h"
+#include "worker.h"
+
+#define GSLBD_VERSION "0.1.0"
+
+struct zone_arg {
+    const char *origin;
+    const char *file;
+};
+
+/* What the command line asked for; kept so SIGHUP can rebuild the same way. */
+struct opts {
+    const char *conf_path;
+    bool check;
+    struct zone_arg zones[64];
+    size_t nzones;
+    const char *listen[16];
+    size_t nlisten;
+    int workers; /* -1 = from config */
+    const char *nsid;
+    int log_level; /* -1 = from config */
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: gslbd -c FILE [--check]\n"
+               "       gslbd --zone ORIGIN=FILE [--zone ...] --listen ADDR:PORT [--listen ...]\n"
+               "options:\n"
+               "  -c, --config FILE     JSON configuration (see docs/config.md)\n"
+               "      --check           validate config and zones, then exit 0 or 1\n"
+               "      --zone ORIGIN=FILE  serve a zone file without a config file\n"
+               "      --listen ADDR:PORT  listen address (UDP and TCP); [V6]:PORT for IPv6\n"
+               "      --workers N       DNS worker threads (0 = one per CPU)\n"
+               "      --nsid TEXT       NSID to answer with (RFC 5001)\n"
+               "  -d, --debug           debug logging\n"
+               "  -q, --quiet           warnings and errors only\n"
+               "  -V, --version         print the version\n");
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'C'},
+        {"zone", required_argument, NULL, 'z'},   {"listen", required_argument, NULL, 'l'},
+        {"workers", required_argument, NULL, 'w'}, {"nsid", required_argument, NULL, 'n'},
+        {"debug", no_argument, NULL, 'd'},        {"quiet", no_argument, NULL, 'q'},
+        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof(*o));
+    o->workers = -1;
+    o->log_level = -1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:dqVh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            o->conf_path = optarg;
+            break;
+        case 'C':
+            o->check = true;
+            break;
+        case 'z': {
+            char *eq = strchr(optarg, '=');
+            if (eq == NULL || eq == optarg || eq[1] == '\0') {
+                fprintf(stderr, "gslbd: --zone wants ORIGIN=FILE, got '%s'\n", optarg);
+                return -1;
+            }
+            if (o->nzones == sizeof(o->zones) / sizeof(o->zones[0])) {
+                fprintf(stderr, "gslbd: too many --zone options\n");
+                return -1;
+            }
+            *eq = '\0';
+            o->zones[o->nzones].origin = optarg;
+            o->zones[o->nzones++].file = eq + 1;
+            break;
+        }
+        case 'l':
+            if (o->nlisten == sizeof(o->listen) / sizeof(o->listen[0])) {
+                fprintf(stderr, "gslbd: too many --listen options\n");
+                return -1;
+            }
+            o->listen[o->nlisten++] = optarg;
+            break;
+        case 'w': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end != '\0' || n < 0 || n > 256) {
+                fprintf(stderr, "gslbd: --workers wants 0..256, got '%s'\n", optarg);
+                return -1;
+            }
+            o->workers = (int)n;
+            break;
+        }
+        case 'n':
+            o->nsid = optarg;
+            break;
+        case 'd':
+            o->log_level = LOG_DEBUG;
+            break;
+        case 'q':
+            o->log_level = LOG_WARN;
+            break;
+        case 'V':
+            printf("gslbd %s\n", GSLBD_VERSION);
+            exit(0);
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "gslbd: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (o->conf_path == NULL && o->nzones == 0) {
+        fprintf(stderr, "gslbd: give -c FILE, or --zone ORIGIN=FILE with --listen ADDR:PORT\n");
+        return -1;
+    }
+    if (o->conf_path != NULL && o->nzones > 0) {
+        fprintf(stderr, "gslbd: --zone and -c do not mix; put the zones in the config\n");
+        return -1;
+    }
+    if (o->conf_path == NULL && o->nlisten == 0) {
+        fprintf(stderr, "gslbd: --zone needs at least one --listen ADDR:PORT\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Build the configuration the options describe (config file plus overrides). */
+static int build_conf(const struct opts *o, struct conf **out, struct err *e)
+{
+    struct conf *c = NULL;
+    int rc = o->conf_path != NULL ? conf_load_file(o->conf_path, &c, e) : conf_new(&c);
+    if (rc < 0) {
+        if (o->conf_path == NULL)
+            err_set(e, rc, NULL, 0, 0, "out of memory");
+        return rc;
+    }
+    for (size_t i = 0; i < o->nzones && rc == 0; i++)
+        rc = conf_add_zone(c, o->zones[i].origin, o->zones[i].file, e);
+    if (o->nlisten > 0 && rc == 0) {
+        c->nlisten = 0; /* --listen replaces the config's addresses */
+        for (size_t i = 0; i < o->nlisten && rc == 0; i++)
+            rc = conf_add_listen(c, o->listen[i], e);
+    }
+    if (o->workers >= 0)
+        c->workers = (unsigned)o->workers;
+    if (o->nsid != NULL && rc == 0) {
+        size_t n = strlen(o->nsid);
+        if (n == 0 || n > sizeof(c->nsid))
+            rc = err_set(e, GSLBD_EINVAL, NULL, 0, 0, "--nsid wants 1..%zu bytes",
+                         sizeof(c->nsid));
+        else {
+            memcpy(c->nsid, o->nsid, n);
+            c->nsid_len = (uint8_t)n;
+        }
+    }
+    if (rc < 0) {
+        conf_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+static int build_view(const struct opts *o, struct view **out, struct err *e)
+{
+    struct conf *c;
+    int rc = build_conf(o, &c, e);
+    if (rc < 0)
+        return rc;
+    return view_build(c, out, e);
+}
+
+/* The control loop's state. */
+struct control {
+    struct server *srv;
+    const struct opts *opts;
+    uv_signal_t sighup, sigterm, sigint;
+    unsigned reloads, reload_failures;
+};
+
+static void on_reload(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    struct control *ctl = h->data;
+    struct view *v = NULL;
+    struct err e = {{0}};
+    log_info("reload requested (SIGHUP)");
+    if (build_view(ctl->opts, &v, &e) < 0) {
+        ctl->reload_failures++;
+        log_err("reload rejected, still serving the previous data: %s", e.msg);
+        return;
+    }
+    const struct conf *old = atomic_load(&ctl->srv->view)->conf;
+    if (old->nlisten != v->conf->nlisten || old->workers != v->conf->workers)
+        log_warn("reload: listen addresses and workers change only on restart");
+    server_swap_view(ctl->srv, v);
+    ctl->reloads++;
+    log_info("reload complete: %zu zone(s)", v->nzones);
+}
+
+static void on_stop(uv_signal_t *h, int signum)
+{
+    log_info("signal %d: stopping", signum);
+    uv_stop(h->loop);
+}
+
+static unsigned worker_count(const struct conf *c)
+{
+    if (c->workers > 0)
+        return c->workers;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+static void close_handle(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o;
+    if (parse_opts(argc, argv, &o) < 0)
+        return 2;
+    if (o.log_level >= 0)
+        log_set_level((enum log_level)o.log_level);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct view *v = NULL;
+    struct err e = {{0}};
+    if (build_view(&o, &v, &e) < 0) {
+        fprintf(stderr, "gslbd: %s\n", e.msg);
+        return 1;
+    }
+    if (o.log_level < 0)
+        log_set_level((enum log_level)v->conf->log_level);
+    if (o.check) {
+        printf("gslbd: %s: configuration and %zu zone(s) OK\n",
+               o.conf_path != NULL ? o.conf_path : "command line", v->nzones);
+        view_free(v);
+        return 0;
+    }
+    if (v->conf->nlisten == 0) {
+        fprintf(stderr, "gslbd: no listen address configured\n");
+        view_free(v);
+        return 1;
+    }
+
+    struct server srv;
+    memset(&srv, 0, sizeof(srv));
+    srv.nworkers = worker_count(v->conf);
+    srv.readers = aligned_alloc(64, sizeof(*srv.readers) * srv.nworkers);
+    srv.workers = calloc(srv.nworkers, sizeof(*srv.workers));
+    if (srv.readers == NULL || srv.workers == NULL) {
+        fprintf(stderr, "gslbd: out of memory\n");
+        return 1;
+    }
+    for (unsigned i = 0; i < srv.nworkers; i++)
+        atomic_init(&srv.readers[i].ctr, 0);
+    atomic_init(&srv.view, v);
+    atomic_init(&srv.tcp_connections, 0);
+
+    int status = 0;
+    unsigned started = 0;
+    for (; started < srv.nworkers; started++) {
+        if (worker_start(&srv, started, &srv.workers[started], &e) < 0) {
+            fprintf(stderr, "gslbd: %s\n", e.msg);
+            status = 1;
+            break;
+        }
+    }
+
+    if (status == 0) {
+        uv_loop_t loop;
+        uv_loop_init(&loop);
+        struct control ctl = {.srv = &srv, .opts = &o};
+        uv_signal_init(&loop, &ctl.sighup);
+        uv_signal_init(&loop, &ctl.sigterm);
+        uv_signal_init(&loop, &ctl.sigint);
+        ctl.sighup.data = ctl.sigterm.data = ctl.sigint.data = &ctl;
+        uv_signal_start(&ctl.sighup, on_reload, SIGHUP);
+        uv_signal_start(&ctl.sigterm, on_stop, SIGTERM);
+        uv_signal_start(&ctl.sigint, on_stop, SIGINT);
+        for (size_t i = 0; i < v->conf->nlisten; i++)
+            log_info("listening on %s (udp, tcp) with %u worker(s)", v->conf->listen[i].text,
+                     srv.nworkers);
+        log_info("gslbd %s ready", GSLBD_VERSION);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_walk(&loop, close_handle, NULL);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+    }
+
+    for (unsigned i = 0; i < started; i++) {
+        worker_stop(srv.workers[i]);
+        worker_free(srv.workers[i]);
+    }
+    view_free(atomic_load(&srv.view));
+    free(srv.workers);
+    free(srv.readers);
+    log_info("stopped");
+    return status;
+}

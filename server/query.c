@@ -1,0 +1,422 @@
+/* query.c: the query engine: parse, classify, look up, render, truncate. Pure and
+ * allocation-free; the stages below read top to bottom in query_answer(). */
+#include "query.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+#include "wire.h"
+
+#define CNAME_CHAIN_MAX 16
+#define OPT_FIXED 11 /* root owner, type, class, TTL, RDLENGTH */
+
+/* Everything one query carries through the stages; lives on the worker's stack. */
+struct qctx {
+    const struct view *v;
+    const struct query_req *req;
+    struct wire_query q;
+    struct wire_writer w;
+    size_t max_size;   /* the response size the client accepts */
+    size_t opt_size;   /* bytes reserved at the end for our OPT */
+    uint16_t flags;    /* response header flags without RCODE */
+    uint8_t rcode;     /* full (extended) RCODE */
+    uint16_t an, ns, ar;
+    uint32_t hashes[DNAME_MAX_LABELS + 1];
+};
+
+/* ---- classify ---------------------------------------------------------------------- */
+
+static size_t response_max(const struct qctx *c)
+{
+    if (c->req->transport == QUERY_TCP)
+        return QUERY_TCP_BUF;
+    if (!c->q.edns)
+        return 512;
+    size_t req = c->q.edns_udp < 512 ? 512 : c->q.edns_udp;
+    size_t ours = c->v->conf->edns_max_udp;
+    return req < ours ? req : ours;
+}
+
+static size_t opt_size(const struct qctx *c)
+{
+    if (!c->q.edns)
+        return 0;
+    size_t n = OPT_FIXED;
+    if (c->q.ecs)
+        n += 4 + 4 + (c->q.ecs_source + 7u) / 8u;
+    if (c->q.nsid && c->v->conf->nsid_len > 0)
+        n += 4 + c->v->conf->nsid_len;
+    return n;
+}
+
+/* ---- render helpers ------------------------------------------------------------------ */
+
+static void write_opt(struct qctx *c)
+{
+    uint8_t *p = c->w.buf + c->w.len;
+    const struct conf *cf = c->v->conf;
+    p[0] = 0;
+    wire_put16(p + 1, DNS_T_OPT);
+    wire_put16(p + 3, cf->edns_max_udp);
+    p[5] = (uint8_t)(c->rcode >> 4); /* extended RCODE, upper 8 bits */
+    p[6] = 0;                        /* version 0 */
+    p[7] = c->q.edns_do ? 0x80 : 0;
+    p[8] = 0;
+    size_t o = OPT_FIXED;
+    if (c->q.ecs) {
+        uint8_t nbytes = (uint8_t)((c->q.ecs_source + 7u) / 8u);
+        wire_put16(p + o, EDNS_O_ECS);
+        wire_put16(p + o + 2, (uint16_t)(4 + nbytes));
+        wire_put16(p + o + 4, c->q.ecs_family);
+        p[o + 6] = c->q.ecs_source;
+        p[o + 7] = 0; /* SCOPE: static data does not depend on the address (ECS-5) */
+        memcpy(p + o + 8, c->q.ecs_addr, nbytes);
+        o += 8u + nbytes;
+    }
+    if (c->q.nsid && cf->nsid_len > 0) {
+        wire_put16(p + o, EDNS_O_NSID);
+        wire_put16(p + o + 2, cf->nsid_len);
+        memcpy(p + o + 4, cf->nsid, cf->nsid_len);
+        o += 4u + cf->nsid_len;
+    }
+    wire_put16(p + 9, (uint16_t)(o - OPT_FIXED));
+    c->w.len += o;
+    c->ar++;
+}
+
+/* Header + question (copied byte for byte, HDR-1). */
+static void start_response(struct qctx *c, bool with_question)
+{
+    const uint8_t *pkt = c->req->pkt;
+    c->w.len = DNS_HDR;
+    c->w.ncomp = 0;
+    c->an = c->ns = c->ar = 0;
+    if (with_question && c->q.has_question) {
+        memcpy(c->w.buf + DNS_HDR, pkt + DNS_HDR, c->q.question_end - DNS_HDR);
+        c->w.len = c->q.question_end;
+        wire_comp_add_name(&c->w, DNS_HDR);
+    }
+}
+
+static size_t finish(struct qctx *c, bool with_question, struct query_stats *st)
+{
+    uint8_t *b = c->w.buf;
+    if (c->q.edns)
+        write_opt(c);
+    wire_put16(b, c->q.id);
+    uint16_t flags = (uint16_t)(DNS_F_QR | ((unsigned)c->q.opcode << 11) |
+                                (c->q.flags & DNS_F_RD) | c->flags | (c->rcode & 0xF));
+    wire_put16(b + 2, flags);
+    wire_put16(b + 4, with_question && c->q.has_question ? 1 : 0);
+    wire_put16(b + 6, c->an);
+    wire_put16(b + 8, c->ns);
+    wire_put16(b + 10, c->ar);
+    if (st != NULL) {
+        st->rcode[c->rcode < 24 ? c->rcode : 23]++;
+        if (flags & DNS_F_TC)
+            st->truncated++;
+    }
+    return c->w.len;
+}
+
+/* An answer that cannot hold its required data: header, question, OPT; TC=1 (TC-1). */
+static size_t truncated(struct qctx *c, struct query_stats *st)
+{
+    c->flags |= DNS_F_TC;
+    start_response(c, true);
+    c->w.limit = c->max_size;
+    return finish(c, true, st);
+}
+
+/* An error response: header, question when it was read, OPT when the query had one. */
+static size_t error_response(struct qctx *c, uint8_t rcode, bool with_question,
+                             struct query_stats *st)
+{
+    c->flags = 0;
+    c->rcode = rcode;
+    start_response(c, with_question);
+    return finish(c, with_question, st);
+}
+
+/* ---- lookup (RFC 1034 4.3.2) --------------------------------------------------------- */
+
+enum lookup_kind { LK_FOUND, LK_WILDCARD, LK_NXDOMAIN, LK_DELEGATION };
+
+struct lookup {
+    enum lookup_kind kind;
+    const struct zone_node *node; /* the match, the wildcard node, or the cut */
+    int node_label;               /* label index of node's name in the looked-up name */
+};
+
+/* Look name (lowercase, split in l, hashes h) up in z whose apex is label apex_label. */
+static void lookup(const struct zone *z, const uint8_t *name, const struct dname_labels *l,
+                   const uint32_t *h, int apex_label, uint16_t qtype, struct lookup *r)
+{
+    size_t len = dname_len(name);
+    const struct zone_node *n = z->apex;
+    int i;
+    for (i = apex_label - 1; i >= 0; i--) {
+        const struct zone_node *m =
+            zone_lookup(z, name + l->off[i], len - l->off[i], h[i]);
+        if (m == NULL)
+            break;
+        n = m;
+        if ((n->flags & ZONE_NODE_CUT) && !(i == 0 && qtype == DNS_T_DS)) {
+            r->kind = LK_DELEGATION;
+            r->node = n;
+            r->node_label = i;
+            return;
+        }
+    }
+    if (i < 0) {
+        r->kind = LK_FOUND;
+        r->node = n;
+        r->node_label = 0;
+        return;
+    }
+    /* n is the closest encloser, at label i + 1; try its wildcard child (WC-1) */
+    uint8_t wname[DNAME_MAX + 2];
+    size_t ce = (size_t)l->off[i + 1];
+    size_t celen = len - ce;
+    if (celen + 2 <= DNAME_MAX) {
+        wname[0] = 1;
+        wname[1] = '*';
+        memcpy(wname + 2, name + ce, celen);
+        const struct zone_node *wc = zone_lookup(z, wname, celen + 2, dname_hash(wname));
+        if (wc != NULL) {
+            r->kind = LK_WILDCARD;
+            r->node = wc;
+            r->node_label = 0;
+            return;
+        }
+    }
+    r->kind = LK_NXDOMAIN;
+    r->node = n;
+    r->node_label = i + 1;
+}
+
+/* ---- sections -------------------------------------------------------------------------- */
+
+/* A/AAAA for the in-zone targets of rs into additional. required: fail (-1) if they do not
+ * fit (DEL-2 glue); otherwise what does not fit is left out (TC-2). */
+static int add_target_addresses(struct qctx *c, const struct zone_rrset *rs, bool required,
+                                const uint8_t *cut)
+{
+    if (rs->targets == NULL)
+        return 0;
+    static const uint16_t types[2] = {DNS_T_A, DNS_T_AAAA};
+    for (uint16_t i = 0; i < rs->count; i++) {
+        const struct zone_node *t = rs->targets[i];
+        if (t == NULL)
+            continue;
+        bool must = required && cut != NULL && dname_is_subdomain(t->name, cut);
+        for (int k = 0; k < 2; k++) {
+            const struct zone_rrset *a = zone_node_rrset(t, types[k]);
+            if (a == NULL)
+                continue;
+            /* the target name is in rdata already written; compress against it */
+            struct wire_mark m = wire_mark(&c->w);
+            int ok = 0;
+            for (uint16_t j = 0; j < a->count && ok == 0; j++)
+                ok = wire_put_rr_name(&c->w, t->name, a->type, DNS_C_IN, a->ttl, &a->rrs[j]) < 0
+                         ? -1
+                         : 0;
+            if (ok < 0) {
+                wire_rewind(&c->w, m);
+                if (must)
+                    return -1;
+                continue;
+            }
+            c->ar = (uint16_t)(c->ar + a->count);
+        }
+    }
+    return 0;
+}
+
+/* The zone's SOA in authority with the negative TTL (NEG-1..3). */
+static int add_soa(struct qctx *c, const struct zone *z)
+{
+    const struct zone_rrset *soa = z->soa;
+    if (wire_put_rr_name(&c->w, z->origin, DNS_T_SOA, DNS_C_IN, z->neg_ttl, &soa->rrs[0]) < 0)
+        return -1;
+    c->ns++;
+    return 0;
+}
+
+/* Referral from cut (DEL-1): the cut's NS in authority (owner compressed against the
+ * question), glue in additional (DEL-2). */
+static int add_referral(struct qctx *c, const struct zone_node *cut)
+{
+    const struct zone_rrset *ns = zone_node_rrset(cut, DNS_T_NS);
+    struct wire_mark m = wire_mark(&c->w);
+    for (uint16_t i = 0; i < ns->count; i++) {
+        if (wire_put_rr_name(&c->w, cut->name, DNS_T_NS, DNS_C_IN, ns->ttl, &ns->rrs[i]) < 0) {
+            wire_rewind(&c->w, m);
+            return -1;
+        }
+    }
+    c->ns = (uint16_t)(c->ns + ns->count);
+    return add_target_addresses(c, ns, true, cut->name);
+}
+
+/* HINFO "RFC8482" "" for ANY over UDP (RFC 8482 4.2). */
+static const uint8_t hinfo_rdata[] = {7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
+static const struct zone_rr hinfo_rr = {hinfo_rdata, sizeof(hinfo_rdata), 0, {0, 0}};
+
+/* Answer the name at owner_off from node n (found or wildcard) in zone z for qtype.
+ * Returns 0 when the answer is complete, 1 when it is a CNAME whose target must be
+ * followed (*cname_rdata set to the target's offset), -1 when a required RRset did not fit. */
+static int answer_node(struct qctx *c, const struct zone *z, const struct zone_node *n,
+                       uint16_t owner_off, uint16_t qtype, int *cname_off,
+                       const uint8_t **cname_target)
+{
+    const struct zone_rrset *cn = zone_node_rrset(n, DNS_T_CNAME);
+    if (cn != NULL && qtype != DNS_T_CNAME) {
+        int off = wire_put_rr_ptr(&c->w, owner_off, DNS_T_CNAME, DNS_C_IN, cn->ttl, &cn->rrs[0]);
+        if (off < 0)
+            return -1;
+        c->an++;
+        *cname_off = off;
+        *cname_target = cn->rrs[0].rdata;
+        return 1;
+    }
+    if (qtype == DNS_T_ANY) {
+        if (n->nrrsets == 0)
+            return add_soa(c, z);
+        if (c->req->transport == QUERY_UDP) {
+            if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_HINFO, DNS_C_IN, z->soa->ttl,
+                                &hinfo_rr) < 0)
+                return -1;
+            c->an++;
+            return 0;
+        }
+        for (uint16_t i = 0; i < n->nrrsets; i++) {
+            if (wire_put_rrset(&c->w, owner_off, &n->rrsets[i]) < 0)
+                return -1;
+            c->an = (uint16_t)(c->an + n->rrsets[i].count);
+        }
+        return 0;
+    }
+    const struct zone_rrset *rs = zone_node_rrset(n, qtype);
+    if (rs == NULL)
+        return add_soa(c, z); /* NODATA (NEG-2, NEG-4) */
+    if (wire_put_rrset(&c->w, owner_off, rs) < 0)
+        return -1;
+    c->an = (uint16_t)(c->an + rs->count);
+    add_target_addresses(c, rs, false, NULL);
+    return 0;
+}
+
+/* Resolve the question, following CNAMEs inside our zones (CN-1, CN-2). */
+static int resolve(struct qctx *c, const struct zone *z, int apex_label)
+{
+    const uint8_t *name = c->q.lname;
+    struct dname_labels l = c->q.labels;
+    uint8_t lname[DNAME_MAX];
+    uint16_t owner_off = DNS_HDR;
+    uint16_t qtype = c->q.qtype;
+
+    for (int step = 0;; step++) {
+        struct lookup r;
+        lookup(z, name, &l, c->hashes, apex_label, qtype, &r);
+        if (r.kind == LK_DELEGATION)
+            return add_referral(c, r.node); /* AA stays as the first owner set it */
+        if (step == 0)
+            c->flags |= DNS_F_AA; /* HDR-3: AA follows the first owner */
+        c->rcode = DNS_R_NOERROR;
+        if (r.kind == LK_NXDOMAIN) {
+            c->rcode = DNS_R_NXDOMAIN;
+            return add_soa(c, z);
+        }
+        int cname_off = 0;
+        const uint8_t *target = NULL;
+        int rc = answer_node(c, z, r.node, owner_off, qtype, &cname_off, &target);
+        if (rc <= 0 || step + 1 >= CNAME_CHAIN_MAX)
+            return rc < 0 ? -1 : 0; /* CN-2: a long chain stops with what it has */
+        size_t tlen = dname_copy_lower(lname, target);
+        if (dname_split(lname, tlen, &l) < 0)
+            return 0;
+        dname_suffix_hashes(lname, &l, c->hashes);
+        z = view_find_zone(c->v, lname, &l, c->hashes, &apex_label);
+        if (z == NULL)
+            return 0; /* an out-of-zone target ends the chain with NOERROR (CN-1) */
+        name = lname;
+        /* the next owner is the target as written in the CNAME's RDATA */
+        owner_off = (uint16_t)cname_off;
+        if ((c->w.buf[owner_off] & 0xC0) == 0xC0)
+            owner_off = wire_get16(c->w.buf + owner_off) & 0x3FFF;
+    }
+}
+
+/* ---- the driver ----------------------------------------------------------------------- */
+
+size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *out,
+                    size_t outcap, struct query_stats *st)
+{
+    struct qctx c;
+    c.v = v;
+    c.req = req;
+    c.flags = 0;
+    c.rcode = 0;
+    c.w.buf = out;
+    c.w.ncomp = 0;
+    c.w.len = 0;
+
+    if (st != NULL)
+        st->queries++;
+    /* HDR-4: UDP from port 0 is dropped (reflection against port 0 services) */
+    if (req->transport == QUERY_UDP && req->src != NULL &&
+        ((req->src->sa_family == AF_INET &&
+          ((const struct sockaddr_in *)(const void *)req->src)->sin_port == 0) ||
+         (req->src->sa_family == AF_INET6 &&
+          ((const struct sockaddr_in6 *)(const void *)req->src)->sin6_port == 0)))
+        goto drop;
+
+    /* parse */
+    enum wire_status ps = wire_parse_query(req->pkt, req->len, &c.q);
+    if (ps == WIRE_DROP)
+        goto drop;
+    c.max_size = response_max(&c);
+    if (c.max_size > outcap)
+        c.max_size = outcap;
+    c.opt_size = opt_size(&c);
+    c.w.limit = c.max_size - c.opt_size;
+    if (st != NULL) {
+        st->edns += c.q.edns;
+        st->ecs += c.q.ecs;
+    }
+
+    /* classify */
+    if (c.q.opcode != 0) {
+        if (ps != WIRE_OK)
+            c.q.edns = false, c.opt_size = 0;
+        return error_response(&c, DNS_R_NOTIMP, false, st); /* OP-1 */
+    }
+    if (ps == WIRE_FORMERR)
+        return error_response(&c, DNS_R_FORMERR, c.q.has_question, st);
+    if (ps == WIRE_BADVERS)
+        return error_response(&c, DNS_R_BADVERS, true, st); /* EDNS-3 */
+    if (c.q.qclass != DNS_C_IN && c.q.qclass != DNS_C_ANY)
+        return error_response(&c, DNS_R_REFUSED, true, st); /* */
+    if (c.q.qtype == DNS_T_AXFR || c.q.qtype == DNS_T_IXFR) /* */
+        return error_response(&c, req->transport == QUERY_UDP ? DNS_R_NOTIMP : DNS_R_REFUSED,
+                              true, st);
+
+    /* zone */
+    int apex_label = 0;
+    dname_suffix_hashes(c.q.lname, &c.q.labels, c.hashes);
+    const struct zone *z = view_find_zone(v, c.q.lname, &c.q.labels, c.hashes, &apex_label);
+    if (z == NULL)
+        return error_response(&c, DNS_R_REFUSED, true, st); /* */
+
+    /* answer */
+    start_response(&c, true);
+    if (resolve(&c, z, apex_label) < 0)
+        return truncated(&c, st);
+    return finish(&c, true, st);
+
+drop:
+    if (st != NULL)
+        st->dropped++;
+    return 0;
+}

@@ -1,0 +1,24 @@
+/* server.h: the running server: the published view, the reader slots that protect it, and
+ * the DNS workers. Owned by main(); workers borrow it for their whole life. */
+#ifndef GSLBD_SERVER_H
+#define GSLBD_SERVER_H
+
+#include <stdatomic.h>
+
+#include "rcu.h"
+#include "view.h"
+
+struct worker;
+
+struct server {
+    _Atomic(struct view *) view; /* current view; swapped by the control thread */
+    struct rcu_reader *readers;  /* one per worker */
+    struct worker **workers;
+    unsigned nworkers;
+    _Atomic unsigned tcp_connections; /* across workers, for conf.tcp.max_connections */
+};
+
+/* Publish v as the current view and free the previous one once no worker holds it. */
+void server_swap_view(struct server *s, struct view *v);
+
+#endif

@@ -1,0 +1,36 @@
+/* view.h: a view is everything a query reads (config, zones), built off the query path and
+ * published whole by one atomic pointer swap. A view is immutable once built. */
+#ifndef GSLBD_VIEW_H
+#define GSLBD_VIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "dname.h"
+#include "err.h"
+#include "zone.h"
+
+struct view {
+    struct conf *conf; /* owned */
+    struct zone **zones; /* owned, nzones entries */
+    size_t nzones;
+    const struct zone **zbuckets; /* zones by origin hash, open addressing; power of two */
+    uint32_t *zhashes;            /* dname_hash of each bucket's origin */
+    uint32_t nzbuckets;
+    uint8_t max_zone_labels;
+};
+
+/* Build a view from c (ownership of c passes to the view, even on failure).
+ * Loads every zone; the first error (file:line:col) goes to e. */
+int view_build(struct conf *c, struct view **out, struct err *e);
+
+void view_free(struct view *v); /* NULL is a no-op */
+
+/* The most specific zone containing the lowercase name split as l with suffix hashes h.
+ * Returns NULL when no zone matches; *apex_label is the label index of the zone apex. */
+const struct zone *view_find_zone(const struct view *v, const uint8_t *name,
+                                  const struct dname_labels *l, const uint32_t *h,
+                                  int *apex_label);
+
+#endif

@@ -1,0 +1,50 @@
+/* worker.h: a DNS worker thread: its own libuv loop, its own SO_REUSEPORT UDP and TCP
+ * sockets on every listen address, and the UDP (recvmmsg/sendmmsg) and TCP (RFC 7766)
+ * framing around query_answer(). Workers read the server's view under rcu spans. */
+#ifndef GSLBD_WORKER_H
+#define GSLBD_WORKER_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "query.h"
+#include "server.h"
+
+struct worker;
+
+/* Create worker idx: bind its sockets on every listen address of the current view's conf
+ * (so bind errors are reported here), then start its thread. Caller owns *out. */
+int worker_start(struct server *srv, unsigned idx, struct worker **out, struct err *e);
+
+/* Ask the worker to stop, close its sockets and join its thread. */
+void worker_stop(struct worker *w);
+
+void worker_free(struct worker *w); /* NULL is a no-op; the worker must be stopped */
+
+/* A copy of the worker's counters (racy by design; for metrics). */
+void worker_stats(const struct worker *w, struct query_stats *out);
+
+/* Transport counters of one worker, written only by its thread. Counters only grow, except
+ * tcp_open, the connections this worker holds now. */
+struct worker_io_stats {
+    uint64_t udp_received;     /* datagrams read */
+    uint64_t udp_sent;         /* answers the kernel accepted */
+    uint64_t udp_dropped;      /* not answered: source port 0 (HDR-4), over 4096 bytes, no view */
+    uint64_t udp_send_dropped; /* answers dropped: socket buffer full (EAGAIN, ENOBUFS) */
+    uint64_t udp_send_errors;  /* answers dropped: any other send error */
+    uint64_t tcp_accepted;
+    uint64_t tcp_closed;        /* every close, whatever the reason */
+    uint64_t tcp_evicted;       /* longest-idle closed to admit a new client (TCP-6) */
+    uint64_t tcp_refused;       /* closed at accept: at the limit with nothing to evict */
+    uint64_t tcp_idle_timeouts; /* no complete query within tcp.idle_timeout_ms */
+    uint64_t tcp_io_timeouts;   /* a started message not complete within tcp.io_timeout_ms */
+    uint64_t tcp_bad_length;    /* closed: length prefix under 12 (HDR-4) */
+    uint64_t tcp_paused;        /* reads paused: output queued over tcp.max_pending_out */
+    uint64_t tcp_messages;      /* complete messages given to the engine */
+    uint64_t tcp_open;          /* gauge: connections open on this worker */
+};
+
+/* A copy of the worker's transport counters (racy by design; for metrics). */
+void worker_io_stats(const struct worker *w, struct worker_io_stats *out);
+
+#endif

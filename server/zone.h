@@ -1,0 +1,83 @@
+/* zone.h: the zone store. A zone is loaded once from an RFC 1035 master file (ldns, load
+ * time only) into an immutable hash of nodes whose RRsets are pre-rendered to wire form;
+ * the query path only reads it. The zone owns every node, RRset and byte it points to. */
+#ifndef GSLBD_ZONE_H
+#define GSLBD_ZONE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dname.h"
+#include "err.h"
+
+struct zone_node;
+
+/* One record's RDATA in wire form, names uncompressed and with the case of the file. */
+struct zone_rr {
+    const uint8_t *rdata;
+    uint16_t rdlen;
+    /* Names inside rdata that may be compressed (RFC 1035 types only: NS, CNAME, SOA,
+     * PTR, MX, MB, MG, MR, MINFO, MD, MF); offsets into rdata. */
+    uint8_t ncomp;
+    uint16_t comp_off[2];
+};
+
+struct zone_rrset {
+    uint16_t type;
+    uint16_t count;
+    uint32_t ttl; /* one TTL per RRset; top-bit TTLs already clamped to 0 */
+    const struct zone_rr *rrs;
+    /* For NS, MX and SRV: targets[i] is the node named by rrs[i]'s target when that name
+     * is inside this zone (glue or in-zone host), else NULL. NULL array for other types. */
+    const struct zone_node *const *targets;
+};
+
+enum {
+    ZONE_NODE_APEX = 1 << 0, /* the zone origin */
+    ZONE_NODE_CUT = 1 << 1,  /* has NS and is not the apex: a delegation point */
+};
+
+struct zone_node {
+    const uint8_t *name; /* lowercase wire form, absolute */
+    uint8_t namelen;
+    uint8_t flags;
+    uint16_t nrrsets; /* 0 for an empty non-terminal */
+    const struct zone_rrset *rrsets; /* sorted by type */
+    uint32_t hash; /* dname_hash(name) */
+    const struct zone_node *next; /* hash chain */
+};
+
+struct zone {
+    uint8_t origin[DNAME_MAX]; /* lowercase wire form */
+    uint8_t origin_len;
+    uint8_t origin_labels;
+    char *file; /* path it was loaded from */
+    const struct zone_node *apex;
+    const struct zone_rrset *soa;
+    uint32_t neg_ttl; /* min(SOA TTL, SOA MINIMUM), RFC 2308 */
+    uint32_t serial;
+    const struct zone_node **buckets;
+    uint32_t nbuckets; /* power of two */
+    size_t nnodes;
+    size_t nrecords;
+    void *priv; /* allocation bookkeeping, owned by zone.c */
+};
+
+/* Load origin (text, with or without the final dot) from a master file. $ORIGIN, $TTL,
+ * $INCLUDE (relative to the file's folder), relative names, RFC 3597 unknown types.
+ * Rejects, naming file:line:col in e: syntax errors, a missing or second SOA, a CNAME
+ * beside other data, data outside the origin. Duplicate RRs are dropped (logged).
+ * On success *out is set and the caller owns it; on failure *out is untouched. */
+int zone_load(const char *origin, const char *file, struct zone **out, struct err *e);
+
+void zone_free(struct zone *z); /* NULL is a no-op */
+
+/* Exact lookup of a lowercase wire name whose hash is hash; NULL when absent. */
+const struct zone_node *zone_lookup(const struct zone *z, const uint8_t *name, size_t len,
+                                    uint32_t hash);
+
+/* The node's RRset of type, or NULL. */
+const struct zone_rrset *zone_node_rrset(const struct zone_node *n, uint16_t type);
+
+#endif
