@@ -71,23 +71,23 @@ $(LIBHEALTH): $(HEALTH_OBJ)
 MOD_LIBS := $(LIBSERVER) $(if $(GEO_SRC),$(LIBGEO)) $(if $(HEALTH_SRC),$(LIBHEALTH))
 
 $(GSLBD): $(BUILD)/server/main.o $(MOD_LIBS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(PKG_LIBS)
 
 # A unit test links only its module (and what that module depends on).
 $(BUILD)/test/unit/server/%: test/unit/server/%.c $(MOD_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.a,$^) $(PKG_LIBS) $(CMOCKA_LIBS)
 $(BUILD)/test/unit/geo/%: test/unit/geo/%.c $(LIBGEO)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.a,$^) $(PKG_LIBS) $(CMOCKA_LIBS)
 $(BUILD)/test/unit/health/%: test/unit/health/%.c $(LIBHEALTH)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.a,$^) $(PKG_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz targets replayed over their corpus by a plain main() (gcc; ASan in VARIANT=asan).
 $(BUILD)/test/replay_%: test/fuzz/%.c test/fuzz/replay_main.c $(LIBSERVER)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.a,$^) $(PKG_LIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory all

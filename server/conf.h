@@ -51,7 +51,10 @@ struct conf {
 int conf_new(struct conf **out);
 
 /* Parse path. Errors name file:line:col and the JSON path ("$.tcp.idle_timeout_ms").
- * Unknown keys are errors. On failure *out is untouched. */
+ * Unknown keys are errors. Returns 0, GSLBD_EPARSE (JSON syntax, duplicate key),
+ * GSLBD_EINVAL (a key or value), GSLBD_ELIMIT (file too big) or -errno (reading).
+ * Relative zone files are resolved against path's folder. On failure *out is untouched.
+ * The keys are documented in docs/config.md. */
 int conf_load_file(const char *path, struct conf **out, struct err *e);
 
 /* Add a listen address "ADDR:PORT", "[V6]:PORT", or "ADDR" (port 53). */
@@ -60,7 +63,8 @@ int conf_add_listen(struct conf *c, const char *text, struct err *e);
 /* Add a zone; origin with or without the final dot. */
 int conf_add_zone(struct conf *c, const char *origin, const char *file, struct err *e);
 
-/* Parse "ADDR:PORT" / "[V6]:PORT" / "ADDR". */
+/* Parse "ADDR:PORT" / "[V6]:PORT" / "ADDR" (numeric only; port 1..65535, port 0 refused).
+ * Returns 0 or -EINVAL; on failure *ss and *len are untouched. */
 int conf_parse_addr(const char *text, uint16_t default_port, struct sockaddr_storage *ss,
                     socklen_t *len);
 

@@ -1,0 +1,598 @@
+/* conf_load.c: reads the JSON config file into struct conf, checking keys against tables. */
+#include "conf.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf_int.h"
+#include "conf_pos.h"
+#include "log.h"
+
+#define CONF_FILE_MAX (16u << 20)
+#define ZONE_FILE_MAX 4096
+#define COMMENT_KEY "$comment"
+
+/* A JSON path being walked, e.g. "$.zones[1].file"; grows as needed. */
+struct jpath {
+    char *buf;
+    size_t len;
+    size_t cap;
+};
+
+struct loader {
+    const char *file; /* config path as given, for messages */
+    const char *text; /* the file's bytes, for error positions */
+    size_t len;
+    size_t dirlen; /* bytes of file up to and including its last '/'; 0 = none */
+    struct conf *c;
+    struct err *e;
+    struct jpath path;
+};
+
+/* How one key is checked and stored; a section is a table of these (Knot style). */
+enum item_type {
+    IT_UINT,    /* integer in [min, max], stored in an unsigned field of `size` bytes */
+    IT_ENUM,    /* one of names[], stored as its index in an int */
+    IT_STRING,  /* string of min..max bytes, stored as a const char * borrowed from the tree */
+    IT_SECTION, /* object checked against sub, stored in the struct at offset */
+    IT_LIST,    /* array of min..max elements, each handed to fn with the path at [i] */
+    IT_CUSTOM,  /* the value handed to fn */
+};
+
+struct section;
+
+struct item {
+    const char *key;
+    enum item_type type;
+    bool required;
+    size_t offset; /* of the field in the section's struct */
+    size_t size;   /* of the field, for IT_UINT */
+    long long min;
+    long long max;
+    long long def; /* IT_UINT, IT_ENUM */
+    const char *const *names;
+    const struct section *sub;
+    int (*fn)(struct loader *ld, json_t *v, void *base);
+    const char *what; /* IT_LIST: what the elements are, for messages */
+};
+
+struct section {
+    const struct item *items;
+    size_t n;
+};
+
+/* A zone entry as read, before its file is resolved. */
+struct zone_in {
+    const char *origin;
+    const char *file;
+};
+
+#define FIELD(type, member) .offset = offsetof(type, member), .size = sizeof(((type *)0)->member)
+
+static int listen_elem(struct loader *ld, json_t *v, void *base);
+static int zone_elem(struct loader *ld, json_t *v, void *base);
+static int nsid_value(struct loader *ld, json_t *v, void *base);
+
+/* Indexed by enum log_level. */
+static const char *const log_level_names[] = {"error", "warning", "info", "debug", NULL};
+_Static_assert(LOG_ERR == 0 && LOG_WARN == 1 && LOG_INFO == 2 && LOG_DEBUG == 3,
+               "log_level_names follows enum log_level");
+
+static const struct item tcp_items[] = {
+    {"idle_timeout_ms", IT_UINT, FIELD(struct conf_tcp, idle_timeout_ms), .min = 100,
+     .max = 3600000, .def = 10000},
+    {"io_timeout_ms", IT_UINT, FIELD(struct conf_tcp, io_timeout_ms), .min = 100, .max = 600000,
+     .def = 5000},
+    {"max_connections", IT_UINT, FIELD(struct conf_tcp, max_connections), .min = 1, .max = 1000000,
+     .def = 4096},
+    {"max_per_source", IT_UINT, FIELD(struct conf_tcp, max_per_source), .min = 1, .max = 100000,
+     .def = 64},
+    {"max_pending_out", IT_UINT, FIELD(struct conf_tcp, max_pending_out), .min = 4096,
+     .max = 67108864, .def = 262144},
+};
+static const struct section tcp_section = {tcp_items, sizeof(tcp_items) / sizeof(tcp_items[0])};
+
+static const struct item zone_items[] = {
+    {"origin", IT_STRING, true, .offset = offsetof(struct zone_in, origin), .min = 1,
+     .max = CONF_ORIGIN_MAX},
+    {"file", IT_STRING, true, .offset = offsetof(struct zone_in, file), .min = 1,
+     .max = ZONE_FILE_MAX},
+};
+static const struct section zone_section = {zone_items, sizeof(zone_items) / sizeof(zone_items[0])};
+
+static const struct item top_items[] = {
+    {"listen", IT_LIST, true, .min = 1, .max = CONF_LISTEN_MAX, .fn = listen_elem,
+     .what = "address strings"},
+    {"workers", IT_UINT, FIELD(struct conf, workers), .min = 0, .max = 256, .def = 0},
+    {"zones", IT_LIST, true, .min = 1, .max = CONF_ZONES_MAX, .fn = zone_elem,
+     .what = "zone objects"},
+    {"edns_max_udp", IT_UINT, FIELD(struct conf, edns_max_udp), .min = 512, .max = 4096,
+     .def = 1232},
+    {"nsid", IT_CUSTOM, .fn = nsid_value},
+    {"udp_rcvbuf", IT_UINT, FIELD(struct conf, udp_rcvbuf), .min = 65536, .max = 67108864,
+     .def = 4194304},
+    {"udp_sndbuf", IT_UINT, FIELD(struct conf, udp_sndbuf), .min = 65536, .max = 67108864,
+     .def = 4194304},
+    {"tcp", IT_SECTION, .offset = offsetof(struct conf, tcp), .sub = &tcp_section},
+    {"log_level", IT_ENUM, FIELD(struct conf, log_level), .names = log_level_names,
+     .def = LOG_INFO},
+};
+static const struct section top_section = {top_items, sizeof(top_items) / sizeof(top_items[0])};
+
+/* ---- defaults ---- */
+
+static void store_uint(void *field, size_t size, unsigned long long v)
+{
+    if (size == 1) {
+        uint8_t x = (uint8_t)v;
+        memcpy(field, &x, 1);
+    } else if (size == 2) {
+        uint16_t x = (uint16_t)v;
+        memcpy(field, &x, 2);
+    } else if (size == 4) {
+        uint32_t x = (uint32_t)v;
+        memcpy(field, &x, 4);
+    } else {
+        uint64_t x = (uint64_t)v;
+        memcpy(field, &x, 8);
+    }
+}
+
+/* Store defaults, checking each row can hold its bounds: a table mistake fails conf_new
+ * (and so every test) rather than corrupting memory. */
+static int set_defaults(const struct section *sec, void *base)
+{
+    for (size_t i = 0; i < sec->n; i++) {
+        const struct item *it = &sec->items[i];
+        char *field = (char *)base + it->offset;
+        if (it->type == IT_UINT) {
+            bool size_ok = it->size == 1 || it->size == 2 || it->size == 4 || it->size == 8;
+            if (!size_ok || it->min < 0 || it->min > it->max || it->def < it->min ||
+                it->def > it->max ||
+                (it->size < 8 && (unsigned long long)it->max >> (8 * it->size)))
+                return -EINVAL;
+            store_uint(field, it->size, (unsigned long long)it->def);
+        } else if (it->type == IT_ENUM) {
+            int x = (int)it->def;
+            memcpy(field, &x, sizeof(x));
+        } else if (it->type == IT_SECTION) {
+            int r = set_defaults(it->sub, field);
+            if (r < 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
+/* Make room for element n of an array that holds n; capacity doubles at powers of two. */
+int conf__set_defaults(struct conf *c)
+{
+    return set_defaults(&top_section, c);
+}
+
+/* ---- JSON paths and error reports ---- */
+
+static int jpath_add(struct jpath *p, const char *s, size_t n)
+{
+    if (p->len + n + 1 > p->cap) {
+        size_t cap = p->cap ? p->cap : 64;
+        while (cap < p->len + n + 1)
+            cap *= 2;
+        char *b = realloc(p->buf, cap);
+        if (b == NULL)
+            return -ENOMEM;
+        p->buf = b;
+        p->cap = cap;
+    }
+    memcpy(p->buf + p->len, s, n);
+    p->len += n;
+    p->buf[p->len] = '\0';
+    return 0;
+}
+
+/* Append ".key", or ["key"] as a JSON string when .key could not spell it. */
+static int jpath_key(struct jpath *p, const char *key)
+{
+    if (conf_pos_key_is_plain(key, strlen(key))) {
+        int r = jpath_add(p, ".", 1);
+        return r < 0 ? r : jpath_add(p, key, strlen(key));
+    }
+    int r = jpath_add(p, "[\"", 2);
+    for (const char *k = key; r == 0 && *k != '\0'; k++) {
+        unsigned char ch = (unsigned char)*k;
+        char esc[8];
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            r = jpath_add(p, esc, 2);
+        } else if (ch < 0x20) {
+            snprintf(esc, sizeof(esc), "\\u%04x", ch);
+            r = jpath_add(p, esc, 6);
+        } else {
+            r = jpath_add(p, k, 1);
+        }
+    }
+    return r < 0 ? r : jpath_add(p, "\"]", 2);
+}
+
+static int jpath_index(struct jpath *p, size_t i)
+{
+    char b[32];
+    int n = snprintf(b, sizeof(b), "[%zu]", i);
+    return jpath_add(p, b, (size_t)n);
+}
+
+static void jpath_cut(struct jpath *p, size_t len)
+{
+    p->len = len;
+    if (p->buf != NULL)
+        p->buf[len] = '\0';
+}
+
+static int ld_nomem(struct loader *ld)
+{
+    return err_set(ld->e, -ENOMEM, ld->file, 0, 0, "out of memory");
+}
+
+/* Report "file:line:col: SHOWN: msg", positioned at what of the current path. */
+static int ld_report(struct loader *ld, const char *shown, enum conf_pos_what what, const char *msg)
+{
+    struct conf_pos pos = {0, 0};
+    if (conf_pos_find(ld->text, ld->len, ld->path.buf, what, &pos) < 0)
+        pos.line = 0;
+    return err_set(ld->e, GSLBD_EINVAL, ld->file, pos.line, pos.col, "%s: %s", shown, msg);
+}
+
+static int ld_verror(struct loader *ld, enum conf_pos_what what, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static int ld_verror(struct loader *ld, enum conf_pos_what what, const char *fmt, va_list ap)
+{
+    char msg[768];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    return ld_report(ld, ld->path.buf, what, msg);
+}
+
+/* The value at the current path is wrong. */
+static int ld_error(struct loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int ld_error(struct loader *ld, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = ld_verror(ld, CONF_POS_VALUE, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* The key at the current path is wrong (unknown). */
+static int ld_error_key(struct loader *ld, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int ld_error_key(struct loader *ld, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = ld_verror(ld, CONF_POS_KEY, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* A required key is missing: name its path, positioned at the object that lacks it. */
+static int ld_missing(struct loader *ld, const char *key)
+{
+    char shown[512];
+    snprintf(shown, sizeof(shown), "%s.%s", ld->path.buf, key);
+    return ld_report(ld, shown, CONF_POS_VALUE, "required key is missing");
+}
+
+/* ---- table-driven checks ---- */
+
+static int parse_section(struct loader *ld, const struct section *sec, json_t *obj, void *base);
+
+static const struct item *find_item(const struct section *sec, const char *key)
+{
+    for (size_t i = 0; i < sec->n; i++)
+        if (strcmp(sec->items[i].key, key) == 0)
+            return &sec->items[i];
+    return NULL;
+}
+
+static int unknown_key(struct loader *ld, const struct section *sec)
+{
+    char known[512];
+    size_t n = 0;
+    known[0] = '\0';
+    for (size_t i = 0; i < sec->n && n < sizeof(known); i++) {
+        int w = snprintf(known + n, sizeof(known) - n, "%s%s", i ? ", " : "", sec->items[i].key);
+        if (w > 0)
+            n += (size_t)w;
+    }
+    return ld_error_key(ld, "unknown key (known keys: %s, and \"%s\" for notes)", known,
+                        COMMENT_KEY);
+}
+
+static int enum_error(struct loader *ld, const char *const *names)
+{
+    char list[256];
+    size_t n = 0;
+    list[0] = '\0';
+    for (size_t i = 0; names[i] != NULL && n < sizeof(list); i++) {
+        int w = snprintf(list + n, sizeof(list) - n, "%s\"%s\"", i ? ", " : "", names[i]);
+        if (w > 0)
+            n += (size_t)w;
+    }
+    return ld_error(ld, "must be one of %s", list);
+}
+
+static int parse_list(struct loader *ld, const struct item *it, json_t *v, void *base)
+{
+    if (!json_is_array(v) || (long long)json_array_size(v) < it->min ||
+        (long long)json_array_size(v) > it->max)
+        return ld_error(ld, "must be an array of %lld to %lld %s", it->min, it->max, it->what);
+    size_t mark = ld->path.len;
+    size_t i;
+    json_t *el;
+    json_array_foreach(v, i, el)
+    {
+        if (jpath_index(&ld->path, i) < 0)
+            return ld_nomem(ld);
+        int r = it->fn(ld, el, base);
+        jpath_cut(&ld->path, mark);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int parse_item(struct loader *ld, const struct item *it, json_t *v, void *base)
+{
+    char *field = (char *)base + it->offset;
+    switch (it->type) {
+    case IT_UINT: {
+        json_int_t x = json_is_integer(v) ? json_integer_value(v) : 0;
+        if (!json_is_integer(v) || x < it->min || x > it->max)
+            return ld_error(ld, "must be an integer from %lld to %lld", it->min, it->max);
+        store_uint(field, it->size, (unsigned long long)x);
+        return 0;
+    }
+    case IT_ENUM:
+        for (int i = 0; json_is_string(v) && it->names[i] != NULL; i++) {
+            if (strcmp(json_string_value(v), it->names[i]) == 0) {
+                memcpy(field, &i, sizeof(i));
+                return 0;
+            }
+        }
+        return enum_error(ld, it->names);
+    case IT_STRING: {
+        long long n = json_is_string(v) ? (long long)json_string_length(v) : -1;
+        if (n < it->min || n > it->max)
+            return ld_error(ld, "must be a string of %lld to %lld bytes", it->min, it->max);
+        const char *s = json_string_value(v);
+        memcpy(field, &s, sizeof(s));
+        return 0;
+    }
+    case IT_SECTION:
+        return parse_section(ld, it->sub, v, field);
+    case IT_LIST:
+        return parse_list(ld, it, v, base);
+    case IT_CUSTOM:
+        return it->fn(ld, v, base);
+    }
+    return -EINVAL;
+}
+
+static int parse_section(struct loader *ld, const struct section *sec, json_t *obj, void *base)
+{
+    if (!json_is_object(obj))
+        return ld_error(ld, "must be an object");
+    size_t mark = ld->path.len;
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        if (jpath_key(&ld->path, key) < 0)
+            return ld_nomem(ld);
+        const struct item *it = find_item(sec, key);
+        int r = 0;
+        if (it != NULL)
+            r = parse_item(ld, it, v, base);
+        else if (strcmp(key, COMMENT_KEY) != 0)
+            r = unknown_key(ld, sec);
+        else if (!json_is_string(v))
+            r = ld_error(ld, "must be a string");
+        jpath_cut(&ld->path, mark);
+        if (r < 0)
+            return r;
+    }
+    for (size_t i = 0; i < sec->n; i++)
+        if (sec->items[i].required && json_object_get(obj, sec->items[i].key) == NULL)
+            return ld_missing(ld, sec->items[i].key);
+    return 0;
+}
+
+/* ---- handlers for keys that need more than a table row ---- */
+
+static int listen_elem(struct loader *ld, json_t *v, void *base)
+{
+    struct conf *c = base;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (!json_is_string(v))
+        return ld_error(ld, "must be an address string like \"127.0.0.1:5300\", "
+                            "\"[::1]:5300\" or \"0.0.0.0\"");
+    const char *text = json_string_value(v);
+    if (conf_parse_addr(text, CONF_DEFAULT_PORT, &ss, &len) < 0)
+        return ld_error(ld,
+                        "invalid address \"%.100s\": expected IPV4, IPV4:PORT, IPV6 or "
+                        "[IPV6]:PORT with PORT from 1 to 65535 (default 53)",
+                        text);
+    long dup = conf__listen_find(c, &ss);
+    if (dup >= 0)
+        return ld_error(ld, "duplicate of $.listen[%ld] (\"%s\")", dup, c->listen[dup].text);
+    if (conf__listen_push(c, text, &ss, len) < 0)
+        return ld_nomem(ld);
+    return 0;
+}
+
+static int zone_elem(struct loader *ld, json_t *v, void *base)
+{
+    struct conf *c = base;
+    struct zone_in z = {NULL, NULL};
+    int r = parse_section(ld, &zone_section, v, &z);
+    if (r < 0)
+        return r;
+
+    size_t mark = ld->path.len;
+    if (jpath_key(&ld->path, "origin") < 0)
+        return ld_nomem(ld);
+    const char *why = conf__origin_problem(z.origin);
+    long dup = conf__zone_find(c, z.origin);
+    if (why != NULL)
+        r = ld_error(ld, "%s", why);
+    else if (dup >= 0)
+        r = ld_error(ld, "duplicate zone origin, also at $.zones[%ld].origin", dup);
+    jpath_cut(&ld->path, mark);
+    if (r < 0)
+        return r;
+
+    /* A relative file name is relative to the config file's folder, not the cwd. */
+    size_t dirlen = z.file[0] == '/' ? 0 : ld->dirlen;
+    size_t flen = strlen(z.file);
+    char *path = malloc(dirlen + flen + 1);
+    if (path == NULL)
+        return ld_nomem(ld);
+    memcpy(path, ld->file, dirlen);
+    memcpy(path + dirlen, z.file, flen + 1);
+    r = conf__zone_push(c, z.origin, path);
+    free(path);
+    return r < 0 ? ld_nomem(ld) : 0;
+}
+
+static int nsid_value(struct loader *ld, json_t *v, void *base)
+{
+    struct conf *c = base;
+    size_t n = json_is_string(v) ? json_string_length(v) : 0;
+    if (n == 0 || n > sizeof(c->nsid))
+        return ld_error(ld, "must be a string of 1 to %zu bytes", sizeof(c->nsid));
+    memcpy(c->nsid, json_string_value(v), n);
+    c->nsid_len = (uint8_t)n;
+    return 0;
+}
+
+/* ---- loading ---- */
+
+static int read_all(const char *path, char **out, size_t *outlen, struct err *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        int r = -errno;
+        return err_set(e, r, path, 0, 0, "cannot open: %s", strerror(-r));
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    size_t cap = 0;
+    int r = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *b = realloc(buf, cap + 1);
+            if (b == NULL) {
+                r = err_set(e, -ENOMEM, path, 0, 0, "out of memory");
+                break;
+            }
+            buf = b;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (len > CONF_FILE_MAX) {
+            r = err_set(e, GSLBD_ELIMIT, path, 0, 0, "larger than %u bytes", CONF_FILE_MAX);
+            break;
+        }
+        if (got == 0) {
+            if (ferror(f)) {
+                r = errno ? -errno : -EIO;
+                err_set(e, r, path, 0, 0, "cannot read: %s", strerror(-r));
+            }
+            break;
+        }
+    }
+    fclose(f);
+    if (r < 0) {
+        free(buf);
+        return r;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *outlen = len;
+    return 0;
+}
+
+/* jansson's message and position; a duplicate key also gets its JSON path. */
+static int syntax_error(const char *path, const char *text, size_t len, const json_error_t *jerr,
+                        struct err *e)
+{
+    int line = jerr->line > 0 ? jerr->line : 0;
+    char where[256];
+    if (json_error_code(jerr) == json_error_duplicate_key && jerr->position > 0 &&
+        conf_pos_path_at(text, len, (size_t)jerr->position, where, sizeof(where)) == 0)
+        return err_set(e, GSLBD_EPARSE, path, line, jerr->column,
+                       "%s: duplicate key (each key may appear once per object)", where);
+    return err_set(e, GSLBD_EPARSE, path, line, jerr->column, "%s", jerr->text);
+}
+
+/* Check the parsed tree into a new conf; text is the file's bytes, for error positions. */
+static int load_tree(const char *path, const char *text, size_t len, json_t *root,
+                     struct conf **out, struct err *e)
+{
+    struct conf *c = NULL;
+    int r = conf_new(&c);
+    if (r < 0)
+        return err_set(e, r, path, 0, 0, "out of memory");
+    const char *slash = strrchr(path, '/');
+    struct loader ld = {
+        .file = path,
+        .text = text,
+        .len = len,
+        .dirlen = slash ? (size_t)(slash - path) + 1 : 0,
+        .c = c,
+        .e = e,
+    };
+    r = jpath_add(&ld.path, "$", 1);
+    if (r < 0)
+        r = ld_nomem(&ld);
+    else
+        r = parse_section(&ld, &top_section, root, c);
+    free(ld.path.buf);
+    if (r == 0 && (c->path = strdup(path)) == NULL)
+        r = err_set(e, -ENOMEM, path, 0, 0, "out of memory");
+    if (r < 0) {
+        conf_free(c);
+        return r;
+    }
+    *out = c;
+    return 0;
+}
+
+int conf_load_file(const char *path, struct conf **out, struct err *e)
+{
+    if (path == NULL || out == NULL)
+        return err_set(e, -EINVAL, NULL, 0, 0, "no config file given");
+    char *text = NULL;
+    size_t len = 0;
+    int r = read_all(path, &text, &len, e);
+    if (r < 0)
+        return r;
+
+    /* Parse the bytes already read, so error positions refer to exactly this text. */
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        r = syntax_error(path, text, len, &jerr, e);
+    else
+        r = load_tree(path, text, len, root, out, e);
+    json_decref(root);
+    free(text);
+    return r;
+}
