@@ -1,0 +1,61 @@
+/* zone_int.h: internals shared by zone.c and zone_load.c: a bump arena and the list of records
+ * read from a master file before they are grouped into the immutable store. */
+#ifndef GSLBD_ZONE_INT_H
+#define GSLBD_ZONE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dname.h"
+#include "err.h"
+
+#define ZONE_INCLUDE_DEPTH 8 /* $INCLUDE nesting limit */
+#define ZONE_DEFAULT_TTL 3600
+
+/* A bump allocator freed all at once. Blocks never move, so pointers into it stay valid;
+ * memory comes back zeroed and 16-byte aligned. */
+struct zone_arena;
+
+int zone__arena_new(struct zone_arena **out);
+void *zone__arena_alloc(struct zone_arena *a, size_t size); /* NULL when out of memory */
+void zone__arena_free(struct zone_arena *a);                /* NULL is a no-op */
+
+/* One record as read from the master file, before grouping. Bytes live in zone_src.arena. */
+struct zone_src_rr {
+    const uint8_t *owner; /* lowercase wire form */
+    const uint8_t *rdata; /* wire form, names uncompressed, case of the file */
+    const uint8_t *canon; /* canonical RDATA (RFC 4034 6.2), for duplicate detection */
+    uint16_t rdlen;
+    uint16_t canonlen;
+    uint16_t type;
+    uint8_t owner_len;
+    uint8_t ncomp;
+    uint16_t comp_off[2];
+    uint32_t ttl;  /* top-bit TTLs already clamped to 0 */
+    uint32_t file; /* index into zone_src.files */
+    uint32_t line; /* line and column of the record's first token */
+    uint32_t col;
+    bool dropped; /* a duplicate; set by zone.c */
+};
+
+struct zone_src {
+    uint8_t origin[DNAME_MAX]; /* lowercase wire form */
+    uint8_t origin_len;
+    struct zone_arena *arena; /* owns the bytes the records point to */
+    struct zone_src_rr *rrs;  /* in file order (includes expanded in place) */
+    size_t nrrs;
+    size_t cap;
+    char **files; /* paths as named in messages; files[0] is the zone file */
+    size_t nfiles;
+    size_t fcap;
+};
+
+/* Read file (following $INCLUDE) for the zone at origin (text) into src, which must be
+ * zeroed. Checks syntax, names outside the origin and the SOA (exactly one, at the origin).
+ * Returns 0 or a negative code with e filled; call zone__src_clear() either way. */
+int zone__src_read(struct zone_src *src, const char *origin, const char *file, struct err *e);
+
+void zone__src_clear(struct zone_src *src);
+
+#endif

@@ -1,0 +1,749 @@
+/* zone_load.c: reads an RFC 1035 master file and its $INCLUDEs with ldns into a record list. */
+#include "zone_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#define ZL_MAX_TOKENS 64 /* tokens kept per record for locating errors; more are counted */
+#define ZL_TOKEN_TEXT 256
+
+/* A token of the record being read, pointing into the file buffer. */
+struct zl_tok {
+    const char *s;
+    size_t len;
+    int line;
+    int col;
+    bool quoted;
+};
+
+/* What the lexer saw in the text ldns consumed for one record or directive. ldns parses;
+ * this only tells where things are, for messages, and what ldns does not keep. */
+struct zl_rec {
+    struct zl_tok tok[ZL_MAX_TOKENS];
+    size_t ntok;     /* tokens stored */
+    size_t ntok_all; /* tokens seen */
+    int paren_line;  /* an unmatched parenthesis (0: none) */
+    int paren_col;
+    bool first_bol; /* the first token starts its line (after '(' only): it is the owner */
+    int end_line;   /* just past the last token */
+    int end_col;
+    /* token indexes as ldns lays the record out; -1 when absent */
+    int owner, ttl, klass, type, rdata;
+};
+
+/* One master file being read; the lexer cursor follows ldns through the buffer. */
+struct zl_file {
+    const char *path; /* owned by zone_src.files */
+    uint32_t idx;
+    char *buf;
+    size_t len;
+    size_t pos;
+    int line;
+    size_t line_start;
+};
+
+struct zl_ctx {
+    struct zone_src *src;
+    struct err *e;
+    ldns_buffer *wire;
+    bool have_soa;
+    uint32_t soa_file;
+    uint32_t soa_line;
+    struct zl_rec rec;
+};
+
+static int read_all(const char *path, char **buf, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -errno;
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    errno = 0;
+    int rc = b == NULL ? -ENOMEM : 0;
+    while (rc == 0) {
+        if (n == cap) {
+            char *nb = realloc(b, cap * 2);
+            if (nb == NULL) {
+                rc = -ENOMEM;
+                break;
+            }
+            b = nb;
+            cap *= 2;
+        }
+        size_t got = fread(b + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            rc = !ferror(f) ? 1 : errno != 0 ? -errno : -EIO;
+    }
+    fclose(f);
+    if (rc < 0) {
+        free(b);
+        return rc;
+    }
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+static void tok_end(struct zl_file *f, struct zl_rec *r, size_t start, bool quoted, int line,
+                    int col)
+{
+    size_t len = f->pos - start;
+    if (r->ntok < ZL_MAX_TOKENS)
+        r->tok[r->ntok++] = (struct zl_tok){f->buf + start, len, line, col, quoted};
+    r->ntok_all++;
+    r->end_line = line;
+    r->end_col = col + (int)len;
+}
+
+/* Tokenise buf[pos, end) the way ldns reads it: ';' comments, '(' ')' joining lines,
+ * "quoted strings", backslash escapes. Advances the file's line count. */
+static void lex_record(struct zl_file *f, size_t end, struct zl_rec *r)
+{
+    bool comment = false, quoted = false, in_tok = false;
+    size_t start = 0;
+    int depth = 0, tline = 0, tcol = 0, open_line = 0, open_col = 0;
+
+    r->ntok = r->ntok_all = 0;
+    r->paren_line = r->paren_col = r->end_line = r->end_col = 0;
+    r->first_bol = false;
+    while (f->pos < end) {
+        char c = f->buf[f->pos];
+        bool sep = c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || c == '\n';
+        if (in_tok && (c == '\n' || (!quoted && (sep || c == ';' || c == '(' || c == ')')))) {
+            tok_end(f, r, start, quoted, tline, tcol);
+            in_tok = quoted = false;
+        }
+        if (c == '\n') {
+            comment = false;
+            f->pos++;
+            f->line++;
+            f->line_start = f->pos;
+            continue;
+        }
+        if (comment || (sep && !in_tok)) {
+            f->pos++;
+            continue;
+        }
+        if (!in_tok && c == ';') {
+            comment = true;
+        } else if (!in_tok && (c == '(' || c == ')')) {
+            int col = (int)(f->pos - f->line_start) + 1;
+            if (c == '(' && depth++ == 0) {
+                open_line = f->line;
+                open_col = col;
+            } else if (c == ')' && --depth < 0 && r->paren_line == 0) {
+                r->paren_line = f->line;
+                r->paren_col = col;
+            }
+        } else {
+            if (!in_tok) {
+                in_tok = true;
+                quoted = c == '"';
+                start = f->pos;
+                tline = f->line;
+                tcol = (int)(f->pos - f->line_start) + 1;
+                if (r->ntok_all == 0) {
+                    size_t k = f->line_start;
+                    while (k < f->pos && f->buf[k] == '(')
+                        k++;
+                    r->first_bol = k == f->pos;
+                }
+            } else if (quoted && c == '"') {
+                f->pos++;
+                tok_end(f, r, start, true, tline, tcol);
+                in_tok = quoted = false;
+                continue;
+            }
+            if (c == '\\' && f->pos + 1 < end && f->buf[f->pos + 1] != '\n')
+                f->pos++;
+        }
+        f->pos++;
+    }
+    if (in_tok)
+        tok_end(f, r, start, quoted, tline, tcol);
+    if (depth > 0 && r->paren_line == 0) {
+        r->paren_line = open_line;
+        r->paren_col = open_col;
+    }
+}
+
+/* The token as a NUL-terminated string, quotes removed when unquote. */
+static const char *tok_str(const struct zl_tok *t, bool unquote, char *buf)
+{
+    const char *s = t->s;
+    size_t len = t->len;
+    if (unquote && t->quoted && len >= 1) {
+        s++;
+        len -= len >= 2 && s[len - 2] == '"' ? 2 : 1;
+    }
+    if (len >= ZL_TOKEN_TEXT)
+        len = ZL_TOKEN_TEXT - 1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+static bool tok_is(const struct zl_tok *t, const char *word)
+{
+    return t->len == strlen(word) && strncasecmp(t->s, word, t->len) == 0;
+}
+
+/* Where owner, TTL, class and type are: ldns takes a token starting with a digit as the
+ * TTL, then an optional class, then the type. A record starting with blank uses the
+ * previous owner. */
+static void rec_layout(struct zl_rec *r)
+{
+    char buf[ZL_TOKEN_TEXT];
+    int i = 0, n = (int)r->ntok;
+
+    r->owner = r->ttl = r->klass = r->type = r->rdata = -1;
+    if (n > 0 && r->first_bol)
+        r->owner = i++;
+    if (i < n && isdigit((unsigned char)r->tok[i].s[0])) {
+        r->ttl = i++;
+        if (i < n && ldns_get_rr_class_by_name(tok_str(&r->tok[i], false, buf)) != 0)
+            r->klass = i++;
+    } else if (i < n && ldns_get_rr_class_by_name(tok_str(&r->tok[i], false, buf)) != 0) {
+        r->klass = i++;
+    }
+    if (i < n)
+        r->type = i++;
+    if (i < n)
+        r->rdata = i;
+}
+
+/* A TTL token: decimal seconds up to 2^32-1, or ldns's 1h30m period notation. */
+static bool ttl_parse(const char *s, uint32_t *out)
+{
+    if (!isdigit((unsigned char)s[0]))
+        return false;
+    size_t digits = strspn(s, "0123456789");
+    if (s[digits] == '\0') {
+        errno = 0;
+        unsigned long long v = strtoull(s, NULL, 10);
+        if (errno != 0 || v > UINT32_MAX)
+            return false;
+        *out = (uint32_t)v;
+        return true;
+    }
+    const char *end = NULL;
+    uint32_t v = ldns_str2period(s, &end);
+    if (end == NULL || *end != '\0')
+        return false;
+    *out = v;
+    return true;
+}
+
+/* A name token resolved against origin, or NULL when it cannot be read. Caller frees. */
+static ldns_rdf *name_parse(const char *s, const ldns_rdf *origin)
+{
+    if (strcmp(s, "@") == 0)
+        return origin != NULL ? ldns_rdf_clone(origin) : NULL;
+    ldns_rdf *d = ldns_dname_new_frm_str(s);
+    if (d != NULL && !ldns_dname_str_absolute(s) && origin != NULL &&
+        ldns_dname_cat(d, origin) != LDNS_STATUS_OK) {
+        ldns_rdf_deep_free(d);
+        d = NULL;
+    }
+    return d;
+}
+
+static int fail_at(struct zl_ctx *c, const struct zl_file *f, int code, const struct zl_tok *t,
+                   const char *msg)
+{
+    char buf[ZL_TOKEN_TEXT];
+    int line = t != NULL ? t->line : f->line, col = t != NULL ? t->col : 1;
+    if (t == NULL)
+        return err_set(c->e, code, f->path, line, col, "%s", msg);
+    return err_set(c->e, code, f->path, line, col, "%s: '%.60s'", msg, tok_str(t, false, buf));
+}
+
+/* Whether ldns can read one token of this field type on its own; used only to point at
+ * the bad token after ldns rejected a record. */
+static bool field_probe(ldns_rdf_type ft, const struct zl_tok *t, const ldns_rdf *origin, bool *ok)
+{
+    char buf[ZL_TOKEN_TEXT];
+    ldns_rdf *d = NULL;
+    switch (ft) {
+    case LDNS_RDF_TYPE_DNAME:
+        d = name_parse(tok_str(t, false, buf), origin);
+        break;
+    case LDNS_RDF_TYPE_LONG_STR:
+        if (!t->quoted) { /* ldns wants the CAA value quoted */
+            *ok = false;
+            return true;
+        }
+        d = ldns_rdf_new_frm_str(ft, tok_str(t, true, buf));
+        break;
+    case LDNS_RDF_TYPE_STR:
+    case LDNS_RDF_TYPE_INT8:
+    case LDNS_RDF_TYPE_INT16:
+    case LDNS_RDF_TYPE_INT32:
+    case LDNS_RDF_TYPE_A:
+    case LDNS_RDF_TYPE_AAAA:
+    case LDNS_RDF_TYPE_PERIOD:
+    case LDNS_RDF_TYPE_TAG:
+    case LDNS_RDF_TYPE_TYPE:
+    case LDNS_RDF_TYPE_ALG:
+        d = ldns_rdf_new_frm_str(ft, tok_str(t, true, buf));
+        break;
+    default:
+        return false; /* multi-token or unusual field: cannot tell */
+    }
+    *ok = d != NULL;
+    ldns_rdf_deep_free(d);
+    return true;
+}
+
+/* After ldns rejected a record: find the token to blame and fill e. */
+static int syntax_error(struct zl_ctx *c, const struct zl_file *f, ldns_status st,
+                        const ldns_rdf *origin)
+{
+    struct zl_rec *r = &c->rec;
+    const char *what = ldns_get_errorstr_by_id(st);
+    char buf[ZL_TOKEN_TEXT];
+    bool ok;
+
+    if (what == NULL)
+        what = "syntax error";
+    if (r->paren_line != 0)
+        return err_set(c->e, GSLBD_EPARSE, f->path, r->paren_line, r->paren_col,
+                       "unbalanced parentheses");
+    if (r->ntok == 0)
+        return fail_at(c, f, GSLBD_EPARSE, NULL, what);
+    if (r->tok[0].s[0] == '$' && r->first_bol)
+        return fail_at(c, f, GSLBD_EPARSE, &r->tok[0], "unknown or incomplete directive");
+    rec_layout(r);
+    if (r->owner >= 0 && field_probe(LDNS_RDF_TYPE_DNAME, &r->tok[r->owner], origin, &ok) && !ok)
+        return fail_at(c, f, GSLBD_EPARSE, &r->tok[r->owner], "cannot read owner name");
+    uint32_t ttl;
+    if (r->ttl >= 0 && !ttl_parse(tok_str(&r->tok[r->ttl], false, buf), &ttl))
+        return fail_at(c, f, GSLBD_EPARSE, &r->tok[r->ttl], "bad TTL");
+    if (r->type < 0)
+        return fail_at(c, f, GSLBD_EPARSE, &r->tok[r->ntok - 1], "record type expected");
+    uint16_t type = (uint16_t)ldns_get_rr_type_by_name(tok_str(&r->tok[r->type], false, buf));
+    if (type == 0 && r->klass >= 0 && isdigit((unsigned char)r->tok[r->type].s[0]))
+        return fail_at(c, f, GSLBD_EPARSE, &r->tok[r->type], "the TTL must come before the class");
+    if (type == 0)
+        return fail_at(c, f, GSLBD_EPARSE, &r->tok[r->type], "unknown record type");
+    if (r->rdata < 0 || st == LDNS_STATUS_SYNTAX_MISSING_VALUE_ERR)
+        return err_set(c->e, GSLBD_EPARSE, f->path, r->end_line, r->end_col, "%s", what);
+    const struct zl_tok *first = &r->tok[r->rdata];
+    if (tok_is(first, "\\#"))
+        return fail_at(c, f, GSLBD_EPARSE, first, what);
+    const ldns_rr_descriptor *desc = ldns_rr_descript(type);
+    size_t max = ldns_rr_descriptor_maximum(desc);
+    for (size_t i = 0; r->rdata + i < r->ntok; i++) {
+        const struct zl_tok *t = &r->tok[r->rdata + i];
+        if (i >= max)
+            return fail_at(c, f, GSLBD_EPARSE, t, what);
+        ldns_rdf_type ft = ldns_rr_descriptor_field_type(desc, i);
+        if (!field_probe(ft, t, origin, &ok))
+            break;
+        if (!ok)
+            return fail_at(c, f, GSLBD_EPARSE, t,
+                           ft == LDNS_RDF_TYPE_DNAME ? "cannot read domain name" : what);
+    }
+    return fail_at(c, f, GSLBD_EPARSE, first, what);
+}
+
+static int src_push(struct zone_src *s, const struct zone_src_rr *rr)
+{
+    if (s->nrrs == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 256;
+        struct zone_src_rr *n = realloc(s->rrs, ncap * sizeof(*n));
+        if (n == NULL)
+            return -ENOMEM;
+        s->rrs = n;
+        s->cap = ncap;
+    }
+    s->rrs[s->nrrs++] = *rr;
+    return 0;
+}
+
+static int src_add_file(struct zone_src *s, const char *path, uint32_t *idx)
+{
+    if (s->nfiles == s->fcap) {
+        size_t ncap = s->fcap ? s->fcap * 2 : 4;
+        char **n = realloc(s->files, ncap * sizeof(*n));
+        if (n == NULL)
+            return -ENOMEM;
+        s->files = n;
+        s->fcap = ncap;
+    }
+    char *p = strdup(path);
+    if (p == NULL)
+        return -ENOMEM;
+    *idx = (uint32_t)s->nfiles;
+    s->files[s->nfiles++] = p;
+    return 0;
+}
+
+static const uint8_t *arena_dup(struct zone_arena *a, const void *p, size_t len)
+{
+    uint8_t *d = zone__arena_alloc(a, len ? len : 1);
+    if (d != NULL)
+        memcpy(d, p, len);
+    return d;
+}
+
+/* Offsets of the names an RFC 1035 type carries in RDATA (COMP-1); none for later types. */
+static void comp_offsets(const ldns_rr *rr, uint16_t type, struct zone_src_rr *out)
+{
+    size_t fields[2], nf = 0;
+    switch (type) {
+    case LDNS_RR_TYPE_NS:
+    case LDNS_RR_TYPE_MD:
+    case LDNS_RR_TYPE_MF:
+    case LDNS_RR_TYPE_CNAME:
+    case LDNS_RR_TYPE_MB:
+    case LDNS_RR_TYPE_MG:
+    case LDNS_RR_TYPE_MR:
+    case LDNS_RR_TYPE_PTR:
+        fields[nf++] = 0;
+        break;
+    case LDNS_RR_TYPE_SOA:
+    case LDNS_RR_TYPE_MINFO:
+        fields[nf++] = 0;
+        fields[nf++] = 1;
+        break;
+    case LDNS_RR_TYPE_MX:
+        fields[nf++] = 1;
+        break;
+    default:
+        break;
+    }
+    out->ncomp = 0;
+    for (size_t k = 0; k < nf; k++) {
+        size_t off = 0;
+        if (fields[k] >= ldns_rr_rd_count(rr) ||
+            ldns_rdf_get_type(ldns_rr_rdf(rr, fields[k])) != LDNS_RDF_TYPE_DNAME)
+            return;
+        for (size_t i = 0; i < fields[k]; i++)
+            off += ldns_rdf_size(ldns_rr_rdf(rr, i));
+        out->comp_off[out->ncomp++] = (uint16_t)off;
+    }
+}
+
+static bool type_allowed(uint16_t type)
+{
+    switch (type) {
+    case 0:
+    case LDNS_RR_TYPE_OPT:
+    case LDNS_RR_TYPE_TSIG:
+    case LDNS_RR_TYPE_TKEY:
+    case LDNS_RR_TYPE_IXFR:
+    case LDNS_RR_TYPE_AXFR:
+    case LDNS_RR_TYPE_MAILB:
+    case LDNS_RR_TYPE_MAILA:
+    case LDNS_RR_TYPE_ANY:
+        return false;
+    default:
+        return true;
+    }
+}
+
+/* RFC 3597 "\\# len hex" for a type ldns knows: the declared length must be what the fields
+ * took, and every mandatory field must be there (ldns checks neither). */
+static int check_generic(struct zl_ctx *c, const struct zl_file *f, const ldns_rr *rr,
+                         uint16_t type, size_t rdlen)
+{
+    struct zl_rec *r = &c->rec;
+    char buf[ZL_TOKEN_TEXT];
+    if (r->rdata < 0 || !tok_is(&r->tok[r->rdata], "\\#"))
+        return 0;
+    const struct zl_tok *t = &r->tok[r->rdata];
+    size_t declared = 0;
+    if ((size_t)r->rdata + 1 < r->ntok)
+        declared = strtoul(tok_str(&r->tok[r->rdata + 1], false, buf), NULL, 10);
+    if (declared != rdlen)
+        return fail_at(c, f, GSLBD_EPARSE, t, "the RDATA does not match its \\# length");
+    const ldns_rr_descriptor *d = ldns_rr_descript(type);
+    if (d != NULL && d->_type == type && ldns_rr_rd_count(rr) < ldns_rr_descriptor_minimum(d))
+        return fail_at(c, f, GSLBD_EPARSE, t, "RDATA too short for this type");
+    return 0;
+}
+
+/* Accept one record ldns parsed: check it against the zone and append it to src. */
+static int on_record(struct zl_ctx *c, const struct zl_file *f, ldns_rr *rr, uint32_t def_ttl)
+{
+    struct zl_rec *r = &c->rec;
+    struct zone_src *s = c->src;
+    struct zone_src_rr out = {0};
+    char buf[ZL_TOKEN_TEXT], name[DNAME_MAX * 4 + 1], oname[DNAME_MAX * 4 + 1];
+    uint8_t owner[DNAME_MAX];
+
+    if (r->paren_line != 0)
+        return err_set(c->e, GSLBD_EPARSE, f->path, r->paren_line, r->paren_col,
+                       "unbalanced parentheses");
+    if (r->ntok == 0) /* ldns found a record where the lexer saw none: trust neither */
+        return fail_at(c, f, GSLBD_EPARSE, NULL, "unreadable record");
+    rec_layout(r);
+    const struct zl_tok *first = &r->tok[0];
+    if (first->s[0] == '$' && r->first_bol)
+        return fail_at(c, f, GSLBD_EPARSE, first, "unknown or incomplete directive");
+    const struct zl_tok *tt = r->type >= 0 ? &r->tok[r->type] : first;
+    out.type = (uint16_t)ldns_rr_get_type(rr);
+    if (!type_allowed(out.type))
+        return fail_at(c, f, out.type == 0 ? GSLBD_EPARSE : GSLBD_EINVAL, tt,
+                       out.type == 0 ? "unknown record type" : "type not allowed in zone data");
+    if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN)
+        return fail_at(c, f, GSLBD_EINVAL, r->klass >= 0 ? &r->tok[r->klass] : first,
+                       "only class IN is served");
+    out.ttl = def_ttl;
+    if (r->ttl >= 0 && !ttl_parse(tok_str(&r->tok[r->ttl], false, buf), &out.ttl))
+        return fail_at(c, f, GSLBD_EPARSE, &r->tok[r->ttl], "bad TTL");
+    if (out.ttl & 0x80000000u) /* TTL-1, RFC 2181 8 */
+        out.ttl = 0;
+
+    const ldns_rdf *o = ldns_rr_owner(rr);
+    if (o == NULL || ldns_rdf_size(o) > DNAME_MAX || ldns_rdf_size(o) == 0)
+        return fail_at(c, f, GSLBD_EPARSE, first, "cannot read owner name");
+    out.owner_len = (uint8_t)dname_copy_lower(owner, ldns_rdf_data(o));
+    dname_to_text(owner, name, sizeof(name));
+    dname_to_text(s->origin, oname, sizeof(oname));
+    if (!dname_is_subdomain(owner, s->origin))
+        return err_set(c->e, GSLBD_EINVAL, f->path, first->line, first->col,
+                       "%s is outside the zone %s", name, oname);
+    if (out.type == LDNS_RR_TYPE_SOA) {
+        if (!dname_equal(owner, s->origin))
+            return err_set(c->e, GSLBD_EINVAL, f->path, first->line, first->col,
+                           "SOA at %s, not at the zone origin %s", name, oname);
+        if (c->have_soa)
+            return err_set(c->e, GSLBD_EINVAL, f->path, first->line, first->col,
+                           "second SOA record (the first is at %s:%u)", s->files[c->soa_file],
+                           c->soa_line);
+        c->have_soa = true;
+        c->soa_file = f->idx;
+        c->soa_line = (uint32_t)first->line;
+    }
+
+    ldns_buffer_clear(c->wire);
+    if (ldns_rr_rdata2buffer_wire(c->wire, rr) != LDNS_STATUS_OK)
+        return -ENOMEM;
+    size_t rdlen = ldns_buffer_position(c->wire);
+    if (rdlen > UINT16_MAX)
+        return fail_at(c, f, GSLBD_ELIMIT, first, "RDATA longer than 65535 octets");
+    out.rdlen = (uint16_t)rdlen;
+    out.rdata = arena_dup(s->arena, ldns_buffer_begin(c->wire), rdlen);
+    int rc = check_generic(c, f, rr, out.type, rdlen);
+    if (rc != 0)
+        return rc;
+    comp_offsets(rr, out.type, &out);
+    ldns_rr2canonical(rr);
+    ldns_buffer_clear(c->wire);
+    if (ldns_rr_rdata2buffer_wire(c->wire, rr) != LDNS_STATUS_OK)
+        return -ENOMEM;
+    out.canonlen = (uint16_t)ldns_buffer_position(c->wire);
+    out.canon = arena_dup(s->arena, ldns_buffer_begin(c->wire), out.canonlen);
+    out.owner = arena_dup(s->arena, owner, out.owner_len);
+    if (out.rdata == NULL || out.canon == NULL || out.owner == NULL)
+        return -ENOMEM;
+    out.file = f->idx;
+    out.line = (uint32_t)first->line;
+    out.col = (uint32_t)first->col;
+    return src_push(s, &out);
+}
+
+static int on_ttl(struct zl_ctx *c, const struct zl_file *f, uint32_t *def_ttl)
+{
+    struct zl_rec *r = &c->rec;
+    char buf[ZL_TOKEN_TEXT];
+    if (r->ntok < 2 || r->ntok_all != 2 || !tok_is(&r->tok[0], "$TTL"))
+        return fail_at(c, f, GSLBD_EPARSE, r->ntok ? &r->tok[0] : NULL, "$TTL needs one value");
+    if (!ttl_parse(tok_str(&r->tok[1], false, buf), def_ttl))
+        return fail_at(c, f, GSLBD_EPARSE, &r->tok[1], "bad $TTL value");
+    return 0;
+}
+
+/* ldns reads "$ORIGIN sub" as the absolute name sub.; RFC 1035 appends the current origin. */
+static int on_origin(struct zl_ctx *c, const struct zl_file *f, ldns_rdf **ldns_origin,
+                     ldns_rdf **cur)
+{
+    struct zl_rec *r = &c->rec;
+    char buf[ZL_TOKEN_TEXT];
+    if (r->ntok < 2 || r->ntok_all != 2 || !tok_is(&r->tok[0], "$ORIGIN"))
+        return fail_at(c, f, GSLBD_EPARSE, r->ntok ? &r->tok[0] : NULL, "$ORIGIN needs one name");
+    ldns_rdf *n = name_parse(tok_str(&r->tok[1], false, buf), *cur);
+    if (n == NULL)
+        return fail_at(c, f, GSLBD_EPARSE, &r->tok[1], "cannot read $ORIGIN name");
+    ldns_rdf *n2 = ldns_rdf_clone(n);
+    if (n2 == NULL) {
+        ldns_rdf_deep_free(n);
+        return -ENOMEM;
+    }
+    ldns_rdf_deep_free(*ldns_origin);
+    ldns_rdf_deep_free(*cur);
+    *ldns_origin = n;
+    *cur = n2;
+    return 0;
+}
+
+static int parse_file(struct zl_ctx *c, struct zl_file *f, const ldns_rdf *origin_in,
+                      uint32_t def_ttl, int depth);
+
+/* $INCLUDE file [origin]: the path is relative to the including file's folder; origin,
+ * owner and $TTL of the including file are unchanged afterwards. */
+static int on_include(struct zl_ctx *c, const struct zl_file *f, const ldns_rdf *origin,
+                      uint32_t def_ttl, int depth)
+{
+    struct zl_rec *r = &c->rec;
+    char buf[ZL_TOKEN_TEXT];
+    if (r->ntok < 2 || r->ntok_all > 3 || !tok_is(&r->tok[0], "$INCLUDE"))
+        return fail_at(c, f, GSLBD_EPARSE, r->ntok ? &r->tok[0] : NULL,
+                       "$INCLUDE needs a file name and an optional origin");
+    if (depth + 1 > ZONE_INCLUDE_DEPTH)
+        return err_set(c->e, GSLBD_ELIMIT, f->path, r->tok[0].line, r->tok[0].col,
+                       "$INCLUDE nested more than %d deep", ZONE_INCLUDE_DEPTH);
+    const char *name = tok_str(&r->tok[1], true, buf);
+    const char *slash = strrchr(f->path, '/');
+    size_t dirlen = name[0] != '/' && slash != NULL ? (size_t)(slash - f->path) + 1 : 0;
+    char *path = malloc(dirlen + strlen(name) + 1);
+    if (path == NULL)
+        return -ENOMEM;
+    memcpy(path, f->path, dirlen);
+    strcpy(path + dirlen, name);
+
+    ldns_rdf *inc_origin = NULL;
+    if (r->ntok == 3)
+        inc_origin = name_parse(tok_str(&r->tok[2], false, buf), origin);
+    else
+        inc_origin = ldns_rdf_clone(origin);
+    struct zl_file sub = {.line = 1};
+    int rc = 0;
+    if (inc_origin == NULL)
+        rc = r->ntok == 3 ? fail_at(c, f, GSLBD_EPARSE, &r->tok[2], "cannot read $INCLUDE origin")
+                          : -ENOMEM;
+    if (rc == 0)
+        rc = src_add_file(c->src, path, &sub.idx);
+    if (rc == 0) {
+        sub.path = c->src->files[sub.idx];
+        rc = read_all(path, &sub.buf, &sub.len);
+        if (rc != 0)
+            rc = err_set(c->e, rc, f->path, r->tok[1].line, r->tok[1].col,
+                         "$INCLUDE %s: cannot open: %s", path, strerror(-rc));
+    }
+    if (rc == 0)
+        rc = parse_file(c, &sub, inc_origin, def_ttl, depth + 1);
+    free(sub.buf);
+    free(path);
+    ldns_rdf_deep_free(inc_origin);
+    return rc;
+}
+
+/* Read one file record by record with ldns; directives update this file's own state. */
+static int parse_file(struct zl_ctx *c, struct zl_file *f, const ldns_rdf *origin_in,
+                      uint32_t def_ttl, int depth)
+{
+    if (f->len == 0)
+        return 0;
+    FILE *fp = fmemopen(f->buf, f->len, "r");
+    if (fp == NULL)
+        return -errno;
+    ldns_rdf *origin = ldns_rdf_clone(origin_in), *cur = ldns_rdf_clone(origin_in), *prev = NULL;
+    uint32_t ldns_ttl = def_ttl;
+    int ldns_line = 1, rc = (origin == NULL || cur == NULL) ? -ENOMEM : 0;
+
+    while (rc == 0 && !feof(fp)) {
+        ldns_rr *rr = NULL;
+        size_t start = f->pos;
+        ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp, &ldns_ttl, &origin, &prev, &ldns_line);
+        long end = ftell(fp);
+        if (end < (long)f->pos || (size_t)end > f->len) {
+            ldns_rr_free(rr);
+            rc = err_set(c->e, GSLBD_EPARSE, f->path, ldns_line, 1, "cannot follow the parser");
+            break;
+        }
+        lex_record(f, (size_t)end, &c->rec);
+        switch (st) {
+        case LDNS_STATUS_OK:
+            rc = on_record(c, f, rr, def_ttl);
+            break;
+        case LDNS_STATUS_SYNTAX_EMPTY:
+            if (c->rec.ntok != 0 || c->rec.paren_line != 0)
+                rc = syntax_error(c, f, LDNS_STATUS_SYNTAX_ERR, cur);
+            break;
+        case LDNS_STATUS_SYNTAX_TTL:
+            rc = on_ttl(c, f, &def_ttl);
+            break;
+        case LDNS_STATUS_SYNTAX_ORIGIN:
+            rc = on_origin(c, f, &origin, &cur);
+            break;
+        case LDNS_STATUS_SYNTAX_INCLUDE:
+            rc = on_include(c, f, cur, def_ttl, depth);
+            break;
+        case LDNS_STATUS_MEM_ERR:
+            rc = -ENOMEM;
+            break;
+        default:
+            rc = syntax_error(c, f, st, cur);
+            break;
+        }
+        ldns_rr_free(rr);
+        if (rc == 0 && (size_t)end == start && !feof(fp)) /* no progress: never loop */
+            rc = err_set(c->e, GSLBD_EPARSE, f->path, f->line, 1, "cannot read on");
+    }
+    fclose(fp);
+    ldns_rdf_deep_free(origin);
+    ldns_rdf_deep_free(cur);
+    ldns_rdf_deep_free(prev);
+    return rc;
+}
+
+int zone__src_read(struct zone_src *src, const char *origin, const char *file, struct err *e)
+{
+    struct zl_ctx *c = calloc(1, sizeof(*c));
+    struct zl_file f = {.path = file, .line = 1};
+    ldns_rdf *o = NULL;
+    int rc = 0;
+
+    if (c == NULL)
+        return -ENOMEM;
+    c->src = src;
+    c->e = e;
+    c->wire = ldns_buffer_new(4096);
+    rc = c->wire == NULL ? -ENOMEM : zone__arena_new(&src->arena);
+    if (rc == 0) {
+        o = ldns_dname_new_frm_str(origin);
+        if (o == NULL || ldns_rdf_size(o) > DNAME_MAX)
+            rc = err_set(e, GSLBD_EINVAL, file, 0, 0, "cannot read zone origin '%s'", origin);
+    }
+    if (rc == 0) {
+        src->origin_len = (uint8_t)dname_copy_lower(src->origin, ldns_rdf_data(o));
+        rc = src_add_file(src, file, &f.idx);
+    }
+    if (rc == 0) {
+        f.path = src->files[f.idx];
+        rc = read_all(file, &f.buf, &f.len);
+        if (rc != 0)
+            rc = err_set(e, rc, file, 0, 0, "cannot open: %s", strerror(-rc));
+    }
+    if (rc == 0)
+        rc = parse_file(c, &f, o, ZONE_DEFAULT_TTL, 0);
+    if (rc == 0 && !c->have_soa)
+        rc = err_set(e, GSLBD_EINVAL, file, 0, 0, "no SOA record for %s", origin);
+    free(f.buf);
+    ldns_rdf_deep_free(o);
+    ldns_buffer_free(c->wire);
+    free(c);
+    return rc;
+}
+
+void zone__src_clear(struct zone_src *src)
+{
+    if (src == NULL)
+        return;
+    zone__arena_free(src->arena);
+    free(src->rrs);
+    for (size_t i = 0; i < src->nfiles; i++)
+        free(src->files[i]);
+    free(src->files);
+    *src = (struct zone_src){0};
+}
