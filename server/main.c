@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "conf.h"
+#include "explain.h"
 #include "log.h"
 #include "server.h"
 #include "view.h"
@@ -32,6 +33,9 @@ struct opts {
     int workers; /* -1 = from config */
     const char *nsid;
     int log_level; /* -1 = from config */
+    const char *explain[4]; /* NAME TYPE CLIENT [ECS] */
+    const char *assume_down;
+    const char *admin; /* CLUSTER=STATE */
 };
 
 static void usage(FILE *f)
@@ -45,6 +49,9 @@ static void usage(FILE *f)
                "      --listen ADDR:PORT  listen address (UDP and TCP); [V6]:PORT for IPv6\n"
                "      --workers N       DNS worker threads (0 = one per CPU)\n"
                "      --nsid TEXT       NSID to answer with (RFC 5001)\n"
+               "      --explain NAME TYPE CLIENT [ECS]  print what would be answered and why\n"
+               "      --assume-down C1,C2  with --explain: treat these clusters as down\n"
+               "      --admin CLUSTER=STATE  set auto|up|down|drain in the state file, then exit\n"
                "  -d, --debug           debug logging\n"
                "  -q, --quiet           warnings and errors only\n"
                "  -V, --version         print the version\n");
@@ -58,6 +65,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"workers", required_argument, NULL, 'w'}, {"nsid", required_argument, NULL, 'n'},
         {"debug", no_argument, NULL, 'd'},        {"quiet", no_argument, NULL, 'q'},
         {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {"explain", required_argument, NULL, 'e'}, {"assume-down", required_argument, NULL, 'a'},
+        {"admin", required_argument, NULL, 'A'},
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->workers = -1;
@@ -105,6 +114,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         }
         case 'n':
             o->nsid = optarg;
+            break;
+        case 'e': /* NAME, then TYPE CLIENT [ECS] as following arguments */
+            o->explain[0] = optarg;
+            for (int k = 1; k < 4 && optind < argc && argv[optind][0] != '-'; k++)
+                o->explain[k] = argv[optind++];
+            if (o->explain[2] == NULL) {
+                fprintf(stderr, "gslbd: --explain wants NAME TYPE CLIENT [ECS]\n");
+                return -1;
+            }
+            break;
+        case 'a':
+            o->assume_down = optarg;
+            break;
+        case 'A':
+            o->admin = optarg;
             break;
         case 'd':
             o->log_level = LOG_DEBUG;
@@ -196,6 +220,39 @@ struct control {
     unsigned reloads, reload_failures;
 };
 
+/* --admin CLUSTER=STATE: update the state file the running server reads on SIGHUP. */
+static int set_admin(struct view *v, const char *arg)
+{
+    char name[256];
+    const char *eq = strchr(arg, '=');
+    enum gslb_admin a;
+    int status = 1;
+    struct err e = {{0}};
+    if (eq == NULL || (size_t)(eq - arg) >= sizeof(name) || gslb_admin_parse(eq + 1, &a) < 0) {
+        fprintf(stderr, "gslbd: --admin wants CLUSTER=auto|up|down|drain\n");
+    } else if (v->conf->state_file == NULL) {
+        fprintf(stderr, "gslbd: --admin needs \"state_file\" in the config\n");
+    } else {
+        memcpy(name, arg, (size_t)(eq - arg));
+        name[eq - arg] = '\0';
+        int32_t ci = gslb_find_cluster(v->gslb, name);
+        if (ci < 0) {
+            fprintf(stderr, "gslbd: --admin: no cluster named '%s'\n", name);
+        } else {
+            atomic_store(&v->gslb->admin[ci], (uint8_t)a);
+            if (gslb_state_save(v->gslb, v->conf->state_file, &e) < 0) {
+                fprintf(stderr, "gslbd: %s\n", e.msg);
+            } else {
+                printf("gslbd: %s is now %s in %s (send SIGHUP to a running gslbd)\n", name,
+                       gslb_admin_name(a), v->conf->state_file);
+                status = 0;
+            }
+        }
+    }
+    view_free(v);
+    return status;
+}
+
 static void on_reload(uv_signal_t *h, int signum)
 {
     (void)signum;
@@ -211,6 +268,8 @@ static void on_reload(uv_signal_t *h, int signum)
     const struct conf *old = atomic_load(&ctl->srv->view)->conf;
     if (old->nlisten != v->conf->nlisten || old->workers != v->conf->workers)
         log_warn("reload: listen addresses and workers change only on restart");
+    /* health results carry over; admin states come from the state file when there is one */
+    gslb_copy_states(v->gslb, atomic_load(&ctl->srv->view)->gslb, v->conf->state_file == NULL);
     server_swap_view(ctl->srv, v);
     ctl->reloads++;
     log_info("reload complete: %zu zone(s)", v->nzones);
@@ -254,6 +313,23 @@ int main(int argc, char **argv)
     }
     if (o.log_level < 0)
         log_set_level((enum log_level)v->conf->log_level);
+    if (o.explain[0] != NULL) {
+        struct explain_req er = {o.explain[0], o.explain[1], o.explain[2], o.explain[3],
+                                 o.assume_down};
+        json_t *j = NULL;
+        int rc = explain_query(v, &er, &j, &e);
+        if (rc == 0) {
+            json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            printf("\n");
+            json_decref(j);
+        } else {
+            fprintf(stderr, "gslbd: --explain: %s\n", e.msg);
+        }
+        view_free(v);
+        return rc == 0 ? 0 : 1;
+    }
+    if (o.admin != NULL)
+        return set_admin(v, o.admin);
     if (o.check) {
         printf("gslbd: %s: configuration and %zu zone(s) OK\n",
                o.conf_path != NULL ? o.conf_path : "command line", v->nzones);
@@ -282,7 +358,12 @@ int main(int argc, char **argv)
 
     int status = 0;
     unsigned started = 0;
-    for (; started < srv.nworkers; started++) {
+    /* SO_REUSEPORT would let us share a port with a stale gslbd: refuse that first */
+    if (worker_check_listen(v->conf, &e) < 0) {
+        fprintf(stderr, "gslbd: %s\n", e.msg);
+        status = 1;
+    }
+    for (; status == 0 && started < srv.nworkers; started++) {
         if (worker_start(&srv, started, &srv.workers[started], &e) < 0) {
             fprintf(stderr, "gslbd: %s\n", e.msg);
             status = 1;

@@ -12,6 +12,11 @@
 
 struct worker;
 
+/* Fail when anything already holds one of c's listen addresses, naming it in e. Workers
+ * bind with SO_REUSEPORT, which would otherwise share a port silently with a stale gslbd
+ * of the same user; call this once before the first worker_start, not on reloads. */
+int worker_check_listen(const struct conf *c, struct err *e);
+
 /* Create worker idx: bind its sockets on every listen address of the current view's conf
  * (so bind errors are reported here), then start its thread. Caller owns *out. */
 int worker_start(struct server *srv, unsigned idx, struct worker **out, struct err *e);
@@ -41,6 +46,7 @@ struct worker_io_stats {
     uint64_t tcp_bad_length;    /* closed: length prefix under 12 (HDR-4) */
     uint64_t tcp_paused;        /* reads paused: output queued over tcp.max_pending_out */
     uint64_t tcp_messages;      /* complete messages given to the engine */
+    uint64_t tcp_accept_errors; /* accept failed (EMFILE, ENOMEM...) */
     uint64_t tcp_open;          /* gauge: connections open on this worker */
 };
 

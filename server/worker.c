@@ -1,0 +1,239 @@
+/* worker.c: a DNS worker's lifetime: bind its sockets, run its loop thread, stop, count. */
+#include "worker_int.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+
+void worker_refresh_limits(struct worker *w)
+{
+    struct rcu_reader *rd = &w->srv->readers[w->idx];
+    rcu_read_begin(rd);
+    const struct view *v = atomic_load_explicit(&w->srv->view, memory_order_acquire);
+    if (v != NULL && v->conf != NULL)
+        w->lim = v->conf->tcp;
+    rcu_read_end(rd);
+}
+
+/* Weighted splits only need workers not to move in lockstep; xorshift must not start at 0. */
+static void worker_seed_rng(struct worker *w)
+{
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+        seed = uv_hrtime() ^ ((uint64_t)w->idx << 32) ^ (uint64_t)(uintptr_t)w;
+    w->rng = seed ? seed : 0x9E3779B97F4A7C15u;
+}
+
+/* Close every handle of the loop; the loop then ends once their callbacks ran. */
+static void worker_close_handles(struct worker *w)
+{
+    tcp_worker_close(w);
+    for (size_t i = 0; i < w->nudp; i++)
+        udp_close(&w->udp[i]);
+    if (w->async_init && !uv_is_closing((uv_handle_t *)&w->stop_async))
+        uv_close((uv_handle_t *)&w->stop_async, NULL);
+}
+
+static void on_stop(uv_async_t *a)
+{
+    worker_close_handles(a->data);
+}
+
+static void on_walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void worker_main(void *arg)
+{
+    struct worker *w = arg;
+    /* Signals belong to the control thread; a worker is never interrupted by one. */
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    char name[16];
+    snprintf(name, sizeof(name), "gslbd-w%u", w->idx);
+    pthread_setname_np(pthread_self(), name);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+/* Release everything once the loop thread is gone (or never started). Idempotent. */
+static void worker_teardown(struct worker *w)
+{
+    if (w->loop_init) {
+        worker_close_handles(w);
+        uv_walk(&w->loop, on_walk_close, NULL);
+        uv_run(&w->loop, UV_RUN_DEFAULT);
+        int r = uv_loop_close(&w->loop);
+        if (r < 0)
+            log_err("worker %u: loop close: %s", w->idx, uv_strerror(r));
+        w->loop_init = false;
+    }
+    for (size_t i = 0; i < w->nudp; i++)
+        udp_sock_release(&w->udp[i]);
+    tcp_worker_release(w);
+    free(w->ub);
+    w->ub = NULL;
+}
+
+/* Bind one UDP and one TCP socket per listen address; no libuv yet, so a bind error
+ * leaves nothing but fds to close. */
+static int worker_bind(struct worker *w, const struct conf *c, struct err *e)
+{
+    if (c->nlisten == 0)
+        return err_set(e, GSLBD_EINVAL, NULL, 0, 0, "no listen address");
+    w->udp = calloc(c->nlisten, sizeof(*w->udp));
+    w->tcpl = calloc(c->nlisten, sizeof(*w->tcpl));
+    if (w->udp == NULL || w->tcpl == NULL)
+        return err_set(e, -ENOMEM, NULL, 0, 0, "worker %u: out of memory", w->idx);
+    w->nudp = w->ntcp = c->nlisten;
+    for (size_t i = 0; i < c->nlisten; i++)
+        w->udp[i].fd = w->tcpl[i].fd = -1;
+    for (size_t i = 0; i < c->nlisten; i++) {
+        int r = udp_socket_open(&c->listen[i], c, &w->udp[i].fd, e);
+        if (r == 0)
+            r = tcp_socket_open(&c->listen[i], &w->tcpl[i].fd, e);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Bind one address without SO_REUSEPORT: EADDRINUSE means someone holds it. TCP keeps
+ * SO_REUSEADDR so connections of a previous run in TIME_WAIT do not count. */
+static int probe_bind(const struct conf_listen *l, int type, struct err *e)
+{
+    int s = socket(l->addr.ss_family, type | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return err_set(e, -errno, NULL, 0, 0, "listen %s: socket: %s", l->text, strerror(errno));
+    int one = 1, r = 0;
+    if (type == SOCK_STREAM)
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (l->addr.ss_family == AF_INET6)
+        setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(s, (const struct sockaddr *)&l->addr, l->addrlen) < 0)
+        r = err_set(e, -errno, NULL, 0, 0, "listen %s (%s): %s", l->text,
+                    type == SOCK_STREAM ? "tcp" : "udp", strerror(errno));
+    close(s);
+    return r;
+}
+
+int worker_check_listen(const struct conf *c, struct err *e)
+{
+    for (size_t i = 0; i < c->nlisten; i++) {
+        int r = probe_bind(&c->listen[i], SOCK_DGRAM, e);
+        if (r == 0)
+            r = probe_bind(&c->listen[i], SOCK_STREAM, e);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Hand the bound sockets to a fresh loop. */
+static int worker_loop_setup(struct worker *w, const struct conf_listen *listen, struct err *e)
+{
+    int r = uv_loop_init(&w->loop);
+    if (r < 0)
+        return err_set(e, r, NULL, 0, 0, "worker %u: loop: %s", w->idx, uv_strerror(r));
+    w->loop_init = true;
+    if ((r = uv_async_init(&w->loop, &w->stop_async, on_stop)) < 0)
+        return err_set(e, r, NULL, 0, 0, "worker %u: async: %s", w->idx, uv_strerror(r));
+    w->async_init = true;
+    w->stop_async.data = w;
+    if ((r = tcp_worker_init(w)) < 0)
+        return err_set(e, r, NULL, 0, 0, "worker %u: %s", w->idx, uv_strerror(r));
+    for (size_t i = 0; i < w->nudp; i++) {
+        if ((r = udp_start(w, &w->udp[i])) < 0)
+            return err_set(e, r, NULL, 0, 0, "listen %s: udp: %s", listen[i].text, uv_strerror(r));
+        if ((r = tcp_listener_start(w, &w->tcpl[i], listen[i].text, e)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+int worker_start(struct server *srv, unsigned idx, struct worker **out, struct err *e)
+{
+    struct worker *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return err_set(e, -ENOMEM, NULL, 0, 0, "worker %u: out of memory", idx);
+    w->srv = srv;
+    w->idx = idx;
+    worker_seed_rng(w);
+
+    /* The worker's reader slot is free until its thread runs; the span keeps the view
+     * alive while its conf is read, whoever swaps it meanwhile. */
+    struct rcu_reader *rd = &srv->readers[idx];
+    rcu_read_begin(rd);
+    const struct view *v = atomic_load_explicit(&srv->view, memory_order_acquire);
+    int r;
+    if (v == NULL || v->conf == NULL) {
+        r = err_set(e, GSLBD_EINVAL, NULL, 0, 0, "worker %u: no view", idx);
+    } else {
+        w->lim = v->conf->tcp;
+        r = worker_bind(w, v->conf, e);
+        if (r == 0)
+            r = worker_loop_setup(w, v->conf->listen, e);
+    }
+    rcu_read_end(rd);
+    if (r == 0) {
+        r = uv_thread_create(&w->thread, worker_main, w);
+        if (r < 0)
+            err_set(e, r, NULL, 0, 0, "worker %u: thread: %s", idx, uv_strerror(r));
+        else
+            w->thread_started = true;
+    }
+    if (r < 0) {
+        worker_teardown(w);
+        free(w->udp);
+        free(w->tcpl);
+        free(w);
+        return r;
+    }
+    *out = w;
+    return 0;
+}
+
+void worker_stop(struct worker *w)
+{
+    if (w == NULL || w->stopped)
+        return;
+    w->stopped = true;
+    if (w->thread_started) {
+        uv_async_send(&w->stop_async);
+        uv_thread_join(&w->thread);
+        w->thread_started = false;
+    }
+    worker_teardown(w);
+}
+
+void worker_free(struct worker *w)
+{
+    if (w == NULL)
+        return;
+    worker_stop(w);
+    free(w->udp);
+    free(w->tcpl);
+    free(w);
+}
+
+void worker_stats(const struct worker *w, struct query_stats *out)
+{
+    *out = w->stats;
+}
+
+void worker_io_stats(const struct worker *w, struct worker_io_stats *out)
+{
+    *out = w->io;
+}

@@ -1,0 +1,116 @@
+/* worker_int.h: the worker's internal state, shared by worker.c, udp.c and tcp.c only. */
+#ifndef GSLBD_WORKER_INT_H
+#define GSLBD_WORKER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "conf.h"
+#include "err.h"
+#include "query.h"
+#include "server.h"
+#include "worker.h"
+
+#define UDP_BATCH 32    /* datagrams per recvmmsg/sendmmsg call */
+#define UDP_BATCHES 4   /* recvmmsg calls per wakeup before yielding to the loop */
+#define UDP_IN_BUF 4096 /* larger queries are dropped (MSG_TRUNC) */
+#define TCP_BACKLOG 1024
+#define TCP_SWEEP_MS 250                      /* how often idle and I/O timeouts are checked */
+#define TCP_SRC_BUCKETS 1024                  /* per-worker hash of connections by client address */
+#define TCP_IN_BUF 65536                      /* the worker's shared read buffer */
+#define TCP_OUT_BUF (2 * (QUERY_TCP_BUF + 2)) /* answers to one read, batched into one write */
+
+struct tcp_conn;
+
+/* One UDP socket (one per listen address); the fd is ours, libuv only polls it. */
+struct udp_sock {
+    uv_poll_t poll;
+    struct worker *w;
+    int fd; /* -1 when not open */
+    bool poll_init;
+};
+
+/* One TCP listener; libuv owns the fd once opened = true. */
+struct tcp_listener {
+    uv_tcp_t tcp;
+    struct worker *w;
+    int fd;
+    bool init; /* uv_tcp_init done: the handle must be closed */
+    bool opened;
+};
+
+/* The recvmmsg/sendmmsg batch, preallocated once per worker and shared by its sockets. */
+struct udp_batch {
+    struct mmsghdr rmsg[UDP_BATCH];
+    struct mmsghdr smsg[UDP_BATCH];
+    struct iovec riov[UDP_BATCH];
+    struct iovec siov[UDP_BATCH];
+    struct sockaddr_storage src[UDP_BATCH];
+    uint8_t in[UDP_BATCH][UDP_IN_BUF];
+    uint8_t out[UDP_BATCH][QUERY_UDP_BUF];
+};
+
+struct worker {
+    struct server *srv;
+    unsigned idx;
+    uv_loop_t loop;
+    bool loop_init;
+    uv_async_t stop_async;
+    bool async_init;
+    uv_thread_t thread;
+    bool thread_started;
+    bool stopped;
+
+    struct udp_sock *udp;
+    size_t nudp;
+    struct tcp_listener *tcpl;
+    size_t ntcp;
+
+    struct udp_batch *ub;
+
+    /* TCP: limits copied from the current view's conf (refreshed at accept and sweep). */
+    struct conf_tcp lim;
+    uv_timer_t sweep;
+    bool sweep_init;
+    uint8_t *tcp_in;                        /* TCP_IN_BUF: every connection reads here first */
+    uint8_t *tcp_out;                       /* TCP_OUT_BUF: answers, length-prefixed */
+    struct tcp_conn *idle_head, *idle_tail; /* least recently active first */
+    struct tcp_conn *part_head, *part_tail; /* oldest started-but-incomplete message first */
+    struct tcp_conn **src_buckets;          /* TCP_SRC_BUCKETS chains */
+    unsigned nconns;                        /* open (not closing) connections */
+    uint64_t accept_log_ms;                 /* last accept error logged (rate limit) */
+
+    uint64_t rng; /* xorshift state the engine advances for weighted splits */
+    struct query_stats stats;
+    struct worker_io_stats io;
+};
+
+/* udp.c */
+/* Create, configure and bind the UDP socket for l; *fd is set only on success. */
+int udp_socket_open(const struct conf_listen *l, const struct conf *c, int *fd, struct err *e);
+/* Start polling u->fd on w's loop. */
+int udp_start(struct worker *w, struct udp_sock *u);
+/* Stop polling and close the handle (the fd stays open until udp_sock_release). */
+void udp_close(struct udp_sock *u);
+void udp_sock_release(struct udp_sock *u);
+
+/* tcp.c */
+/* Create, configure and bind the TCP listening socket for l; *fd is set only on success. */
+int tcp_socket_open(const struct conf_listen *l, int *fd, struct err *e);
+/* Hand the listener's fd to libuv and listen on it. */
+int tcp_listener_start(struct worker *w, struct tcp_listener *t, const char *text, struct err *e);
+/* Allocate the per-worker TCP buffers and the sweep timer. */
+int tcp_worker_init(struct worker *w);
+/* Close every connection, listener and the sweep timer (loop thread, or before it runs). */
+void tcp_worker_close(struct worker *w);
+/* Free the per-worker TCP buffers and any listener fd libuv never took. */
+void tcp_worker_release(struct worker *w);
+
+/* worker.c */
+/* Copy the current view's TCP limits into w->lim (inside a reader span). */
+void worker_refresh_limits(struct worker *w);
+
+#endif
