@@ -11,8 +11,7 @@
 
 #include "conf_int.h"
 
-/* Make room for element n of an array that holds n; capacity doubles at powers of two. */
-static int grow(void **arr, size_t n, size_t elsize)
+int conf__grow(void **arr, size_t n, size_t elsize)
 {
     if (n != 0 && (n & (n - 1)) != 0)
         return 0;
@@ -22,6 +21,19 @@ static int grow(void **arr, size_t n, size_t elsize)
         return -ENOMEM;
     *arr = p;
     return 0;
+}
+
+void *conf__push_zeroed(void *arr_p, size_t *n, size_t size)
+{
+    void *arr;
+    memcpy(&arr, arr_p, sizeof(arr));
+    if (conf__grow(&arr, *n, size) < 0)
+        return NULL;
+    memcpy(arr_p, &arr, sizeof(arr));
+    void *el = (char *)arr + *n * size;
+    memset(el, 0, size);
+    (*n)++;
+    return el;
 }
 
 /* ---- listen addresses ---- */
@@ -137,7 +149,7 @@ int conf__listen_push(struct conf *c, const char *text, const struct sockaddr_st
                       socklen_t len)
 {
     void *arr = c->listen;
-    int r = grow(&arr, c->nlisten, sizeof(*c->listen));
+    int r = conf__grow(&arr, c->nlisten, sizeof(*c->listen));
     if (r < 0)
         return r;
     c->listen = arr;
@@ -214,7 +226,7 @@ long conf__zone_find(const struct conf *c, const char *origin)
 int conf__zone_push(struct conf *c, const char *origin, const char *file)
 {
     void *arr = c->zones;
-    int r = grow(&arr, c->nzones, sizeof(*c->zones));
+    int r = conf__grow(&arr, c->nzones, sizeof(*c->zones));
     if (r < 0)
         return r;
     c->zones = arr;
@@ -266,10 +278,46 @@ int conf_new(struct conf **out)
     return 0;
 }
 
+/* Frees the GSLB model; arrays may hold partly filled (zeroed) last elements. */
+static void gslb_free(struct conf *c)
+{
+    for (size_t i = 0; i < c->nregions; i++)
+        free(c->regions[i].name);
+    free(c->regions);
+    for (size_t i = 0; i < c->nchecks; i++) {
+        struct conf_check *k = &c->checks[i];
+        free(k->name);
+        free(k->path);
+        free(k->host);
+        free(k->expect_body);
+        free(k->ca_file);
+    }
+    free(c->checks);
+    for (size_t i = 0; i < c->nclusters; i++) {
+        free(c->clusters[i].name);
+        free(c->clusters[i].addrs);
+        free(c->clusters[i].checks);
+    }
+    free(c->clusters);
+    for (size_t i = 0; i < c->nservices; i++) {
+        free(c->services[i].name);
+        free(c->services[i].clusters);
+    }
+    free(c->services);
+    free(c->geo.database);
+    free(c->geo.default_order);
+    free(c->geo.nets);
+    for (size_t i = 0; i < c->geo.npins; i++)
+        free(c->geo.pins[i].regions);
+    free(c->geo.pins);
+    free(c->state_file);
+}
+
 void conf_free(struct conf *c)
 {
     if (c == NULL)
         return;
+    gslb_free(c);
     for (size_t i = 0; i < c->nzones; i++) {
         free(c->zones[i].origin);
         free(c->zones[i].file);

@@ -31,6 +31,85 @@ struct conf_tcp {
     uint32_t max_pending_out;  /* bytes queued per connection before reads pause; default 262144 */
 };
 
+/* ---- GSLB model (spec/gslb.md); indexes refer to the arrays in struct conf ---- */
+
+struct conf_region {
+    char *name;
+    double lat, lon; /* the datacenter's coordinates, degrees */
+};
+
+enum conf_check_type { CONF_CHECK_HTTP, CONF_CHECK_HTTPS, CONF_CHECK_TCP };
+
+struct conf_check {
+    char *name;
+    enum conf_check_type type;
+    uint16_t port;          /* default 80 / 443; required for tcp */
+    char *path;             /* http(s); default "/" */
+    char *host;             /* Host header and SNI; NULL = the address */
+    uint16_t expect_status[16]; /* default {200} */
+    uint8_t nexpect_status;
+    char *expect_body;      /* substring; NULL = any body */
+    uint32_t interval_ms;   /* default 1000, 50..3600000 */
+    uint32_t timeout_ms;    /* default 800, 10..600000, must be < interval */
+    uint8_t fall, rise;     /* defaults 3 and 3, 1..100 */
+    bool tls_verify;        /* default true */
+    char *ca_file;          /* NULL = system CAs; resolved relative to the config */
+};
+
+struct conf_addr {
+    int family;       /* AF_INET or AF_INET6 */
+    uint8_t addr[16]; /* 4 or 16 bytes used */
+    char text[48];
+};
+
+struct conf_cluster {
+    char *name;
+    size_t region;            /* index into regions */
+    struct conf_addr *addrs;  /* at least one */
+    size_t naddrs;
+    uint32_t weight;          /* default 1, 0..1000000 */
+    size_t *checks;           /* indexes into checks */
+    size_t nchecks;
+};
+
+enum conf_policy { CONF_POLICY_NEAREST, CONF_POLICY_WEIGHTED, CONF_POLICY_FAILOVER };
+enum conf_all_down { CONF_ALL_DOWN_FAIL_OPEN, CONF_ALL_DOWN_SERVFAIL };
+
+struct conf_service {
+    char *name;               /* absolute, with the final dot; inside a configured zone */
+    enum conf_policy policy;  /* default nearest */
+    size_t *clusters;         /* indexes into clusters, in configured order */
+    size_t nclusters;
+    uint32_t ttl;             /* default 30 */
+    uint32_t failover_ttl;    /* default 10 */
+    enum conf_all_down all_down; /* default fail_open */
+};
+
+struct conf_net {
+    int family;       /* AF_INET or AF_INET6 */
+    uint8_t addr[16]; /* bits past prefix are zero */
+    uint8_t prefix;
+    size_t region;
+};
+
+/* LOC-4: a continent ("EU") or country ("DE") code mapped to an ordered region list. */
+struct conf_pin {
+    char code[3];
+    bool continent;
+    size_t *regions;
+    size_t nregions;
+};
+
+struct conf_geo {
+    char *database;       /* MaxMind DB path (resolved); NULL = no GeoIP, only nets/default */
+    size_t *default_order; /* region indexes; default: the regions in configured order */
+    size_t ndefault_order;
+    struct conf_net *nets; /* inline entries plus those of nets_file */
+    size_t nnets;
+    struct conf_pin *pins;
+    size_t npins;
+};
+
 struct conf {
     char *path; /* NULL when built from the command line */
     struct conf_listen *listen;
@@ -45,6 +124,19 @@ struct conf {
     uint32_t udp_sndbuf; /* default 4 MiB */
     struct conf_tcp tcp;
     int log_level; /* 0..3 = error, warning, info, debug (enum log_level); default 2 (info) */
+
+    /* GSLB */
+    struct conf_region *regions;
+    size_t nregions;
+    struct conf_check *checks;
+    size_t nchecks;
+    struct conf_cluster *clusters;
+    size_t nclusters;
+    struct conf_service *services;
+    size_t nservices;
+    struct conf_geo geo;
+    char *state_file;         /* admin states (POL-7); NULL = not kept */
+    uint32_t startup_wait_ms; /* HC-5, default 2000 */
 };
 
 /* A conf with every default set and no listen address or zone. Caller owns it. */
@@ -53,7 +145,8 @@ int conf_new(struct conf **out);
 /* Parse path. Errors name file:line:col and the JSON path ("$.tcp.idle_timeout_ms").
  * Unknown keys are errors. Returns 0, GSLBD_EPARSE (JSON syntax, duplicate key),
  * GSLBD_EINVAL (a key or value), GSLBD_ELIMIT (file too big) or -errno (reading).
- * Relative zone files are resolved against path's folder. On failure *out is untouched.
+ * Relative paths (zone files, geoip database, nets_file, ca_file, state_file) are resolved
+ * against path's folder; a nets_file that cannot be read gives -errno. On failure *out is untouched.
  * The keys are documented in docs/config.md. */
 int conf_load_file(const char *path, struct conf **out, struct err *e);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,57 +14,7 @@
 #include "log.h"
 
 #define CONF_FILE_MAX (16u << 20)
-#define ZONE_FILE_MAX 4096
-#define COMMENT_KEY "$comment"
-
-/* A JSON path being walked, e.g. "$.zones[1].file"; grows as needed. */
-struct jpath {
-    char *buf;
-    size_t len;
-    size_t cap;
-};
-
-struct loader {
-    const char *file; /* config path as given, for messages */
-    const char *text; /* the file's bytes, for error positions */
-    size_t len;
-    size_t dirlen; /* bytes of file up to and including its last '/'; 0 = none */
-    struct conf *c;
-    struct err *e;
-    struct jpath path;
-};
-
-/* How one key is checked and stored; a section is a table of these (Knot style). */
-enum item_type {
-    IT_UINT,    /* integer in [min, max], stored in an unsigned field of `size` bytes */
-    IT_ENUM,    /* one of names[], stored as its index in an int */
-    IT_STRING,  /* string of min..max bytes, stored as a const char * borrowed from the tree */
-    IT_SECTION, /* object checked against sub, stored in the struct at offset */
-    IT_LIST,    /* array of min..max elements, each handed to fn with the path at [i] */
-    IT_CUSTOM,  /* the value handed to fn */
-};
-
-struct section;
-
-struct item {
-    const char *key;
-    enum item_type type;
-    bool required;
-    size_t offset; /* of the field in the section's struct */
-    size_t size;   /* of the field, for IT_UINT */
-    long long min;
-    long long max;
-    long long def; /* IT_UINT, IT_ENUM */
-    const char *const *names;
-    const struct section *sub;
-    int (*fn)(struct loader *ld, json_t *v, void *base);
-    const char *what; /* IT_LIST: what the elements are, for messages */
-};
-
-struct section {
-    const struct item *items;
-    size_t n;
-};
+#define ZONE_FILE_MAX CONF_PATH_MAX
 
 /* A zone entry as read, before its file is resolved. */
 struct zone_in {
@@ -71,57 +22,64 @@ struct zone_in {
     const char *file;
 };
 
-#define FIELD(type, member) .offset = offsetof(type, member), .size = sizeof(((type *)0)->member)
-
-static int listen_elem(struct loader *ld, json_t *v, void *base);
-static int zone_elem(struct loader *ld, json_t *v, void *base);
-static int nsid_value(struct loader *ld, json_t *v, void *base);
+static int listen_elem(struct conf_loader *ld, json_t *v, void *base);
+static int zone_elem(struct conf_loader *ld, json_t *v, void *base);
+static int nsid_value(struct conf_loader *ld, json_t *v, void *base);
 
 /* Indexed by enum log_level. */
 static const char *const log_level_names[] = {"error", "warning", "info", "debug", NULL};
 _Static_assert(LOG_ERR == 0 && LOG_WARN == 1 && LOG_INFO == 2 && LOG_DEBUG == 3,
                "log_level_names follows enum log_level");
 
-static const struct item tcp_items[] = {
-    {"idle_timeout_ms", IT_UINT, FIELD(struct conf_tcp, idle_timeout_ms), .min = 100,
+static const struct conf_item tcp_items[] = {
+    {"idle_timeout_ms", IT_UINT, CONF_FIELD(struct conf_tcp, idle_timeout_ms), .min = 100,
      .max = 3600000, .def = 10000},
-    {"io_timeout_ms", IT_UINT, FIELD(struct conf_tcp, io_timeout_ms), .min = 100, .max = 600000,
-     .def = 5000},
-    {"max_connections", IT_UINT, FIELD(struct conf_tcp, max_connections), .min = 1, .max = 1000000,
-     .def = 4096},
-    {"max_per_source", IT_UINT, FIELD(struct conf_tcp, max_per_source), .min = 1, .max = 100000,
-     .def = 64},
-    {"max_pending_out", IT_UINT, FIELD(struct conf_tcp, max_pending_out), .min = 4096,
+    {"io_timeout_ms", IT_UINT, CONF_FIELD(struct conf_tcp, io_timeout_ms), .min = 100,
+     .max = 600000, .def = 5000},
+    {"max_connections", IT_UINT, CONF_FIELD(struct conf_tcp, max_connections), .min = 1,
+     .max = 1000000, .def = 4096},
+    {"max_per_source", IT_UINT, CONF_FIELD(struct conf_tcp, max_per_source), .min = 1,
+     .max = 100000, .def = 64},
+    {"max_pending_out", IT_UINT, CONF_FIELD(struct conf_tcp, max_pending_out), .min = 4096,
      .max = 67108864, .def = 262144},
 };
-static const struct section tcp_section = {tcp_items, sizeof(tcp_items) / sizeof(tcp_items[0])};
+static const struct conf_section tcp_section = CONF_SECTION(tcp_items);
 
-static const struct item zone_items[] = {
+static const struct conf_item zone_items[] = {
     {"origin", IT_STRING, true, .offset = offsetof(struct zone_in, origin), .min = 1,
      .max = CONF_ORIGIN_MAX},
     {"file", IT_STRING, true, .offset = offsetof(struct zone_in, file), .min = 1,
      .max = ZONE_FILE_MAX},
 };
-static const struct section zone_section = {zone_items, sizeof(zone_items) / sizeof(zone_items[0])};
+static const struct conf_section zone_section = CONF_SECTION(zone_items);
 
-static const struct item top_items[] = {
+static const struct conf_item top_items[] = {
     {"listen", IT_LIST, true, .min = 1, .max = CONF_LISTEN_MAX, .fn = listen_elem,
      .what = "address strings"},
-    {"workers", IT_UINT, FIELD(struct conf, workers), .min = 0, .max = 256, .def = 0},
+    {"workers", IT_UINT, CONF_FIELD(struct conf, workers), .min = 0, .max = 256, .def = 0},
     {"zones", IT_LIST, true, .min = 1, .max = CONF_ZONES_MAX, .fn = zone_elem,
      .what = "zone objects"},
-    {"edns_max_udp", IT_UINT, FIELD(struct conf, edns_max_udp), .min = 512, .max = 4096,
+    {"edns_max_udp", IT_UINT, CONF_FIELD(struct conf, edns_max_udp), .min = 512, .max = 4096,
      .def = 1232},
     {"nsid", IT_CUSTOM, .fn = nsid_value},
-    {"udp_rcvbuf", IT_UINT, FIELD(struct conf, udp_rcvbuf), .min = 65536, .max = 67108864,
+    {"udp_rcvbuf", IT_UINT, CONF_FIELD(struct conf, udp_rcvbuf), .min = 65536, .max = 67108864,
      .def = 4194304},
-    {"udp_sndbuf", IT_UINT, FIELD(struct conf, udp_sndbuf), .min = 65536, .max = 67108864,
+    {"udp_sndbuf", IT_UINT, CONF_FIELD(struct conf, udp_sndbuf), .min = 65536, .max = 67108864,
      .def = 4194304},
     {"tcp", IT_SECTION, .offset = offsetof(struct conf, tcp), .sub = &tcp_section},
-    {"log_level", IT_ENUM, FIELD(struct conf, log_level), .names = log_level_names,
+    {"log_level", IT_ENUM, CONF_FIELD(struct conf, log_level), .names = log_level_names,
      .def = LOG_INFO},
+    /* GSLB (conf_gslb.c): read after the rest, in dependency order. */
+    {"regions", IT_CUSTOM, .fn = conf__gslb_later},
+    {"checks", IT_CUSTOM, .fn = conf__gslb_later},
+    {"clusters", IT_CUSTOM, .fn = conf__gslb_later},
+    {"services", IT_CUSTOM, .fn = conf__gslb_later},
+    {"geoip", IT_CUSTOM, .fn = conf__gslb_later},
+    {"state_file", IT_PATH, .offset = offsetof(struct conf, state_file)},
+    {"startup_wait_ms", IT_UINT, CONF_FIELD(struct conf, startup_wait_ms), .min = 0, .max = 60000,
+     .def = 2000},
 };
-static const struct section top_section = {top_items, sizeof(top_items) / sizeof(top_items[0])};
+static const struct conf_section top_section = CONF_SECTION(top_items);
 
 /* ---- defaults ---- */
 
@@ -144,10 +102,10 @@ static void store_uint(void *field, size_t size, unsigned long long v)
 
 /* Store defaults, checking each row can hold its bounds: a table mistake fails conf_new
  * (and so every test) rather than corrupting memory. */
-static int set_defaults(const struct section *sec, void *base)
+int conf__section_defaults(const struct conf_section *sec, void *base)
 {
     for (size_t i = 0; i < sec->n; i++) {
-        const struct item *it = &sec->items[i];
+        const struct conf_item *it = &sec->items[i];
         char *field = (char *)base + it->offset;
         if (it->type == IT_UINT) {
             bool size_ok = it->size == 1 || it->size == 2 || it->size == 4 || it->size == 8;
@@ -156,11 +114,17 @@ static int set_defaults(const struct section *sec, void *base)
                 (it->size < 8 && (unsigned long long)it->max >> (8 * it->size)))
                 return -EINVAL;
             store_uint(field, it->size, (unsigned long long)it->def);
+        } else if (it->type == IT_REAL) {
+            double x = (double)it->def;
+            memcpy(field, &x, sizeof(x));
+        } else if (it->type == IT_BOOL) {
+            bool x = it->def != 0;
+            memcpy(field, &x, sizeof(x));
         } else if (it->type == IT_ENUM) {
             int x = (int)it->def;
             memcpy(field, &x, sizeof(x));
         } else if (it->type == IT_SECTION) {
-            int r = set_defaults(it->sub, field);
+            int r = conf__section_defaults(it->sub, field);
             if (r < 0)
                 return r;
         }
@@ -168,15 +132,14 @@ static int set_defaults(const struct section *sec, void *base)
     return 0;
 }
 
-/* Make room for element n of an array that holds n; capacity doubles at powers of two. */
 int conf__set_defaults(struct conf *c)
 {
-    return set_defaults(&top_section, c);
+    return conf__section_defaults(&top_section, c);
 }
 
 /* ---- JSON paths and error reports ---- */
 
-static int jpath_add(struct jpath *p, const char *s, size_t n)
+static int jpath_add(struct conf_jpath *p, const char *s, size_t n)
 {
     if (p->len + n + 1 > p->cap) {
         size_t cap = p->cap ? p->cap : 64;
@@ -195,7 +158,7 @@ static int jpath_add(struct jpath *p, const char *s, size_t n)
 }
 
 /* Append ".key", or ["key"] as a JSON string when .key could not spell it. */
-static int jpath_key(struct jpath *p, const char *key)
+static int jpath_key(struct conf_jpath *p, const char *key)
 {
     if (conf_pos_key_is_plain(key, strlen(key))) {
         int r = jpath_add(p, ".", 1);
@@ -219,27 +182,43 @@ static int jpath_key(struct jpath *p, const char *key)
     return r < 0 ? r : jpath_add(p, "\"]", 2);
 }
 
-static int jpath_index(struct jpath *p, size_t i)
+static int jpath_index(struct conf_jpath *p, size_t i)
 {
     char b[32];
     int n = snprintf(b, sizeof(b), "[%zu]", i);
     return jpath_add(p, b, (size_t)n);
 }
 
-static void jpath_cut(struct jpath *p, size_t len)
+static void jpath_cut(struct conf_jpath *p, size_t len)
 {
     p->len = len;
     if (p->buf != NULL)
         p->buf[len] = '\0';
 }
 
-static int ld_nomem(struct loader *ld)
+int conf__path_key(struct conf_loader *ld, const char *key)
+{
+    return jpath_key(&ld->path, key) < 0 ? conf__nomem(ld) : 0;
+}
+
+int conf__path_index(struct conf_loader *ld, size_t i)
+{
+    return jpath_index(&ld->path, i) < 0 ? conf__nomem(ld) : 0;
+}
+
+void conf__path_cut(struct conf_loader *ld, size_t len)
+{
+    jpath_cut(&ld->path, len);
+}
+
+int conf__nomem(struct conf_loader *ld)
 {
     return err_set(ld->e, -ENOMEM, ld->file, 0, 0, "out of memory");
 }
 
 /* Report "file:line:col: SHOWN: msg", positioned at what of the current path. */
-static int ld_report(struct loader *ld, const char *shown, enum conf_pos_what what, const char *msg)
+static int ld_report(struct conf_loader *ld, const char *shown, enum conf_pos_what what,
+                     const char *msg)
 {
     struct conf_pos pos = {0, 0};
     if (conf_pos_find(ld->text, ld->len, ld->path.buf, what, &pos) < 0)
@@ -247,9 +226,9 @@ static int ld_report(struct loader *ld, const char *shown, enum conf_pos_what wh
     return err_set(ld->e, GSLBD_EINVAL, ld->file, pos.line, pos.col, "%s: %s", shown, msg);
 }
 
-static int ld_verror(struct loader *ld, enum conf_pos_what what, const char *fmt, va_list ap)
+static int ld_verror(struct conf_loader *ld, enum conf_pos_what what, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
-static int ld_verror(struct loader *ld, enum conf_pos_what what, const char *fmt, va_list ap)
+static int ld_verror(struct conf_loader *ld, enum conf_pos_what what, const char *fmt, va_list ap)
 {
     char msg[768];
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -257,8 +236,7 @@ static int ld_verror(struct loader *ld, enum conf_pos_what what, const char *fmt
 }
 
 /* The value at the current path is wrong. */
-static int ld_error(struct loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int ld_error(struct loader *ld, const char *fmt, ...)
+int conf__error(struct conf_loader *ld, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -268,9 +246,7 @@ static int ld_error(struct loader *ld, const char *fmt, ...)
 }
 
 /* The key at the current path is wrong (unknown). */
-static int ld_error_key(struct loader *ld, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int ld_error_key(struct loader *ld, const char *fmt, ...)
+int conf__error_key(struct conf_loader *ld, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -279,19 +255,63 @@ static int ld_error_key(struct loader *ld, const char *fmt, ...)
     return r;
 }
 
+int conf__error_at(struct conf_loader *ld, const char *key, enum conf_pos_what what,
+                   const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    size_t mark = ld->path.len;
+    int r = conf__path_key(ld, key);
+    if (r == 0)
+        r = ld_report(ld, ld->path.buf, what, msg);
+    jpath_cut(&ld->path, mark);
+    return r;
+}
+
 /* A required key is missing: name its path, positioned at the object that lacks it. */
-static int ld_missing(struct loader *ld, const char *key)
+int conf__missing(struct conf_loader *ld, const char *key, const char *hint)
 {
     char shown[512];
+    char msg[256];
     snprintf(shown, sizeof(shown), "%s.%s", ld->path.buf, key);
-    return ld_report(ld, shown, CONF_POS_VALUE, "required key is missing");
+    snprintf(msg, sizeof(msg), "required key is missing%s%s%s", hint ? " (" : "", hint ? hint : "",
+             hint ? ")" : "");
+    return ld_report(ld, shown, CONF_POS_VALUE, msg);
+}
+
+/* Store an owned copy of s in the char * at field, replacing (and freeing) what was there. */
+static int store_copy(struct conf_loader *ld, void *field, const char *s)
+{
+    char *copy = strdup(s);
+    if (copy == NULL)
+        return conf__nomem(ld);
+    char *old;
+    memcpy(&old, field, sizeof(old));
+    free(old);
+    memcpy(field, &copy, sizeof(copy));
+    return 0;
+}
+
+int conf__resolve(struct conf_loader *ld, const char *name, char **out)
+{
+    /* A relative file name is relative to the config file's folder, not the cwd. */
+    size_t dirlen = name[0] == '/' ? 0 : ld->dirlen;
+    size_t n = strlen(name);
+    char *p = malloc(dirlen + n + 1);
+    if (p == NULL)
+        return conf__nomem(ld);
+    memcpy(p, ld->file, dirlen);
+    memcpy(p + dirlen, name, n + 1);
+    *out = p;
+    return 0;
 }
 
 /* ---- table-driven checks ---- */
 
-static int parse_section(struct loader *ld, const struct section *sec, json_t *obj, void *base);
-
-static const struct item *find_item(const struct section *sec, const char *key)
+static const struct conf_item *find_item(const struct conf_section *sec, const char *key)
 {
     for (size_t i = 0; i < sec->n; i++)
         if (strcmp(sec->items[i].key, key) == 0)
@@ -299,7 +319,7 @@ static const struct item *find_item(const struct section *sec, const char *key)
     return NULL;
 }
 
-static int unknown_key(struct loader *ld, const struct section *sec)
+static int unknown_key(struct conf_loader *ld, const struct conf_section *sec)
 {
     char known[512];
     size_t n = 0;
@@ -309,11 +329,13 @@ static int unknown_key(struct loader *ld, const struct section *sec)
         if (w > 0)
             n += (size_t)w;
     }
-    return ld_error_key(ld, "unknown key (known keys: %s, and \"%s\" for notes)", known,
-                        COMMENT_KEY);
+    if (n >= sizeof(known))
+        snprintf(known + sizeof(known) - 5, 5, "...");
+    return conf__error_key(ld, "unknown key (known keys: %s, and \"%s\" for notes)", known,
+                           CONF_COMMENT_KEY);
 }
 
-static int enum_error(struct loader *ld, const char *const *names)
+static int enum_error(struct conf_loader *ld, const char *const *names)
 {
     char list[256];
     size_t n = 0;
@@ -323,21 +345,21 @@ static int enum_error(struct loader *ld, const char *const *names)
         if (w > 0)
             n += (size_t)w;
     }
-    return ld_error(ld, "must be one of %s", list);
+    return conf__error(ld, "must be one of %s", list);
 }
 
-static int parse_list(struct loader *ld, const struct item *it, json_t *v, void *base)
+static int parse_list(struct conf_loader *ld, const struct conf_item *it, json_t *v, void *base)
 {
     if (!json_is_array(v) || (long long)json_array_size(v) < it->min ||
         (long long)json_array_size(v) > it->max)
-        return ld_error(ld, "must be an array of %lld to %lld %s", it->min, it->max, it->what);
+        return conf__error(ld, "must be an array of %lld to %lld %s", it->min, it->max, it->what);
     size_t mark = ld->path.len;
     size_t i;
     json_t *el;
     json_array_foreach(v, i, el)
     {
         if (jpath_index(&ld->path, i) < 0)
-            return ld_nomem(ld);
+            return conf__nomem(ld);
         int r = it->fn(ld, el, base);
         jpath_cut(&ld->path, mark);
         if (r < 0)
@@ -346,15 +368,29 @@ static int parse_list(struct loader *ld, const struct item *it, json_t *v, void 
     return 0;
 }
 
-static int parse_item(struct loader *ld, const struct item *it, json_t *v, void *base)
+static int parse_item(struct conf_loader *ld, const struct conf_item *it, json_t *v, void *base)
 {
     char *field = (char *)base + it->offset;
     switch (it->type) {
     case IT_UINT: {
         json_int_t x = json_is_integer(v) ? json_integer_value(v) : 0;
         if (!json_is_integer(v) || x < it->min || x > it->max)
-            return ld_error(ld, "must be an integer from %lld to %lld", it->min, it->max);
+            return conf__error(ld, "must be an integer from %lld to %lld", it->min, it->max);
         store_uint(field, it->size, (unsigned long long)x);
+        return 0;
+    }
+    case IT_REAL: {
+        double x = json_is_number(v) ? json_number_value(v) : NAN;
+        if (!(x >= (double)it->min && x <= (double)it->max))
+            return conf__error(ld, "must be a number from %lld to %lld", it->min, it->max);
+        memcpy(field, &x, sizeof(x));
+        return 0;
+    }
+    case IT_BOOL: {
+        if (!json_is_boolean(v))
+            return conf__error(ld, "must be true or false");
+        bool x = json_is_true(v);
+        memcpy(field, &x, sizeof(x));
         return 0;
     }
     case IT_ENUM:
@@ -368,13 +404,40 @@ static int parse_item(struct loader *ld, const struct item *it, json_t *v, void 
     case IT_STRING: {
         long long n = json_is_string(v) ? (long long)json_string_length(v) : -1;
         if (n < it->min || n > it->max)
-            return ld_error(ld, "must be a string of %lld to %lld bytes", it->min, it->max);
+            return conf__error(ld, "must be a string of %lld to %lld bytes", it->min, it->max);
         const char *s = json_string_value(v);
         memcpy(field, &s, sizeof(s));
         return 0;
     }
+    case IT_TEXT:
+    case IT_NAME: {
+        long long n = json_is_string(v) ? (long long)json_string_length(v) : -1;
+        const char *s = json_string_value(v);
+        if (n < it->min || n > it->max || (long long)strlen(s) != n)
+            return conf__error(ld, "must be a string of %lld to %lld bytes%s", it->min, it->max,
+                               it->type == IT_NAME ? " of a-z, 0-9 and '-'" : "");
+        for (const char *p = s; it->type == IT_NAME && *p != '\0'; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+                return conf__error(ld,
+                                   "must be a string of %lld to %lld bytes of a-z, 0-9 and "
+                                   "'-'",
+                                   it->min, it->max);
+        return store_copy(ld, field, s);
+    }
+    case IT_PATH: {
+        size_t n = json_is_string(v) ? json_string_length(v) : 0;
+        const char *s = json_string_value(v);
+        if (n == 0 || n > CONF_PATH_MAX || strlen(s) != n)
+            return conf__error(ld, "must be a file name of 1 to %d bytes", CONF_PATH_MAX);
+        char *p = NULL;
+        int r = conf__resolve(ld, s, &p);
+        if (r == 0)
+            r = store_copy(ld, field, p);
+        free(p);
+        return r;
+    }
     case IT_SECTION:
-        return parse_section(ld, it->sub, v, field);
+        return conf__parse_section(ld, it->sub, v, field);
     case IT_LIST:
         return parse_list(ld, it, v, base);
     case IT_CUSTOM:
@@ -383,99 +446,96 @@ static int parse_item(struct loader *ld, const struct item *it, json_t *v, void 
     return -EINVAL;
 }
 
-static int parse_section(struct loader *ld, const struct section *sec, json_t *obj, void *base)
+int conf__parse_section(struct conf_loader *ld, const struct conf_section *sec, json_t *obj,
+                        void *base)
 {
     if (!json_is_object(obj))
-        return ld_error(ld, "must be an object");
+        return conf__error(ld, "must be an object");
     size_t mark = ld->path.len;
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v)
     {
         if (jpath_key(&ld->path, key) < 0)
-            return ld_nomem(ld);
-        const struct item *it = find_item(sec, key);
+            return conf__nomem(ld);
+        const struct conf_item *it = find_item(sec, key);
         int r = 0;
         if (it != NULL)
             r = parse_item(ld, it, v, base);
-        else if (strcmp(key, COMMENT_KEY) != 0)
+        else if (strcmp(key, CONF_COMMENT_KEY) != 0)
             r = unknown_key(ld, sec);
         else if (!json_is_string(v))
-            r = ld_error(ld, "must be a string");
+            r = conf__error(ld, "must be a string");
         jpath_cut(&ld->path, mark);
         if (r < 0)
             return r;
     }
     for (size_t i = 0; i < sec->n; i++)
         if (sec->items[i].required && json_object_get(obj, sec->items[i].key) == NULL)
-            return ld_missing(ld, sec->items[i].key);
+            return conf__missing(ld, sec->items[i].key, NULL);
     return 0;
 }
 
 /* ---- handlers for keys that need more than a table row ---- */
 
-static int listen_elem(struct loader *ld, json_t *v, void *base)
+static int listen_elem(struct conf_loader *ld, json_t *v, void *base)
 {
     struct conf *c = base;
     struct sockaddr_storage ss;
     socklen_t len;
     if (!json_is_string(v))
-        return ld_error(ld, "must be an address string like \"127.0.0.1:5300\", "
-                            "\"[::1]:5300\" or \"0.0.0.0\"");
+        return conf__error(ld, "must be an address string like \"127.0.0.1:5300\", "
+                               "\"[::1]:5300\" or \"0.0.0.0\"");
     const char *text = json_string_value(v);
     if (conf_parse_addr(text, CONF_DEFAULT_PORT, &ss, &len) < 0)
-        return ld_error(ld,
-                        "invalid address \"%.100s\": expected IPV4, IPV4:PORT, IPV6 or "
-                        "[IPV6]:PORT with PORT from 1 to 65535 (default 53)",
-                        text);
+        return conf__error(ld,
+                           "invalid address \"%.100s\": expected IPV4, IPV4:PORT, IPV6 or "
+                           "[IPV6]:PORT with PORT from 1 to 65535 (default 53)",
+                           text);
     long dup = conf__listen_find(c, &ss);
     if (dup >= 0)
-        return ld_error(ld, "duplicate of $.listen[%ld] (\"%s\")", dup, c->listen[dup].text);
+        return conf__error(ld, "duplicate of $.listen[%ld] (\"%s\")", dup, c->listen[dup].text);
     if (conf__listen_push(c, text, &ss, len) < 0)
-        return ld_nomem(ld);
+        return conf__nomem(ld);
     return 0;
 }
 
-static int zone_elem(struct loader *ld, json_t *v, void *base)
+static int zone_elem(struct conf_loader *ld, json_t *v, void *base)
 {
     struct conf *c = base;
     struct zone_in z = {NULL, NULL};
-    int r = parse_section(ld, &zone_section, v, &z);
+    int r = conf__parse_section(ld, &zone_section, v, &z);
     if (r < 0)
         return r;
 
     size_t mark = ld->path.len;
     if (jpath_key(&ld->path, "origin") < 0)
-        return ld_nomem(ld);
+        return conf__nomem(ld);
     const char *why = conf__origin_problem(z.origin);
     long dup = conf__zone_find(c, z.origin);
     if (why != NULL)
-        r = ld_error(ld, "%s", why);
+        r = conf__error(ld, "%s", why);
     else if (dup >= 0)
-        r = ld_error(ld, "duplicate zone origin, also at $.zones[%ld].origin", dup);
+        r = conf__error(ld, "duplicate zone origin, also at $.zones[%ld].origin", dup);
     jpath_cut(&ld->path, mark);
     if (r < 0)
         return r;
 
-    /* A relative file name is relative to the config file's folder, not the cwd. */
-    size_t dirlen = z.file[0] == '/' ? 0 : ld->dirlen;
-    size_t flen = strlen(z.file);
-    char *path = malloc(dirlen + flen + 1);
-    if (path == NULL)
-        return ld_nomem(ld);
-    memcpy(path, ld->file, dirlen);
-    memcpy(path + dirlen, z.file, flen + 1);
+    char *path = NULL;
+    r = conf__resolve(ld, z.file, &path);
+    if (r < 0)
+        return r;
     r = conf__zone_push(c, z.origin, path);
     free(path);
-    return r < 0 ? ld_nomem(ld) : 0;
+    return r < 0 ? conf__nomem(ld) : 0;
 }
 
-static int nsid_value(struct loader *ld, json_t *v, void *base)
+static int nsid_value(struct conf_loader *ld, json_t *v, void *base)
 {
     struct conf *c = base;
     size_t n = json_is_string(v) ? json_string_length(v) : 0;
     if (n == 0 || n > sizeof(c->nsid))
-        return ld_error(ld, "must be a string of 1 to %zu bytes", sizeof(c->nsid));
+        return conf__error(ld, "must be a string of 1 to %zu bytes", sizeof(c->nsid));
     memcpy(c->nsid, json_string_value(v), n);
     c->nsid_len = (uint8_t)n;
     return 0;
@@ -551,7 +611,7 @@ static int load_tree(const char *path, const char *text, size_t len, json_t *roo
     if (r < 0)
         return err_set(e, r, path, 0, 0, "out of memory");
     const char *slash = strrchr(path, '/');
-    struct loader ld = {
+    struct conf_loader ld = {
         .file = path,
         .text = text,
         .len = len,
@@ -561,9 +621,11 @@ static int load_tree(const char *path, const char *text, size_t len, json_t *roo
     };
     r = jpath_add(&ld.path, "$", 1);
     if (r < 0)
-        r = ld_nomem(&ld);
+        r = conf__nomem(&ld);
     else
-        r = parse_section(&ld, &top_section, root, c);
+        r = conf__parse_section(&ld, &top_section, root, c);
+    if (r == 0)
+        r = conf__gslb_load(&ld, root);
     free(ld.path.buf);
     if (r == 0 && (c->path = strdup(path)) == NULL)
         r = err_set(e, -ENOMEM, path, 0, 0, "out of memory");

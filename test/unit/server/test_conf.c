@@ -50,6 +50,17 @@ static void test_defaults(void **state)
     assert_int_equal(c->tcp.max_per_source, 64);
     assert_int_equal(c->tcp.max_pending_out, 262144);
     assert_int_equal(c->log_level, 2);
+    /* No GSLB model until a config file gives one. */
+    assert_int_equal(c->nregions, 0);
+    assert_int_equal(c->nchecks, 0);
+    assert_int_equal(c->nclusters, 0);
+    assert_int_equal(c->nservices, 0);
+    assert_null(c->geo.database);
+    assert_int_equal(c->geo.ndefault_order, 0);
+    assert_int_equal(c->geo.nnets, 0);
+    assert_int_equal(c->geo.npins, 0);
+    assert_null(c->state_file);
+    assert_int_equal(c->startup_wait_ms, 2000);
     conf_free(c);
     conf_free(NULL);
     assert_int_equal(conf_new(NULL), -EINVAL);
