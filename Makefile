@@ -15,7 +15,7 @@ endif
 
 PKGS := ldns libuv libmaxminddb libcurl jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Werror
@@ -48,7 +48,14 @@ REPLAY_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(BUILD)/test/replay_%)
 
 .PHONY: all run test unit integration fuzz-replay bench fuzz deps clean format format-check
 
-all: $(GSLBD)
+# The bundled demo GeoIP database, built from synthetic networks (geo/demo-networks.txt).
+DEMO_MMDB := build/geo/demo.mmdb
+
+all: $(GSLBD) $(DEMO_MMDB)
+
+$(DEMO_MMDB): geo/demo-networks.txt geo/mkmmdb.pl
+	@mkdir -p $(dir $@)
+	perl geo/mkmmdb.pl $< $@
 
 deps:
 	@bash packaging/deps.sh
@@ -85,7 +92,7 @@ $(BUILD)/test/unit/health/%: test/unit/health/%.c $(LIBHEALTH)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.a,$^) $(PKG_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz targets replayed over their corpus by a plain main() (gcc; ASan in VARIANT=asan).
-$(BUILD)/test/replay_%: test/fuzz/%.c test/fuzz/replay_main.c $(LIBSERVER)
+$(BUILD)/test/replay_%: test/fuzz/%.c test/fuzz/replay_main.c $(MOD_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.a,$^) $(PKG_LIBS)
 

@@ -21,6 +21,8 @@ struct qctx {
     uint16_t flags;    /* response header flags without RCODE */
     uint8_t rcode;     /* full (extended) RCODE */
     uint16_t an, ns, ar;
+    uint8_t ecs_scope;  /* widest scope of the tailored data in the answer (ECS-G1) */
+    struct query_stats *st;
     uint32_t hashes[DNAME_MAX_LABELS + 1];
 };
 
@@ -69,7 +71,8 @@ static void write_opt(struct qctx *c)
         wire_put16(p + o + 2, (uint16_t)(4 + nbytes));
         wire_put16(p + o + 4, c->q.ecs_family);
         p[o + 6] = c->q.ecs_source;
-        p[o + 7] = 0; /* SCOPE: static data does not depend on the address (ECS-5) */
+        /* SCOPE: 0 for static data (ECS-5) and for SOURCE 0 (ECS-7) */
+        p[o + 7] = c->q.ecs_source == 0 ? 0 : c->ecs_scope;
         memcpy(p + o + 8, c->q.ecs_addr, nbytes);
         o += 8u + nbytes;
     }
@@ -263,6 +266,83 @@ static int add_referral(struct qctx *c, const struct zone_node *cut)
 static const uint8_t hinfo_rdata[] = {7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
 static const struct zone_rr hinfo_rr = {hinfo_rdata, sizeof(hinfo_rdata), 0, {0, 0}};
 
+static uint64_t next_rand(struct qctx *c)
+{
+    uint64_t *s = c->req->rng;
+    if (s == NULL)
+        return (uint64_t)c->q.id * 0x9E3779B97F4A7C15ull >> 16;
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return (x * 0x2545F4914F6CDD1Dull) >> 11;
+}
+
+/* The client's location (LOC-1): the ECS address when SOURCE > 0, else the source. */
+static const uint8_t *client_address(const struct qctx *c, int *family)
+{
+    if (c->q.ecs && c->q.ecs_source > 0) {
+        *family = c->q.ecs_family == 1 ? AF_INET : AF_INET6;
+        return c->q.ecs_addr;
+    }
+    const struct sockaddr *sa = c->req->src;
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        *family = AF_INET;
+        return (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    }
+    if (sa != NULL && sa->sa_family == AF_INET6) {
+        *family = AF_INET6;
+        return (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    }
+    *family = AF_INET;
+    return NULL;
+}
+
+/* A and/or AAAA of a GSLB service (POL-1..6): the policy picks a cluster, the answer holds
+ * its addresses of the type that are up. No address of the type: NODATA (POL-5). */
+static int answer_service(struct qctx *c, const struct zone *z, const struct zone_node *n,
+                          uint16_t owner_off, bool want_a, bool want_aaaa)
+{
+    const struct gslb *g = c->v->gslb;
+    const struct gslb_service *s = &g->services[n->service];
+    struct gslb_decision d;
+    int family;
+    const uint8_t *addr = client_address(c, &family);
+    gslb_decide(g, s, family, addr, next_rand(c), &d);
+    if (d.scope > c->ecs_scope)
+        c->ecs_scope = d.scope;
+    if (c->st != NULL)
+        c->st->gslb_answers++;
+    if (d.cluster < 0) { /* POL-6 servfail */
+        if (c->st != NULL)
+            c->st->gslb_servfail++;
+        c->rcode = DNS_R_SERVFAIL;
+        c->flags &= (uint16_t)~DNS_F_AA;
+        c->ecs_scope = 0;
+        return 0;
+    }
+    const struct gslb_cluster *cl = &g->clusters[d.cluster];
+    struct wire_mark m = wire_mark(&c->w);
+    uint16_t count = 0;
+    for (uint32_t i = cl->first_addr; i < cl->first_addr + cl->naddrs; i++) {
+        const struct gslb_addr *a = &g->addrs[i];
+        bool want = a->family == AF_INET ? want_a : want_aaaa;
+        if (!want || !gslb_addr_answered(g, &d, i))
+            continue;
+        uint16_t type = a->family == AF_INET ? DNS_T_A : DNS_T_AAAA;
+        if (wire_put_rr_ptr(&c->w, owner_off, type, DNS_C_IN, d.ttl, &a->rr) < 0) {
+            wire_rewind(&c->w, m);
+            return -1;
+        }
+        count++;
+    }
+    c->an = (uint16_t)(c->an + count);
+    if (count == 0 && !(want_a && want_aaaa))
+        return add_soa(c, z); /* NODATA: the name exists */
+    return 0;
+}
+
 /* Answer the name at owner_off from node n (found or wildcard) in zone z for qtype.
  * Returns 0 when the answer is complete, 1 when it is a CNAME whose target must be
  * followed (*cname_rdata set to the target's offset), -1 when a required RRset did not fit. */
@@ -280,8 +360,11 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
         *cname_target = cn->rrs[0].rdata;
         return 1;
     }
+    bool service = n->service >= 0 && c->v->gslb != NULL;
+    if (service && (qtype == DNS_T_A || qtype == DNS_T_AAAA))
+        return answer_service(c, z, n, owner_off, qtype == DNS_T_A, qtype == DNS_T_AAAA);
     if (qtype == DNS_T_ANY) {
-        if (n->nrrsets == 0)
+        if (n->nrrsets == 0 && !service)
             return add_soa(c, z);
         if (c->req->transport == QUERY_UDP) {
             if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_HINFO, DNS_C_IN, z->soa->ttl,
@@ -291,10 +374,15 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
             return 0;
         }
         for (uint16_t i = 0; i < n->nrrsets; i++) {
+            uint16_t t = n->rrsets[i].type;
+            if (service && (t == DNS_T_A || t == DNS_T_AAAA))
+                continue; /* the service supplies these */
             if (wire_put_rrset(&c->w, owner_off, &n->rrsets[i]) < 0)
                 return -1;
             c->an = (uint16_t)(c->an + n->rrsets[i].count);
         }
+        if (service)
+            return answer_service(c, z, n, owner_off, true, true);
         return 0;
     }
     const struct zone_rrset *rs = zone_node_rrset(n, qtype);
@@ -315,10 +403,18 @@ static int resolve(struct qctx *c, const struct zone *z, int apex_label)
     uint8_t lname[DNAME_MAX];
     uint16_t owner_off = DNS_HDR;
     uint16_t qtype = c->q.qtype;
+    /* owners answered so far, to stop a loop at its first repeat (CN-2) */
+    const struct zone_node *seen_node[CNAME_CHAIN_MAX];
+    uint32_t seen_hash[CNAME_CHAIN_MAX];
 
     for (int step = 0;; step++) {
         struct lookup r;
         lookup(z, name, &l, c->hashes, apex_label, qtype, &r);
+        for (int k = 0; k < step; k++)
+            if (seen_node[k] == r.node && seen_hash[k] == c->hashes[0])
+                return 0; /* a loop: the chain so far, NOERROR */
+        seen_node[step] = r.node;
+        seen_hash[step] = c->hashes[0];
         if (r.kind == LK_DELEGATION)
             return add_referral(c, r.node); /* AA stays as the first owner set it */
         if (step == 0)
@@ -361,6 +457,8 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     c.w.buf = out;
     c.w.ncomp = 0;
     c.w.len = 0;
+    c.ecs_scope = 0;
+    c.st = st;
 
     if (st != NULL)
         st->queries++;
@@ -396,6 +494,8 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
         return error_response(&c, DNS_R_FORMERR, c.q.has_question, st);
     if (ps == WIRE_BADVERS)
         return error_response(&c, DNS_R_BADVERS, true, st); /* EDNS-3 */
+    if (!c.q.has_question) /* a lone COOKIE (OP-2): NOERROR, OPT, cookie not echoed (CK-1) */
+        return error_response(&c, DNS_R_NOERROR, false, st);
     if (c.q.qclass != DNS_C_IN && c.q.qclass != DNS_C_ANY)
         return error_response(&c, DNS_R_REFUSED, true, st); /* */
     if (c.q.qtype == DNS_T_AXFR || c.q.qtype == DNS_T_IXFR) /* */
@@ -413,6 +513,8 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     start_response(&c, true);
     if (resolve(&c, z, apex_label) < 0)
         return truncated(&c, st);
+    if (c.q.qclass == DNS_C_ANY) /* we are not authoritative for every class (as NSD) */
+        c.flags &= (uint16_t)~DNS_F_AA;
     return finish(&c, true, st);
 
 drop:

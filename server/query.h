@@ -20,6 +20,7 @@ struct query_req {
     size_t len;
     const struct sockaddr *src; /* client address (borrowed); NULL in unit tests is fine */
     enum query_transport transport;
+    uint64_t *rng; /* the worker's xorshift state for weighted splits; NULL = derived from ID */
 };
 
 /* Per-worker counters, written only by the owning worker (relaxed), summed by readers. */
@@ -30,6 +31,8 @@ struct query_stats {
     uint64_t truncated;
     uint64_t edns;
     uint64_t ecs;
+    uint64_t gslb_answers; /* answers decided by a GSLB service */
+    uint64_t gslb_servfail;
 };
 
 /* Answer req into out (outcap >= QUERY_UDP_BUF for UDP, QUERY_TCP_BUF for TCP).

@@ -5,7 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ldns/ldns.h>
+
 #include "log.h"
+
+#define DNS_T_CNAME_VALUE 5
 
 void view_free(struct view *v)
 {
@@ -16,6 +20,7 @@ void view_free(struct view *v)
     free(v->zones);
     free(v->zbuckets);
     free(v->zhashes);
+    gslb_free(v->gslb);
     conf_free(v->conf);
     free(v);
 }
@@ -48,6 +53,82 @@ static int index_zones(struct view *v, struct err *e)
     return 0;
 }
 
+/* The zone whose origin is the longest suffix of name among the configured ones. */
+static int zone_for_name(const struct conf *c, const uint8_t *name, const uint8_t *origins)
+{
+    int best = -1;
+    size_t bestlen = 0;
+    for (size_t i = 0; i < c->nzones; i++) {
+        const uint8_t *o = origins + i * DNAME_MAX;
+        size_t ol = dname_len(o);
+        if (dname_is_subdomain(name, o) && (best < 0 || ol > bestlen)) {
+            best = (int)i;
+            bestlen = ol;
+        }
+    }
+    return best;
+}
+
+static int origin_lname(const char *text, uint8_t *out)
+{
+    ldns_rdf *d = NULL;
+    if (ldns_str2rdf_dname(&d, text) != LDNS_STATUS_OK)
+        return -1;
+    size_t n = ldns_rdf_size(d);
+    for (size_t i = 0; i < n && i < DNAME_MAX; i++)
+        out[i] = dname_lower(ldns_rdf_data(d)[i]);
+    ldns_rdf_deep_free(d);
+    return 0;
+}
+
+/* Load zone i, creating nodes for the GSLB services that live in it, then check that no
+ * service sits at or below a zone cut or beside a CNAME. */
+static int load_zone(struct view *v, size_t zi, struct err *e)
+{
+    const struct conf *c = v->conf;
+    const struct gslb *g = v->gslb;
+    uint8_t *origins = calloc(c->nzones, DNAME_MAX);
+    struct zone_extra *extra = calloc(g->nservices + 1, sizeof(*extra));
+    size_t nextra = 0;
+    int rc = 0;
+    if (origins == NULL || extra == NULL) {
+        rc = err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < c->nzones; i++)
+        if (origin_lname(c->zones[i].origin, origins + i * DNAME_MAX) < 0) {
+            rc = err_set(e, GSLBD_EINVAL, c->path, 0, 0, "bad zone origin %s", c->zones[i].origin);
+            goto out;
+        }
+    for (size_t s = 0; s < g->nservices; s++)
+        if (zone_for_name(c, g->services[s].lname, origins) == (int)zi)
+            extra[nextra++] = (struct zone_extra){g->services[s].lname, (int32_t)s};
+    rc = zone_load_with(c->zones[zi].origin, c->zones[zi].file, extra, nextra, &v->zones[zi], e);
+    for (size_t k = 0; rc == 0 && k < nextra; k++) {
+        const struct zone *z = v->zones[zi];
+        const uint8_t *name = extra[k].name;
+        const char *sname = g->services[extra[k].service].name;
+        const struct zone_node *n = zone_lookup(z, name, dname_len(name), dname_hash(name));
+        if (n != NULL && zone_node_rrset(n, DNS_T_CNAME_VALUE) != NULL)
+            rc = err_set(e, GSLBD_EINVAL, z->file, 0, 0,
+                         "service %s: the zone has a CNAME at that name", sname);
+        if (n != NULL && (zone_node_rrset(n, 1) != NULL || zone_node_rrset(n, 28) != NULL))
+            log_warn("%s: static A/AAAA at %s are replaced by the GSLB service", z->file,
+                     sname);
+        for (const uint8_t *p = name; rc == 0 && *p != 0 && dname_len(p) > z->origin_len;
+             p += 1u + *p) {
+            const struct zone_node *a = zone_lookup(z, p, dname_len(p), dname_hash(p));
+            if (a != NULL && (a->flags & ZONE_NODE_CUT))
+                rc = err_set(e, GSLBD_EINVAL, z->file, 0, 0,
+                             "service %s: at or below a delegation, so never answered", sname);
+        }
+    }
+out:
+    free(origins);
+    free(extra);
+    return rc;
+}
+
 int view_build(struct conf *c, struct view **out, struct err *e)
 {
     struct view *v = calloc(1, sizeof(*v));
@@ -61,8 +142,15 @@ int view_build(struct conf *c, struct view **out, struct err *e)
         view_free(v);
         return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
     }
+    int grc = gslb_build(c, &v->gslb, e);
+    if (grc == 0 && c->state_file != NULL)
+        grc = gslb_state_load(v->gslb, c->state_file, e);
+    if (grc < 0) {
+        view_free(v);
+        return grc;
+    }
     for (size_t i = 0; i < c->nzones; i++) {
-        int rc = zone_load(c->zones[i].origin, c->zones[i].file, &v->zones[i], e);
+        int rc = load_zone(v, i, e);
         if (rc < 0) {
             view_free(v);
             return rc;

@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "dname.h"
 #include "err.h"
+#include "gslb.h"
 #include "zone.h"
 
 struct view {
@@ -19,6 +20,7 @@ struct view {
     uint32_t *zhashes;            /* dname_hash of each bucket's origin */
     uint32_t nzbuckets;
     uint8_t max_zone_labels;
+    struct gslb *gslb; /* owned; services, clusters, geo, states */
 };
 
 /* Build a view from c (ownership of c passes to the view, even on failure).

@@ -59,6 +59,7 @@ struct wire_query {
     uint8_t ecs_source;
     uint8_t ecs_addr[16]; /* bits past ecs_source are zero */
     bool cookie;
+    uint8_t noptions; /* EDNS options seen (saturating) */
 };
 
 /* Parse len bytes of pkt. Fills q as far as it got (has_question, edns tell what is

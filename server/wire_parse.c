@@ -100,6 +100,8 @@ static enum wire_status parse_opt(const uint8_t *rr, const uint8_t *rdata, uint1
         if (olen > rdlen - p)
             return WIRE_FORMERR;
         const uint8_t *o = rdata + p;
+        if (q->noptions < UINT8_MAX)
+            q->noptions++;
         switch (code) {
         case EDNS_O_ECS:
             if (parse_ecs(o, olen, q) < 0)
@@ -130,6 +132,7 @@ enum wire_status wire_parse_query(const uint8_t *pkt, size_t len, struct wire_qu
     q->nsid = false;
     q->ecs = false;
     q->cookie = false;
+    q->noptions = 0;
     q->edns_version = 0;
     q->edns_udp = 0;
     if (len < DNS_HDR)
@@ -143,15 +146,20 @@ enum wire_status wire_parse_query(const uint8_t *pkt, size_t len, struct wire_qu
     uint16_t qd = wire_get16(pkt + 4), an = wire_get16(pkt + 6), ns = wire_get16(pkt + 8),
              ar = wire_get16(pkt + 10);
     size_t pos = DNS_HDR;
-    if (qd > 1)
-        return WIRE_FORMERR;
-    if (qd == 1) {
+    /* every question is read (so a later OPT is still seen for the FORMERR reply); only
+     * the first is kept, and QDCOUNT other than 1 is judged after the whole message */
+    for (unsigned i = 0; i < qd; i++) {
         size_t nlen = 0, start = pos;
-        if (skip_name(pkt, len, &pos, q->lname, &nlen) < 0)
-            return WIRE_FORMERR;
-        if (pos - start != nlen) /* the question name must not be compressed */
+        uint8_t *dst = i == 0 ? q->lname : NULL;
+        if (skip_name(pkt, len, &pos, dst, &nlen) < 0)
             return WIRE_FORMERR;
         if (len - pos < 4)
+            return WIRE_FORMERR;
+        if (i > 0) {
+            pos += 4;
+            continue;
+        }
+        if (pos - start != nlen) /* the question name must not be compressed */
             return WIRE_FORMERR;
         q->qname_len = (uint8_t)nlen;
         q->qtype = wire_get16(pkt + pos);
@@ -160,7 +168,7 @@ enum wire_status wire_parse_query(const uint8_t *pkt, size_t len, struct wire_qu
         q->question_end = pos;
         if (dname_split(q->lname, nlen, &q->labels) < 0)
             return WIRE_FORMERR;
-        q->has_question = true;
+        q->has_question = qd == 1;
     }
 
     enum wire_status st = WIRE_OK;
@@ -195,7 +203,11 @@ enum wire_status wire_parse_query(const uint8_t *pkt, size_t len, struct wire_qu
     }
     if (pos != len)
         return WIRE_FORMERR; /* */
-    if (qd == 0)
-        return q->opcode == 0 ? WIRE_FORMERR : st; /* OP-2: no lone-COOKIE support yet */
+    if (q->opcode != 0)
+        return st;
+    if (qd > 1)
+        return WIRE_FORMERR; /* OP-2 */
+    if (qd == 0 && !(q->cookie && q->noptions == 1 && an == 0 && ns == 0 && ar == 1))
+        return WIRE_FORMERR; /* OP-2: no question is only valid with a lone COOKIE */
     return st;
 }

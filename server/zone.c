@@ -296,11 +296,12 @@ static size_t pow2_at_least(size_t n)
 
 /* Every owner, and every name between an owner and the origin (empty non-terminals). */
 static int collect_names(const struct zone_src *src, struct zone_src_rr *const *v,
-                         const struct owner_group *groups, size_t ngroups, struct name_set *s)
+                         const struct owner_group *groups, size_t ngroups,
+                         const struct zone_extra *extra, size_t nextra, struct name_set *s)
 {
     struct dname_labels ol;
     dname_split(src->origin, DNAME_MAX, &ol);
-    size_t bound = 1;
+    size_t bound = 1 + nextra * DNAME_MAX_LABELS;
     for (size_t gi = 0; gi < ngroups; gi++) {
         struct dname_labels l;
         dname_split(v[groups[gi].first]->owner, DNAME_MAX, &l);
@@ -326,6 +327,16 @@ static int collect_names(const struct zone_src *src, struct zone_src_rr *const *
             if (!set_add(s, a, (uint8_t)(r->owner_len - l.off[i]), h[i], -1))
                 break;
         }
+    }
+    /* extra names and their ancestors, as empty nodes unless the file has data there */
+    for (size_t k = 0; k < nextra; k++) {
+        struct dname_labels l;
+        if (dname_split(extra[k].name, DNAME_MAX, &l) < 0 || l.count < ol.count)
+            continue;
+        dname_suffix_hashes(extra[k].name, &l, h);
+        size_t len = dname_len(extra[k].name);
+        for (int i = 0; i < l.count - ol.count; i++)
+            set_add(s, extra[k].name + l.off[i], (uint8_t)(len - l.off[i]), h[i], -1);
     }
     return 0;
 }
@@ -439,6 +450,7 @@ static int build_nodes(struct zone *z, struct zone_arena *a, const struct name_s
         n->name = name;
         n->namelen = x->len;
         n->hash = x->hash;
+        n->service = -1;
         if (x->len == z->origin_len && memcmp(name, z->origin, x->len) == 0) {
             n->flags |= ZONE_NODE_APEX;
             z->apex = n;
@@ -479,7 +491,8 @@ static int finish_soa(struct zone *z, const char *file, struct err *e)
     return 0;
 }
 
-static int build(const struct zone_src *src, struct zone *z, struct err *e)
+static int build(const struct zone_src *src, struct zone *z, const struct zone_extra *extra,
+                 size_t nextra, struct err *e)
 {
     struct zone_arena *a = z->priv;
     struct zone_src_rr **v = malloc((src->nrrs ? src->nrrs : 1) * sizeof(*v));
@@ -503,11 +516,18 @@ static int build(const struct zone_src *src, struct zone *z, struct err *e)
         i = j;
     }
     if (rc == 0)
-        rc = collect_names(src, v, groups, ngroups, &set);
+        rc = collect_names(src, v, groups, ngroups, extra, nextra, &set);
     if (rc == 0)
         rc = build_nodes(z, a, &set, v, groups, ngroups);
     if (rc == 0)
         rc = finish_soa(z, src->files[0], e);
+    for (size_t k = 0; rc == 0 && k < nextra; k++) {
+        size_t len = dname_len(extra[k].name);
+        struct zone_node *n =
+            (struct zone_node *)zone_lookup(z, extra[k].name, len, dname_hash(extra[k].name));
+        if (n != NULL) /* names outside the origin are the caller's error to report */
+            n->service = extra[k].service;
+    }
     if (rc == 0 && zone_node_rrset(z->apex, T_NS) == NULL)
         log_warn("%s: no NS records at the zone origin", src->files[0]);
     free(set.slots);
@@ -517,6 +537,12 @@ static int build(const struct zone_src *src, struct zone *z, struct err *e)
 }
 
 int zone_load(const char *origin, const char *file, struct zone **out, struct err *e)
+{
+    return zone_load_with(origin, file, NULL, 0, out, e);
+}
+
+int zone_load_with(const char *origin, const char *file, const struct zone_extra *extra,
+                   size_t nextra, struct zone **out, struct err *e)
 {
     if (origin == NULL || file == NULL || out == NULL)
         return err_set(e, GSLBD_EINVAL, NULL, 0, 0, "zone_load: missing argument");
@@ -538,7 +564,7 @@ int zone_load(const char *origin, const char *file, struct zone **out, struct er
         z->origin_labels = l.count;
         size_t flen = strlen(file) + 1;
         z->file = zone__arena_alloc(z->priv, flen);
-        rc = z->file == NULL ? -ENOMEM : build(&src, z, e);
+        rc = z->file == NULL ? -ENOMEM : build(&src, z, extra, nextra, e);
         if (rc == 0)
             memcpy(z->file, file, flen);
     }

@@ -45,6 +45,7 @@ struct zone_node {
     uint16_t nrrsets; /* 0 for an empty non-terminal */
     const struct zone_rrset *rrsets; /* sorted by type */
     uint32_t hash; /* dname_hash(name) */
+    int32_t service; /* index of the GSLB service answering A/AAAA here, or -1 */
     const struct zone_node *next; /* hash chain */
 };
 
@@ -70,6 +71,17 @@ struct zone {
  * beside other data, data outside the origin. Duplicate RRs are dropped (logged).
  * On success *out is set and the caller owns it; on failure *out is untouched. */
 int zone_load(const char *origin, const char *file, struct zone **out, struct err *e);
+
+/* A name that must exist as a node even without records in the file (a GSLB service);
+ * its node gets service = the given index. name is lowercase wire form inside the zone. */
+struct zone_extra {
+    const uint8_t *name;
+    int32_t service;
+};
+
+/* zone_load plus extra names (borrowed during the call). */
+int zone_load_with(const char *origin, const char *file, const struct zone_extra *extra,
+                   size_t nextra, struct zone **out, struct err *e);
 
 void zone_free(struct zone *z); /* NULL is a no-op */
 

@@ -69,7 +69,7 @@ static size_t run(const struct qb *q, enum query_transport t, uint8_t *out)
 {
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(4242)};
     sin.sin_addr.s_addr = htonl(0x7f000001);
-    struct query_req req = {q->b, q->len, (struct sockaddr *)&sin, t};
+    struct query_req req = {q->b, q->len, (struct sockaddr *)&sin, t, NULL};
     return query_answer(g_view, &req, out, t == QUERY_TCP ? QUERY_TCP_BUF : QUERY_UDP_BUF,
                         NULL);
 }
@@ -223,9 +223,9 @@ static void test_cname_chain_and_loop(void **state)
     assert_int_equal(ldns_pkt_ancount(p), 4); /* chain1, chain2, docs, www A */
     assert_true(ldns_pkt_aa(p));
     ldns_pkt_free(p);
-    p = ask("loop1.example", DNS_T_A); /* CN-2: bounded */
+    p = ask("loop1.example", DNS_T_A); /* CN-2: a loop stops at its first repeat */
     assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
-    assert_int_equal(ldns_pkt_ancount(p), 16);
+    assert_int_equal(ldns_pkt_ancount(p), 2);
     ldns_pkt_free(p);
     p = ask("dangling.example", DNS_T_A); /* RCODE from the last step */
     assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);

@@ -1,0 +1,445 @@
+/* gslb.c: compiling GSLB services from config, and the per-query policy decision. */
+#include "gslb.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+void gslb_free(struct gslb *g)
+{
+    if (g == NULL)
+        return;
+    geo_free(g->geo);
+    for (size_t i = 0; i < g->nregions; i++)
+        free(g->region_names[i]);
+    free(g->region_names);
+    for (size_t i = 0; i < g->nclusters; i++)
+        free((char *)g->clusters[i].name);
+    for (size_t i = 0; i < g->nservices; i++)
+        free((char *)g->services[i].name);
+    for (size_t i = 0; i < g->naddrs; i++)
+        free((char *)g->addrs[i].text);
+    free(g->addrs);
+    free(g->clusters);
+    free(g->services);
+    free(g->cluster_idx);
+    free((void *)g->addr_up);
+    free((void *)g->admin);
+    free(g);
+}
+
+/* Lowercase wire form of a presentation name with the final dot. */
+static int text_to_lname(const char *text, uint8_t *out)
+{
+    size_t pos = 0, lab = 0;
+    out[0] = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p == '.') {
+            if (p[1] == '\0')
+                break;
+            if (out[lab] == 0)
+                return -1;
+            lab = ++pos;
+            out[lab] = 0;
+            continue;
+        }
+        if (out[lab] == 63 || pos + 2 >= DNAME_MAX)
+            return -1;
+        out[lab]++;
+        out[++pos] = dname_lower((uint8_t)*p);
+    }
+    if (out[lab] != 0)
+        out[++pos] = 0;
+    return (int)pos + 1;
+}
+
+static int build_geo(const struct conf *c, struct gslb *g, struct err *e)
+{
+    struct geo_region regs[GEO_MAX_REGIONS];
+    uint16_t order[GEO_MAX_REGIONS];
+    if (c->nregions > GEO_MAX_REGIONS)
+        return err_set(e, GSLBD_ELIMIT, c->path, 0, 0, "at most %d regions", GEO_MAX_REGIONS);
+    for (size_t i = 0; i < c->nregions; i++)
+        regs[i] = (struct geo_region){c->regions[i].name, c->regions[i].lat, c->regions[i].lon};
+    for (size_t i = 0; i < c->geo.ndefault_order && i < GEO_MAX_REGIONS; i++)
+        order[i] = (uint16_t)c->geo.default_order[i];
+    struct geo_net *nets = calloc(c->geo.nnets ? c->geo.nnets : 1, sizeof(*nets));
+    struct geo_pin *pins = calloc(c->geo.npins ? c->geo.npins : 1, sizeof(*pins));
+    uint16_t *pinregs = calloc(c->geo.npins * GEO_MAX_REGIONS + 1, sizeof(*pinregs));
+    int rc = 0;
+    if (nets == NULL || pins == NULL || pinregs == NULL) {
+        rc = err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < c->geo.nnets; i++) {
+        nets[i].family = c->geo.nets[i].family;
+        memcpy(nets[i].addr, c->geo.nets[i].addr, 16);
+        nets[i].prefix = c->geo.nets[i].prefix;
+        nets[i].region = (uint16_t)c->geo.nets[i].region;
+    }
+    for (size_t i = 0; i < c->geo.npins; i++) {
+        memcpy(pins[i].code, c->geo.pins[i].code, 3);
+        pins[i].continent = c->geo.pins[i].continent;
+        size_t n = c->geo.pins[i].nregions < GEO_MAX_REGIONS ? c->geo.pins[i].nregions
+                                                              : GEO_MAX_REGIONS;
+        for (size_t k = 0; k < n; k++)
+            pinregs[i * GEO_MAX_REGIONS + k] = (uint16_t)c->geo.pins[i].regions[k];
+        pins[i].regions = &pinregs[i * GEO_MAX_REGIONS];
+        pins[i].nregions = n;
+    }
+    struct geo_config gc = {
+        .database = c->geo.database,
+        .regions = regs,
+        .nregions = c->nregions,
+        .default_order = c->geo.ndefault_order ? order : NULL,
+        .ndefault_order = c->geo.ndefault_order,
+        .nets = nets,
+        .nnets = c->geo.nnets,
+        .pins = pins,
+        .npins = c->geo.npins,
+    };
+    char msg[512] = "";
+    rc = geo_open(&gc, &g->geo, msg, sizeof(msg));
+    if (rc < 0)
+        err_set(e, rc, NULL, 0, 0, "geoip: %s", msg);
+out:
+    free(nets);
+    free(pins);
+    free(pinregs);
+    return rc;
+}
+
+static int build_model(const struct conf *c, struct gslb *g, struct err *e)
+{
+    size_t naddrs = 0, nidx = 0;
+    for (size_t i = 0; i < c->nclusters; i++)
+        naddrs += c->clusters[i].naddrs;
+    for (size_t i = 0; i < c->nservices; i++)
+        nidx += c->services[i].nclusters;
+    g->addrs = calloc(naddrs ? naddrs : 1, sizeof(*g->addrs));
+    g->clusters = calloc(c->nclusters ? c->nclusters : 1, sizeof(*g->clusters));
+    g->services = calloc(c->nservices ? c->nservices : 1, sizeof(*g->services));
+    g->cluster_idx = calloc(nidx ? nidx : 1, sizeof(*g->cluster_idx));
+    g->addr_up = calloc(naddrs ? naddrs : 1, sizeof(*g->addr_up));
+    g->admin = calloc(c->nclusters ? c->nclusters : 1, sizeof(*g->admin));
+    g->region_names = calloc(c->nregions ? c->nregions : 1, sizeof(*g->region_names));
+    if (!g->addrs || !g->clusters || !g->services || !g->cluster_idx || !g->addr_up ||
+        !g->admin || !g->region_names)
+        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+    for (size_t i = 0; i < c->nregions; i++) {
+        g->region_names[i] = strdup(c->regions[i].name);
+        if (g->region_names[i] == NULL)
+            return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        g->nregions++;
+    }
+    for (size_t i = 0; i < c->nclusters; i++) {
+        const struct conf_cluster *cc = &c->clusters[i];
+        struct gslb_cluster *gc = &g->clusters[g->nclusters];
+        gc->name = strdup(cc->name);
+        if (gc->name == NULL)
+            return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        g->nclusters++;
+        gc->region = (uint16_t)cc->region;
+        gc->weight = cc->weight;
+        gc->first_addr = (uint32_t)g->naddrs;
+        gc->naddrs = (uint32_t)cc->naddrs;
+        atomic_init(&g->admin[i], GSLB_ADMIN_AUTO);
+        for (size_t k = 0; k < cc->naddrs; k++) {
+            struct gslb_addr *a = &g->addrs[g->naddrs];
+            a->text = strdup(cc->addrs[k].text);
+            if (a->text == NULL)
+                return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+            g->naddrs++;
+            a->family = cc->addrs[k].family;
+            memcpy(a->bytes, cc->addrs[k].addr, 16);
+            a->rr.rdata = a->bytes;
+            a->rr.rdlen = a->family == AF_INET ? 4 : 16;
+            atomic_init(&g->addr_up[g->naddrs - 1], 1); /* HC-5: up until probed */
+        }
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < c->nservices; i++) {
+        const struct conf_service *cs = &c->services[i];
+        struct gslb_service *s = &g->services[g->nservices];
+        s->name = strdup(cs->name);
+        if (s->name == NULL)
+            return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        g->nservices++;
+        if (text_to_lname(cs->name, s->lname) < 0)
+            return err_set(e, GSLBD_EINVAL, c->path, 0, 0, "service %s: bad name", cs->name);
+        s->policy = cs->policy;
+        s->ttl = cs->ttl;
+        s->failover_ttl = cs->failover_ttl;
+        s->all_down = cs->all_down;
+        s->clusters = &g->cluster_idx[used];
+        s->nclusters = (uint32_t)cs->nclusters;
+        s->one_region = true;
+        for (size_t k = 0; k < cs->nclusters; k++) {
+            g->cluster_idx[used + k] = (uint32_t)cs->clusters[k];
+            if (c->clusters[cs->clusters[k]].region != c->clusters[cs->clusters[0]].region)
+                s->one_region = false;
+        }
+        used += cs->nclusters;
+    }
+    return 0;
+}
+
+int gslb_build(const struct conf *c, struct gslb **out, struct err *e)
+{
+    struct gslb *g = calloc(1, sizeof(*g));
+    if (g == NULL)
+        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+    int rc = build_model(c, g, e);
+    if (rc == 0 && c->nregions > 0)
+        rc = build_geo(c, g, e);
+    if (rc < 0) {
+        gslb_free(g);
+        return rc;
+    }
+    *out = g;
+    return 0;
+}
+
+int32_t gslb_find_cluster(const struct gslb *g, const char *name)
+{
+    for (size_t i = 0; i < g->nclusters; i++)
+        if (strcmp(g->clusters[i].name, name) == 0)
+            return (int32_t)i;
+    return -1;
+}
+
+void gslb_copy_states(struct gslb *to, const struct gslb *from, bool admin)
+{
+    if (to == NULL || from == NULL)
+        return;
+    for (size_t i = 0; i < to->nclusters; i++) {
+        int32_t j = gslb_find_cluster(from, to->clusters[i].name);
+        if (j < 0)
+            continue;
+        if (admin)
+            atomic_store(&to->admin[i], atomic_load(&from->admin[j]));
+        const struct gslb_cluster *a = &to->clusters[i], *b = &from->clusters[j];
+        for (uint32_t x = 0; x < a->naddrs; x++)
+            for (uint32_t y = 0; y < b->naddrs; y++)
+                if (strcmp(to->addrs[a->first_addr + x].text,
+                           from->addrs[b->first_addr + y].text) == 0)
+                    atomic_store(&to->addr_up[a->first_addr + x],
+                                 atomic_load(&from->addr_up[b->first_addr + y]));
+    }
+}
+
+/* ---- the decision (query path) --------------------------------------------------------- */
+
+static bool health_up(const struct gslb *g, const struct gslb_cluster *c)
+{
+    for (uint32_t i = 0; i < c->naddrs; i++)
+        if (atomic_load_explicit(&g->addr_up[c->first_addr + i], memory_order_relaxed))
+            return true;
+    return false;
+}
+
+bool gslb_cluster_up(const struct gslb *g, uint32_t cluster)
+{
+    uint8_t admin = atomic_load_explicit(&g->admin[cluster], memory_order_relaxed);
+    if (admin == GSLB_ADMIN_UP)
+        return true;
+    if (admin == GSLB_ADMIN_DOWN)
+        return false;
+    return health_up(g, &g->clusters[cluster]);
+}
+
+/* Eligibility in a pass: pass 0 takes healthy, undrained clusters with weight; pass 1
+ * takes healthy drained (or zero-weight) clusters, used only when pass 0 found none. */
+static bool eligible(const struct gslb *g, uint32_t ci, int pass)
+{
+    if (!gslb_cluster_up(g, ci))
+        return false;
+    bool drained = atomic_load_explicit(&g->admin[ci], memory_order_relaxed) ==
+                       GSLB_ADMIN_DRAIN ||
+                   g->clusters[ci].weight == 0;
+    return pass == 0 ? !drained : drained;
+}
+
+/* Weighted pick among the service's clusters in region (or all when region < 0) that
+ * pass the filter; -1 when none. In pass 1 and in fail-open every candidate weighs 1. */
+static int32_t pick(const struct gslb *g, const struct gslb_service *s, int region, int pass,
+                    uint64_t rnd)
+{
+    uint64_t total = 0;
+    for (uint32_t k = 0; k < s->nclusters; k++) {
+        uint32_t ci = s->clusters[k];
+        if (region >= 0 && g->clusters[ci].region != region)
+            continue;
+        if (pass < 2 && !eligible(g, ci, pass))
+            continue;
+        total += pass == 0 ? g->clusters[ci].weight : 1;
+    }
+    if (total == 0)
+        return -1;
+    uint64_t r = rnd % total;
+    for (uint32_t k = 0; k < s->nclusters; k++) {
+        uint32_t ci = s->clusters[k];
+        if (region >= 0 && g->clusters[ci].region != region)
+            continue;
+        if (pass < 2 && !eligible(g, ci, pass))
+            continue;
+        uint64_t w = pass == 0 ? g->clusters[ci].weight : 1;
+        if (r < w)
+            return (int32_t)ci;
+        r -= w;
+    }
+    return -1;
+}
+
+static bool region_has(const struct gslb *g, const struct gslb_service *s, int region)
+{
+    for (uint32_t k = 0; k < s->nclusters; k++)
+        if (g->clusters[s->clusters[k]].region == region)
+            return true;
+    return false;
+}
+
+/* Any cluster of s in region (all when < 0) that is down or drained? */
+static bool region_degraded(const struct gslb *g, const struct gslb_service *s, int region)
+{
+    for (uint32_t k = 0; k < s->nclusters; k++) {
+        uint32_t ci = s->clusters[k];
+        if (region >= 0 && g->clusters[ci].region != region)
+            continue;
+        if (!eligible(g, ci, 0))
+            return true;
+    }
+    return false;
+}
+
+static void decide_nearest(const struct gslb *g, const struct gslb_service *s,
+                           struct gslb_decision *d, uint64_t rnd)
+{
+    const uint16_t *rank = d->geo.rank;
+    int first = -1;
+    for (size_t i = 0; i < g->nregions; i++)
+        if (region_has(g, s, rank[i])) {
+            first = rank[i];
+            break;
+        }
+    for (int pass = 0; pass < 3; pass++) {
+        for (size_t i = 0; i < g->nregions; i++) {
+            int region = rank[i];
+            int32_t ci = pick(g, s, region, pass, rnd);
+            if (ci < 0)
+                continue;
+            d->cluster = ci;
+            if (pass == 2) {
+                d->reason = GSLB_R_FAIL_OPEN;
+                d->all_addrs = true;
+            } else if (region != first || region_degraded(g, s, region)) {
+                d->reason = GSLB_R_FAILOVER;
+            }
+            return;
+        }
+    }
+}
+
+static void decide_weighted(const struct gslb *g, const struct gslb_service *s,
+                            struct gslb_decision *d, uint64_t rnd)
+{
+    for (int pass = 0; pass < 3; pass++) {
+        int32_t ci = pick(g, s, -1, pass, rnd);
+        if (ci < 0)
+            continue;
+        d->cluster = ci;
+        if (pass == 2) {
+            d->reason = GSLB_R_FAIL_OPEN;
+            d->all_addrs = true;
+        } else if (region_degraded(g, s, -1)) {
+            d->reason = GSLB_R_FAILOVER;
+        }
+        return;
+    }
+}
+
+static void decide_failover(const struct gslb *g, const struct gslb_service *s,
+                            struct gslb_decision *d)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t k = 0; k < s->nclusters; k++) {
+            if (!eligible(g, s->clusters[k], pass))
+                continue;
+            d->cluster = (int32_t)s->clusters[k];
+            if (k > 0 || pass > 0)
+                d->reason = GSLB_R_FAILOVER;
+            return;
+        }
+    }
+    if (s->nclusters > 0) {
+        d->cluster = (int32_t)s->clusters[0];
+        d->reason = GSLB_R_FAIL_OPEN;
+        d->all_addrs = true;
+    }
+}
+
+void gslb_decide(const struct gslb *g, const struct gslb_service *s, int family,
+                 const uint8_t *addr, uint64_t rnd, struct gslb_decision *d)
+{
+    d->cluster = -1;
+    d->reason = GSLB_R_PRIMARY;
+    d->all_addrs = false;
+    d->scope = 0;
+    d->used_geo = false;
+    if (s->policy == CONF_POLICY_NEAREST && g->geo != NULL) {
+        if (addr != NULL)
+            geo_lookup(g->geo, family, addr, &d->geo);
+        else
+            geo_lookup(g->geo, AF_INET, (const uint8_t *)"\0\0\0\0", &d->geo);
+        d->used_geo = true;
+        /* location matters only when the service spans regions (ECS-G1) */
+        if (!s->one_region && addr != NULL) {
+            d->scope = d->geo.scope;
+            /* geo answers a v4-mapped IPv6 address in IPv4 terms; the scope goes back in
+             * the query's family, where the IPv4 space starts at bit 96 */
+            static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+            if (family == AF_INET6 && memcmp(addr, mapped, 12) == 0)
+                d->scope = (uint8_t)(d->scope + 96);
+        }
+        decide_nearest(g, s, d, rnd);
+    } else if (s->policy == CONF_POLICY_FAILOVER) {
+        decide_failover(g, s, d);
+    } else {
+        decide_weighted(g, s, d, rnd);
+    }
+    if (d->reason == GSLB_R_FAIL_OPEN && s->all_down == CONF_ALL_DOWN_SERVFAIL) {
+        d->reason = GSLB_R_SERVFAIL;
+        d->cluster = -1;
+        d->scope = 0;
+    }
+    d->ttl = d->reason == GSLB_R_PRIMARY ? s->ttl : s->failover_ttl;
+}
+
+/* ---- names ------------------------------------------------------------------------------ */
+
+static const char *const admin_names[] = {"auto", "up", "down", "drain"};
+
+int gslb_admin_parse(const char *text, enum gslb_admin *out)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(text, admin_names[i]) == 0) {
+            *out = (enum gslb_admin)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+const char *gslb_admin_name(enum gslb_admin a)
+{
+    return (unsigned)a < 4 ? admin_names[a] : "?";
+}
+
+const char *gslb_reason_name(enum gslb_reason r)
+{
+    static const char *const names[] = {"primary", "failover", "fail_open", "servfail"};
+    return (unsigned)r < 4 ? names[r] : "?";
+}

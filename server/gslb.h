@@ -1,0 +1,115 @@
+/* gslb.h: GSLB services compiled for the query path, and the policy that picks a cluster.
+ * A struct gslb belongs to one view and is immutable except for the state words (health
+ * per address, admin state per cluster), which only the control thread writes. */
+#ifndef GSLBD_GSLB_H
+#define GSLBD_GSLB_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "err.h"
+#include "geo/geo.h"
+#include "zone.h"
+
+enum gslb_admin { GSLB_ADMIN_AUTO = 0, GSLB_ADMIN_UP, GSLB_ADMIN_DOWN, GSLB_ADMIN_DRAIN };
+
+struct gslb_addr {
+    int family;          /* AF_INET / AF_INET6 */
+    uint8_t bytes[16];
+    struct zone_rr rr;   /* RDATA pointing at bytes */
+    const char *text;
+};
+
+struct gslb_cluster {
+    const char *name;
+    uint16_t region;
+    uint32_t weight;
+    uint32_t first_addr; /* addresses [first_addr, first_addr + naddrs) */
+    uint32_t naddrs;
+};
+
+struct gslb_service {
+    const char *name;       /* presentation form, final dot */
+    uint8_t lname[DNAME_MAX];
+    enum conf_policy policy;
+    const uint32_t *clusters; /* indexes into gslb.clusters, configured order */
+    uint32_t nclusters;
+    uint32_t ttl, failover_ttl;
+    enum conf_all_down all_down;
+    bool one_region;          /* every cluster in one region: location never matters */
+};
+
+struct gslb {
+    struct gslb_addr *addrs;
+    size_t naddrs;
+    struct gslb_cluster *clusters;
+    size_t nclusters;
+    struct gslb_service *services;
+    size_t nservices;
+    uint32_t *cluster_idx; /* backing store of services' cluster lists */
+    char **region_names;
+    size_t nregions;
+    struct geo *geo;       /* NULL when no regions are configured */
+    _Atomic uint8_t *addr_up; /* per address: 1 up, 0 down (health result; 1 until probed) */
+    _Atomic uint8_t *admin;   /* per cluster: enum gslb_admin */
+};
+
+/* Why a decision came out as it did. */
+enum gslb_reason {
+    GSLB_R_PRIMARY = 0,   /* the first choice answered: service TTL */
+    GSLB_R_FAILOVER,      /* not the first choice, or a cluster there is down: failover TTL */
+    GSLB_R_FAIL_OPEN,     /* everything down: answered as if healthy */
+    GSLB_R_SERVFAIL,      /* everything down and all_down = servfail */
+};
+
+struct gslb_decision {
+    int32_t cluster;      /* chosen cluster index, -1 for SERVFAIL */
+    uint32_t ttl;
+    uint8_t scope;        /* ECS scope (ECS-G1) */
+    enum gslb_reason reason;
+    bool all_addrs;       /* fail-open: every address, not only those up */
+    struct geo_result geo;
+    bool used_geo;
+};
+
+/* Build from c (borrowed; the gslb copies what it needs). e names the problem. */
+int gslb_build(const struct conf *c, struct gslb **out, struct err *e);
+void gslb_free(struct gslb *g); /* NULL is a no-op */
+
+/* Copy health states (and admin states when admin is true) of clusters and addresses that
+ * exist in both, matched by name. */
+void gslb_copy_states(struct gslb *to, const struct gslb *from, bool admin);
+
+/* Is a cluster healthy by health results and admin state (drain counts as healthy)? */
+bool gslb_cluster_up(const struct gslb *g, uint32_t cluster);
+
+/* Decide for service s and a client address (family + 4/16 bytes; NULL = unknown).
+ * rnd is a uniform random number for the weighted split. No allocation, no locks. */
+void gslb_decide(const struct gslb *g, const struct gslb_service *s, int family,
+                 const uint8_t *addr, uint64_t rnd, struct gslb_decision *d);
+
+/* Is address i of the chosen cluster to be answered under decision d? */
+static inline bool gslb_addr_answered(const struct gslb *g, const struct gslb_decision *d,
+                                      uint32_t i)
+{
+    return d->all_addrs || atomic_load_explicit(&g->addr_up[i], memory_order_relaxed) != 0;
+}
+
+/* Admin states: parse/print "auto" "up" "down" "drain". */
+int gslb_admin_parse(const char *text, enum gslb_admin *out);
+const char *gslb_admin_name(enum gslb_admin a);
+const char *gslb_reason_name(enum gslb_reason r);
+
+/* Read admin states from the state file ({"clusters": {"NAME": "drain"}}); a missing file
+ * is not an error. Unknown cluster names are ignored with a warning. */
+int gslb_state_load(struct gslb *g, const char *path, struct err *e);
+
+/* Write the current admin states to path atomically (temp file + rename). */
+int gslb_state_save(const struct gslb *g, const char *path, struct err *e);
+
+int32_t gslb_find_cluster(const struct gslb *g, const char *name);
+
+#endif
