@@ -1,0 +1,411 @@
+#!/usr/bin/env bash
+# bench.sh: measure server CPU per DNS query for gslbd, gdnsd and NSD with dnsperf on pinned cores.
+#
+# Usage: bash bench/bench.sh [build/release/gslbd]      (from the repository root)
+# Environment:
+#   BENCH_RUNS=3          interleaved runs per server (medians are reported)
+#   BENCH_SECONDS=20      length of each dnsperf measurement
+#   BENCH_RATE=30000      fixed query rate of the CPU-per-query measurement
+#   BENCH_SERVERS="gslbd gdnsd nsd"
+#   BENCH_PORT=25353      first of three loopback ports (one per server)
+#   BENCH_E2E=0           1 adds the unpinned 2-worker end-to-end run (method 3)
+#   BENCH_QUIET_WAIT=10   seconds to wait, before each measurement, for other load to stop
+# Method and how to read the output: bench/README.md. Raw numbers go to bench/out/.
+set -euo pipefail
+
+GSLBD=${1:+$(realpath -m "$1")}
+cd "$(dirname "$0")/.."
+GSLBD=${GSLBD:-build/release/gslbd}
+GSLBD_RUN=$GSLBD
+RUNS=${BENCH_RUNS:-3}
+SECS=${BENCH_SECONDS:-20}
+RATE=${BENCH_RATE:-30000}
+SERVERS=${BENCH_SERVERS:-gslbd gdnsd nsd}
+PORT_BASE=${BENCH_PORT:-25353}
+E2E=${BENCH_E2E:-0}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-10}
+ZONE=bench/zone/bench.example.zone
+QUERIES=bench/queries.txt
+BUF=4194304       # socket buffers asked of every server that takes a size
+GDNSD_BUF=1048576 # gdnsd refuses udp_rcvbuf/udp_sndbuf above 1 MiB
+SERVER_CPU=1
+CLIENT_CPU=0
+WARMUP=2
+HZ=$(getconf CLK_TCK)
+
+STAMP=$(date +%Y%m%d-%H%M%S)
+OUT=bench/out/$STAMP
+mkdir -p "$OUT"
+RAW=$OUT/raw.tsv
+WORK=$(mktemp -d /tmp/gslbd-bench.XXXXXX)
+
+SERVER_PIDS=() # every process of the server under test (the started one and its children)
+SERVER_NAME=
+SERVER_PORT=
+
+# ---------------------------------------------------------------- process accounting
+
+# Parent pid of process $1 ("" when gone). The comm field may hold spaces and ')'.
+ppid_of() {
+    local s f
+    read -r s 2>/dev/null <"/proc/$1/stat" || return 0
+    s=${s##*) }
+    read -r -a f <<<"$s"
+    echo "${f[1]}"
+}
+
+# $1 and all its descendants, one pid a line.
+proc_tree() {
+    local root=$1 p pp changed=1
+    local -A tree=([$root]=1)
+    [ -d "/proc/$root" ] || return 0
+    while [ $changed -eq 1 ]; do
+        changed=0
+        for d in /proc/[0-9]*; do
+            p=${d#/proc/}
+            [ -n "${tree[$p]:-}" ] && continue
+            pp=$(ppid_of "$p")
+            if [ -n "$pp" ] && [ -n "${tree[$pp]:-}" ]; then
+                tree[$p]=1
+                changed=1
+            fi
+        done
+    done
+    printf '%s\n' "${!tree[@]}"
+}
+
+# utime+stime in clock ticks, summed over every thread of every process given.
+cpu_ticks() {
+    local total=0 p s t f
+    for p in "$@"; do
+        for t in /proc/"$p"/task/*/stat; do
+            read -r s 2>/dev/null <"$t" || continue
+            s=${s##*) }
+            read -r -a f <<<"$s" # f[0] is field 3 (state): utime is field 14, stime 15
+            total=$((total + f[11] + f[12]))
+        done
+    done
+    echo "$total"
+}
+
+# Ticks of the whole machine: "task" (user+nice+system, what processes are charged) and
+# "irq" (irq+softirq: with IRQ time accounting the loopback receive path lands here, charged
+# to no process), then task ticks of CPU $1 alone.
+sys_busy() {
+    awk -v cpu="cpu$1" '
+        $1 == "cpu" { task = $2 + $3 + $4; irq = $7 + $8 }
+        $1 == cpu { one = $2 + $3 + $4 }
+        END { print task, irq, one }' /proc/stat
+}
+
+# Wait (at most QUIET_WAIT s) until the machine spends under 10% of a core on other
+# processes: other users' builds and tests on a 2-core machine skew every figure.
+wait_quiet() {
+    local waited=0 a b busy
+    while [ "$waited" -lt "$QUIET_WAIT" ]; do
+        a=$(sys_busy 0)
+        sleep 1
+        b=$(sys_busy 0)
+        busy=$((${b%% *} - ${a%% *}))
+        [ $((busy * 10)) -lt "$HZ" ] && break
+        waited=$((waited + 1))
+    done
+    [ "$waited" -gt 0 ] && echo "    (waited ${waited} s for other load to settle)"
+    return 0
+}
+
+# ---------------------------------------------------------------- servers
+
+fill_template() { # template output: replace the @NAME@ markers
+    sed -e "s|@PORT@|$SERVER_PORT|g" -e "s|@THREADS@|$THREADS|g" -e "s|@BUF@|$BUF|g" \
+        -e "s|@GDNSD_BUF@|$GDNSD_BUF|g" -e "s|@DIR@|$DIR|g" "$1" >"$2"
+}
+
+# start_server NAME THREADS PINNED: start NAME in the foreground, as our child, and wait
+# until it answers. Sets SERVER_PIDS. Returns 1 (with the log) if it does not come up.
+start_server() {
+    local name=$1 pin=$3 pid
+    THREADS=$2
+    DIR=$WORK/$name
+    rm -rf "$DIR"
+    mkdir -p "$DIR"
+    SERVER_NAME=$name
+    case $name in
+    gslbd) SERVER_PORT=$PORT_BASE ;;
+    gdnsd) SERVER_PORT=$((PORT_BASE + 1)) ;;
+    nsd) SERVER_PORT=$((PORT_BASE + 2)) ;;
+    esac
+    local -a cmd
+    case $name in
+    gslbd)
+        cmd=("$GSLBD_RUN" --zone "bench.example=$ZONE" --listen "127.0.0.1:$SERVER_PORT"
+            --workers "$THREADS")
+        ;;
+    gdnsd)
+        mkdir -p "$DIR/zones"
+        fill_template bench/peers/gdnsd/config "$DIR/config"
+        cp "$ZONE" "$DIR/zones/bench.example"
+        cmd=(gdnsd -c "$DIR" start)
+        ;;
+    nsd)
+        fill_template bench/peers/nsd/nsd.conf "$DIR/nsd.conf"
+        cp "$ZONE" "$DIR/bench.example.zone"
+        cmd=(nsd -d -c "$DIR/nsd.conf")
+        ;;
+    esac
+    if [ "$pin" = 1 ]; then
+        cmd=(taskset -c "$SERVER_CPU" "${cmd[@]}")
+    fi
+    if [ -n "$(ss -Hulnt "sport = :$SERVER_PORT")" ]; then
+        echo "bench: port $SERVER_PORT is already in use (set BENCH_PORT)" >&2
+        return 1
+    fi
+    "${cmd[@]}" >"$DIR/stdout.log" 2>&1 &
+    pid=$!
+    SERVER_PIDS=("$pid")
+    for _ in $(seq 1 50); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            break
+        fi
+        if dig +tries=1 +time=1 -p "$SERVER_PORT" @127.0.0.1 www.bench.example A 2>/dev/null |
+            grep -q 'status: NOERROR'; then
+            # NSD forks (xfrd, main, server); take the whole tree once it answers.
+            mapfile -t SERVER_PIDS < <(proc_tree "$pid")
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "bench: $name did not start or does not answer on 127.0.0.1:$SERVER_PORT; log:" >&2
+    cat "$DIR/stdout.log" "$DIR"/*.log 2>/dev/null | tail -20 >&2
+    stop_server
+    return 1
+}
+
+stop_server() {
+    local p alive
+    [ ${#SERVER_PIDS[@]} -eq 0 ] && return 0
+    # Pick up late children too, then stop every process by its own pid.
+    mapfile -t -O ${#SERVER_PIDS[@]} SERVER_PIDS < <(proc_tree "${SERVER_PIDS[0]}")
+    kill -TERM "${SERVER_PIDS[@]}" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        alive=0
+        for p in "${SERVER_PIDS[@]}"; do
+            kill -0 "$p" 2>/dev/null && alive=1
+        done
+        [ $alive -eq 0 ] && break
+        sleep 0.1
+    done
+    kill -KILL "${SERVER_PIDS[@]}" 2>/dev/null || true
+    wait "${SERVER_PIDS[0]}" 2>/dev/null || true
+    SERVER_PIDS=()
+}
+
+cleanup() {
+    stop_server
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The socket buffer sizes the kernel actually gave the server's UDP socket(s).
+socket_buffers() {
+    ss -ulmn "sport = :$SERVER_PORT" 2>/dev/null |
+        sed -n 's/.*skmem:(r[0-9]*,rb\([0-9]*\),t[0-9]*,tb\([0-9]*\),.*/rcv=\1 snd=\2/p' |
+        sort -u | tr '\n' ' '
+}
+
+# ---------------------------------------------------------------- one measurement
+
+# measure TEST RUN: run dnsperf against the running server and append one line to $RAW.
+measure() {
+    local test=$1 run=$2 log c0 c1 b0 b1 t0 t1
+    local -a perf=(dnsperf -s 127.0.0.1 -p "$SERVER_PORT" -d "$QUERIES" -l "$SECS")
+    case $test in
+    capacity) perf=(taskset -c "$CLIENT_CPU" "${perf[@]}" -T 1 -c 32 -q 200) ;;
+    rate) perf=(taskset -c "$CLIENT_CPU" "${perf[@]}" -T 1 -c 32 -q 200 -Q "$RATE") ;;
+    e2e) perf=("${perf[@]}" -T 2 -c 64 -q 200) ;;
+    esac
+    log=$OUT/$SERVER_NAME-$test-$run.txt
+    wait_quiet
+    # Warm-up, not counted: fills caches and the servers' lazily built state.
+    "${perf[@]}" -l "$WARMUP" >/dev/null 2>&1 || true
+    mapfile -t -O ${#SERVER_PIDS[@]} SERVER_PIDS < <(proc_tree "${SERVER_PIDS[0]}")
+    mapfile -t SERVER_PIDS < <(printf '%s\n' "${SERVER_PIDS[@]}" | sort -un)
+    c0=$(cpu_ticks "${SERVER_PIDS[@]}")
+    b0=$(sys_busy "$SERVER_CPU")
+    t0=$(date +%s.%N)
+    # dnsperf's own CPU (user+sys of the child) from bash's time keyword.
+    local TIMEFORMAT='%U %S'
+    { time "${perf[@]}" >"$log" 2>&1; } 2>"$log.time" || true
+    t1=$(date +%s.%N)
+    c1=$(cpu_ticks "${SERVER_PIDS[@]}")
+    b1=$(sys_busy "$SERVER_CPU")
+    echo "command: ${perf[*]}" >>"$log"
+    echo "server processes: ${SERVER_PIDS[*]}; socket buffers: $(socket_buffers)" >>"$log"
+
+    awk -v server="$SERVER_NAME" -v test="$test" -v run="$run" -v hz="$HZ" \
+        -v c0="$c0" -v c1="$c1" -v b0="$b0" -v b1="$b1" -v t0="$t0" -v t1="$t1" \
+        -v ptime="$(cat "$log.time")" -v bufs="$(socket_buffers)" '
+        /Queries sent:/ { sent = $3 }
+        /Queries completed:/ { done_ = $3 }
+        /Queries lost:/ { lost = $3 }
+        /Queries per second:/ { qps = $4 }
+        /Average Latency/ { lat = $4 }
+        /Response codes:/ { sub(/.*Response codes: /, ""); gsub(/ /, ""); rcodes = $0 }
+        END {
+            split(b0, B0, " "); split(b1, B1, " "); split(ptime, P, " ")
+            cpu = (c1 - c0) / hz
+            perf = P[1] + P[2]
+            wall = t1 - t0
+            # Task CPU time on the machine used by neither the server nor dnsperf: other
+            # load, which may come from processes this script cannot see.
+            other = (B1[1] - B0[1]) / hz - cpu - perf
+            if (other < 0) other = 0
+            irq = (B1[2] - B0[2]) / hz
+            percore = cpu > 0 ? done_ / cpu : 0
+            us = done_ > 0 ? cpu / done_ * 1e6 : 0
+            printf "%s\t%s\t%d\t%d\t%d\t%d\t%.0f\t%.3f\t%.0f\t%.3f\t%.3f\t%.1f\t%.2f\t%.1f\t%.3f\t%s\t%s\n",
+                server, test, run, sent, done_, lost, qps, cpu, percore, us, perf,
+                100 * other / wall, lat * 1000, 100 * (B1[3] - B0[3]) / hz / wall, irq,
+                rcodes, bufs
+        }' "$log" >>"$RAW"
+    tail -n 1 "$RAW" | awk -F'\t' '{
+        if ($2 == "capacity")
+            printf "    %-8s capacity: %8d queries, server CPU %6.2f s -> %7.0f qps/core (dnsperf %6.0f qps, lost %d, other load %.1f%%)\n",
+                $1, $5, $8, $9, $7, $6, $12
+        else
+            printf "    %-8s %-8s: %8d queries, server CPU %6.2f s -> %6.2f us/query (dnsperf %6.0f qps, lost %d, other load %.1f%%)\n",
+                $1, $2, $5, $8, $10, $7, $6, $12
+    }'
+}
+
+# What the server answers for a few queries: status and section counts, to check every
+# server gives the same kind of answer before its figures are compared.
+answer_check() {
+    local q qname qtype line
+    for q in "host001 A" "host002 AAAA" "dept01 MX" "dept02 TXT" "alias01 A" "nx1 A"; do
+        read -r qname qtype <<<"$q"
+        line=$(dig +tries=1 +time=1 +norec -p "$SERVER_PORT" @127.0.0.1 "$qname.bench.example" "$qtype" |
+            sed -n 's/.*status: \([A-Z]*\),.*/\1/p;s/.*QUERY: 1, ANSWER: \([0-9]*\), AUTHORITY: \([0-9]*\), ADDITIONAL: \([0-9]*\).*/an=\1 ns=\2 ar=\3/p;s/.*MSG SIZE  rcvd: \([0-9]*\).*/\1B/p' |
+            tr '\n' ' ')
+        printf '      %-14s %s\n' "$q" "$line"
+    done
+}
+
+# ---------------------------------------------------------------- main
+
+for tool in dnsperf dig taskset ss awk; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool not found (make deps)" >&2; exit 1; }
+done
+active=()
+for s in $SERVERS; do
+    case $s in
+    gslbd)
+        if [ -x "$GSLBD" ]; then active+=(gslbd); else echo "bench: no $GSLBD, skipping gslbd" >&2; fi
+        ;;
+    gdnsd | nsd)
+        if command -v "$s" >/dev/null; then active+=("$s"); else echo "bench: $s not installed, skipping" >&2; fi
+        ;;
+    *) echo "bench: unknown server $s" >&2; exit 2 ;;
+    esac
+done
+[ ${#active[@]} -gt 0 ] || { echo "bench: no server to measure" >&2; exit 1; }
+if [[ " ${active[*]} " == *" gslbd "* ]]; then
+    # A private copy: a rebuild during the run must not change the binary under test.
+    cp "$GSLBD" "$WORK/gslbd-under-test"
+    GSLBD_RUN=$WORK/gslbd-under-test
+fi
+
+tests=(capacity rate)
+[ "$E2E" = 1 ] && tests+=(e2e)
+per_start=$(((WARMUP + 1) * ${#tests[@]} + 3)) # warm-ups, quiet checks, start and stop
+total=$((RUNS * ${#active[@]} * (${#tests[@]} * SECS + per_start)))
+quiet=$((RUNS * ${#active[@]} * ${#tests[@]} * (QUIET_WAIT - 1)))
+printf 'gslbd bench: servers %s; %d runs x %d tests x %d s; about %d min %02d s in all\n' \
+    "${active[*]}" "$RUNS" "${#tests[@]}" "$SECS" $((total / 60)) $((total % 60))
+[ "$quiet" -gt 0 ] && printf '  (plus up to %d s waiting for other load to stop)\n' "$quiet"
+printf 'server on CPU %d (1 worker), dnsperf on CPU %d; zone %s, queries %s (%d lines)\n' \
+    "$SERVER_CPU" "$CLIENT_CPU" "$ZONE" "$QUERIES" "$(wc -l <"$QUERIES")"
+echo "raw numbers: $OUT/"
+echo "load before start: $(cut -d' ' -f1-3 /proc/loadavg)"
+{
+    echo "date: $(date -Is)"
+    echo "kernel: $(uname -r); cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo)"
+    echo "dnsperf: $(dnsperf -h 2>&1 | sed -n 's/^Version //p')"
+    echo "gdnsd: $(gdnsd -V 2>&1 | sed -n 's/^gdnsd version //p' | head -n 1)"
+    echo "nsd: $(nsd -v 2>&1 | head -n 1)"
+    echo "gslbd: $GSLBD $("$GSLBD" --version 2>&1 | head -n 1)"
+    echo "settings: runs $RUNS, seconds $SECS, rate $RATE, port $PORT_BASE, e2e $E2E"
+    sysctl net.core.rmem_max net.core.wmem_max 2>/dev/null
+} >"$OUT/env.txt" 2>&1
+
+printf 'server\ttest\trun\tsent\tcompleted\tlost\tdnsperf_qps\tserver_cpu_s\tqps_per_core\tus_per_query\tdnsperf_cpu_s\tother_load_pct\tavg_latency_ms\tserver_core_busy_pct\tirq_softirq_s\trcodes\tsocket_buffers\n' >"$RAW"
+
+begin=$(date +%s)
+checked=()
+for run in $(seq 1 "$RUNS"); do
+    echo "run $run/$RUNS"
+    for s in "${active[@]}"; do
+        if ! start_server "$s" 1 1; then
+            echo "    $s: skipped this run (did not start)"
+            continue
+        fi
+        if [[ " ${checked[*]} " != *" $s "* ]]; then
+            echo "    $s answers (status, counts, size); socket buffers: $(socket_buffers)"
+            answer_check | tee -a "$OUT/answers-$s.txt"
+            checked+=("$s")
+        fi
+        measure capacity "$run"
+        measure rate "$run"
+        stop_server
+        if [ "$E2E" = 1 ]; then
+            start_server "$s" 2 0 && { measure e2e "$run"; stop_server; }
+        fi
+    done
+done
+end=$(date +%s)
+
+# ---------------------------------------------------------------- summary
+
+median() { # of the numbers on stdin
+    sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+        else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+col() { # col SERVER TEST FIELD: the values of one column
+    awk -F'\t' -v s="$1" -v t="$2" -v f="$3" 'NR > 1 && $1 == s && $2 == t { print $f }' "$RAW"
+}
+
+{
+    echo
+    printf 'medians of %d runs, %d s each (%s)\n' "$RUNS" "$SECS" "$(date -d @"$begin" '+%F %T')"
+    printf '%-7s | %10s %6s %11s %5s | %9s %10s %5s | %s\n' server "qps/core" "busy%" \
+        "dnsperf qps" lost "us/query" "@$RATE qps" lost "rcodes (capacity run 1)"
+    for s in "${active[@]}"; do
+        cap=$(col "$s" capacity 9 | median)
+        busy=$(col "$s" capacity 8 | awk -v t="$SECS" '{ print 100 * $1 / t }' | median)
+        pq=$(col "$s" capacity 7 | median)
+        cl=$(col "$s" capacity 6 | median)
+        us=$(col "$s" rate 10 | median)
+        rq=$(col "$s" rate 7 | median)
+        rl=$(col "$s" rate 6 | median)
+        rc=$(col "$s" capacity 16 | head -n 1)
+        printf '%-7s | %10.0f %6.1f %11.0f %5.0f | %9.2f %10.0f %5.0f | %s\n' "$s" "$cap" "$busy" \
+            "$pq" "$cl" "$us" "$rq" "$rl" "$rc" 2>/dev/null || printf '%-7s | no data\n' "$s"
+        if [ "$E2E" = 1 ]; then
+            printf '        end-to-end (2 workers, dnsperf -T 2 -c 64): %.0f qps, lost %.0f\n' \
+                "$(col "$s" e2e 7 | median)" "$(col "$s" e2e 6 | median)" 2>/dev/null || true
+        fi
+    done
+    g=$(col gslbd capacity 9 | median)
+    d=$(col gdnsd capacity 9 | median)
+    if [ "$g" != - ] && [ "$d" != - ]; then
+        awk -v g="$g" -v d="$d" 'BEGIN { printf "capacity ratio gslbd/gdnsd: %.2f\n", g / d }'
+    fi
+    awk -F'\t' 'NR > 1 && $12 > 5 { n++ } END {
+        if (n) printf "warning: %d measurement(s) saw more than 5%% CPU used by other processes; see other_load_pct\n", n }' "$RAW"
+    for s in "${active[@]}"; do
+        printf 'socket buffers %-6s %s\n' "$s" "$(col "$s" capacity 17 | head -n 1)"
+    done
+    printf 'took %d s; raw numbers and dnsperf logs in %s/\n' $((end - begin)) "$OUT"
+} | tee "$OUT/summary.txt"

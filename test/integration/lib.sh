@@ -1,0 +1,155 @@
+# lib.sh: shared helpers for gslbd's shell integration tests (source it; bash only).
+# Check reporting (`ok ID ...` / `not ok ID ...`), free ports, and servers that are always
+# stopped on exit (trap EXIT), whether the script passes, fails or is interrupted.
+
+# shellcheck disable=SC2034 # DATA, STOP_RC, SERVER_* are for the scripts that source this
+IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$IT_DIR/../.." && pwd)
+DATA=$REPO/test/data/integration
+OUT=${TEST_OUT:-$REPO/test/out}
+GSLBD=${GSLBD:-$REPO/build/debug/gslbd}
+case $GSLBD in /*) ;; *) GSLBD=$PWD/$GSLBD ;; esac
+IT_NAME=$(basename "$0" .sh)
+LOGDIR=$OUT/logs
+mkdir -p "$LOGDIR"
+IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/gslbd-it.XXXXXX")
+IT_PASS=0
+IT_FAIL=0
+IT_PIDS=()
+
+it_cleanup() {
+    local pid
+    for pid in "${IT_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${IT_PIDS[@]}"; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -KILL "$pid" 2>/dev/null
+    done
+    rm -rf "$IT_TMP"
+}
+trap it_cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+ok() {
+    IT_PASS=$((IT_PASS + 1))
+    echo "ok $1 $2"
+}
+
+# not_ok ID DESCRIPTION [DETAIL...]: details are printed as indented comment lines.
+not_ok() {
+    IT_FAIL=$((IT_FAIL + 1))
+    echo "not ok $1 $2"
+    shift 2
+    if [ $# -gt 0 ]; then
+        printf '%s\n' "$@" | sed 's/^/#   /'
+    fi
+}
+
+# check ID DESCRIPTION DETAIL CONDITION...: runs the condition (a command); ok if it succeeds.
+check() {
+    local id=$1 desc=$2 detail=$3
+    shift 3
+    if "$@"; then
+        ok "$id" "$desc"
+    else
+        not_ok "$id" "$desc" "$detail"
+    fi
+}
+
+note() {
+    printf '# %s\n' "$@"
+}
+
+finish() {
+    echo "# $IT_NAME: $IT_PASS passed, $IT_FAIL failed"
+    [ "$IT_FAIL" -eq 0 ]
+}
+
+# free_port [ADDR...]: a random high port free for UDP and TCP on every address given.
+free_port() {
+    local addrs=("$@")
+    [ ${#addrs[@]} -eq 0 ] && addrs=(127.0.0.1)
+    python3 - "${addrs[@]}" <<'PY'
+import random, socket, sys
+def free(a, p):
+    fam = socket.AF_INET6 if ":" in a else socket.AF_INET
+    for t in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        s = socket.socket(fam, t)
+        try:
+            s.bind((a, p))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+for _ in range(200):
+    p = random.randint(20000, 60999)
+    if all(free(a, p) for a in sys.argv[1:]):
+        print(p)
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+
+# start_gslbd NAME ARGS...: starts gslbd in the background; sets SERVER_PID and SERVER_LOG.
+start_gslbd() {
+    local name=$1
+    shift
+    SERVER_LOG=$LOGDIR/$IT_NAME-$name.log
+    echo "==== $GSLBD $*" >>"$SERVER_LOG"
+    # shellcheck disable=SC2086 # GSLBD_WRAP is a command line, e.g. "valgrind -q"
+    ${GSLBD_WRAP:-} "$GSLBD" "$@" </dev/null >>"$SERVER_LOG" 2>&1 &
+    SERVER_PID=$!
+    IT_PIDS+=("$SERVER_PID")
+}
+
+# wait_ready PID PORT ZONE [SECONDS]: until the server answers a SOA query; 1 if it died.
+wait_ready() {
+    local pid=$1 port=$2 zone=$3 secs=${4:-10} i
+    for ((i = 0; i < secs * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        if python3 "$IT_DIR/dnsq.py" --port "$port" --timeout 0.2 "$zone" SOA >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# stop_pid PID [SIGNAL]: signal the process and wait (5 s, then SIGKILL); sets STOP_RC to its
+# exit status ("killed" if it had to be killed). Call it directly, not in $(...): only the
+# shell that started the server can wait for it.
+stop_pid() {
+    local pid=$1 sig=${2:-TERM} i
+    kill -"$sig" "$pid" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        STOP_RC=killed
+        return
+    fi
+    wait "$pid" 2>/dev/null
+    STOP_RC=$?
+}
+
+# require_gslbd: the binary exists; otherwise report one failure and exit.
+require_gslbd() {
+    local i
+    for ((i = 0; i < 100; i++)); do # a parallel `make` may be relinking it: wait up to 10 s
+        [ -x "$GSLBD" ] && return 0
+        sleep 0.1
+    done
+    if [ ! -x "$GSLBD" ]; then
+        not_ok SETUP "gslbd binary at $GSLBD" "build it first (make), or set GSLBD"
+        finish
+        exit 1
+    fi
+}
