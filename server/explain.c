@@ -107,7 +107,11 @@ static json_t *location_json(const struct gslb *g, const struct gslb_decision *d
     memset(&loc, 0, sizeof(loc));
     geo_describe(g->geo, &d->geo, &loc);
     json_object_set_new(o, "source", json_string(geo_source_name(d->geo.source)));
-    if (loc.has_coords) {
+    if (d->geo.source == GEO_SRC_NETS) {
+        /* an operator override: the coordinates would be the region's, not the client's */
+        json_object_set_new(o, "net", json_string(loc.net));
+        json_object_set_new(o, "region", json_string(loc.region));
+    } else if (loc.has_coords) {
         json_object_set_new(o, "lat", json_real(loc.lat));
         json_object_set_new(o, "lon", json_real(loc.lon));
     }

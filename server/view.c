@@ -113,7 +113,7 @@ static int load_zone(struct view *v, size_t zi, struct err *e)
             rc = err_set(e, GSLBD_EINVAL, z->file, 0, 0,
                          "service %s: the zone has a CNAME at that name", sname);
         if (n != NULL && (zone_node_rrset(n, 1) != NULL || zone_node_rrset(n, 28) != NULL))
-            log_warn("%s: static A/AAAA at %s are replaced by the GSLB service", z->file,
+            log_info("%s: A/AAAA at %s come from the GSLB service, not the zone", z->file,
                      sname);
         for (const uint8_t *p = name; rc == 0 && *p != 0 && dname_len(p) > z->origin_len;
              p += 1u + *p) {
