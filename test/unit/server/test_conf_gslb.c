@@ -134,10 +134,12 @@ static void test_example(void **state)
     assert_int_equal(c->geo.nnets, 1);
     assert_int_equal(c->geo.nets[0].prefix, 16);
     assert_int_equal(c->geo.nets[0].region, 1);
-    assert_int_equal(c->geo.npins, 1);
-    assert_string_equal(c->geo.pins[0].code, "EU");
-    assert_true(c->geo.pins[0].continent);
-    INDEXES(c->geo.pins[0].regions, c->geo.pins[0].nregions, 0, 1);
+    assert_int_equal(c->geo.npins, 2);
+    assert_string_equal(c->geo.pins[0].code, "NL");
+    assert_false(c->geo.pins[0].continent);
+    INDEXES(c->geo.pins[0].regions, c->geo.pins[0].nregions, 1, 0);
+    assert_string_equal(c->geo.pins[1].code, "CH");
+    INDEXES(c->geo.pins[1].regions, c->geo.pins[1].nregions, 0, 1);
     assert_string_equal(c->state_file, "conf/../build/gslbd-state.json");
     assert_int_equal(c->startup_wait_ms, 2000);
     conf_free(c);

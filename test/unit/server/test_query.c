@@ -60,7 +60,8 @@ static void qb_opt(struct qb *q, uint16_t size, uint8_t version, bool do_bit, co
     p[7] = do_bit ? 0x80 : 0;
     p[8] = 0;
     wire_put16(p + 9, (uint16_t)optlen);
-    memcpy(p + 11, opts, optlen);
+    if (optlen > 0)
+        memcpy(p + 11, opts, optlen);
     q->len += 11 + optlen;
     q->b[11]++; /* ARCOUNT */
 }
