@@ -46,7 +46,7 @@ UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 REPLAY_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(BUILD)/test/replay_%)
 
-.PHONY: all run test unit integration fuzz-replay bench fuzz deps clean format format-check
+.PHONY: all run test unit integration fuzz-replay bench fuzz deps clean format format-check deb
 
 # The bundled demo GeoIP database, built from synthetic networks (geo/demo-networks.txt).
 DEMO_MMDB := build/geo/demo.mmdb
@@ -114,6 +114,9 @@ fuzz-replay: $(REPLAY_BIN)
 bench: deps
 	@$(MAKE) --no-print-directory VARIANT=release all
 	@bash bench/bench.sh build/release/gslbd
+
+deb: deps
+	@bash packaging/build-deb.sh
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

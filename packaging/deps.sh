@@ -12,6 +12,7 @@ pkgs=(
   nsd gdnsd knot
   clang libclang-rt-14-dev
   procps iproute2 python3
+  lintian systemd dpkg-dev
 )
 
 missing=()
