@@ -279,7 +279,7 @@ int explain_query(const struct view *v, const struct explain_req *r, json_t **ou
         json_object_set_new(o, "note", json_string("static data from the zone: scope 0"));
     }
     static uint8_t resp[QUERY_TCP_BUF];
-    struct query_req req = {q, qlen, (struct sockaddr *)&ss, QUERY_TCP, &rng};
+    struct query_req req = {q, qlen, (struct sockaddr *)&ss, QUERY_TCP, &rng, 0};
     size_t n = query_answer(v, &req, resp, sizeof(resp), NULL);
     json_object_set_new(o, "response", answer_json(resp, n));
     *out = o;

@@ -29,6 +29,7 @@ void gslb_free(struct gslb *g)
     free(g->cluster_idx);
     free((void *)g->addr_up);
     free((void *)g->admin);
+    free(g->answers);
     free(g);
 }
 
@@ -127,8 +128,14 @@ static int build_model(const struct conf *c, struct gslb *g, struct err *e)
     g->addr_up = calloc(naddrs ? naddrs : 1, sizeof(*g->addr_up));
     g->admin = calloc(c->nclusters ? c->nclusters : 1, sizeof(*g->admin));
     g->region_names = calloc(c->nregions ? c->nregions : 1, sizeof(*g->region_names));
+    g->answers_stride = (c->nclusters + 7) / 8 * 8; /* whole cache lines per row */
+    if (g->answers_stride == 0)
+        g->answers_stride = 8;
+    g->answers = aligned_alloc(64, GSLB_COUNTER_ROWS * g->answers_stride * sizeof(uint64_t));
+    if (g->answers != NULL)
+        memset(g->answers, 0, GSLB_COUNTER_ROWS * g->answers_stride * sizeof(uint64_t));
     if (!g->addrs || !g->clusters || !g->services || !g->cluster_idx || !g->addr_up ||
-        !g->admin || !g->region_names)
+        !g->admin || !g->region_names || !g->answers)
         return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
     for (size_t i = 0; i < c->nregions; i++) {
         g->region_names[i] = strdup(c->regions[i].name);
@@ -202,6 +209,14 @@ int gslb_build(const struct conf *c, struct gslb **out, struct err *e)
     }
     *out = g;
     return 0;
+}
+
+uint64_t gslb_answers_total(const struct gslb *g, uint32_t ci)
+{
+    uint64_t sum = 0;
+    for (size_t r = 0; r < GSLB_COUNTER_ROWS; r++)
+        sum += __atomic_load_n(&g->answers[r * g->answers_stride + ci], __ATOMIC_RELAXED);
+    return sum;
 }
 
 int32_t gslb_find_cluster(const struct gslb *g, const char *name)

@@ -55,7 +55,22 @@ struct gslb {
     struct geo *geo;       /* NULL when no regions are configured */
     _Atomic uint8_t *addr_up; /* per address: 1 up, 0 down (health result; 1 until probed) */
     _Atomic uint8_t *admin;   /* per cluster: enum gslb_admin */
+    /* Answers per cluster, one row per worker (row = worker % GSLB_COUNTER_ROWS), each row
+     * cache-line aligned so workers never share a line; read racily by the API. */
+    uint64_t *answers;
+    size_t answers_stride; /* uint64_t per row */
 };
+
+#define GSLB_COUNTER_ROWS 64
+
+/* Count an answer from cluster ci by worker w (query path: a plain add in the worker's row). */
+static inline void gslb_count_answer(struct gslb *g, unsigned w, uint32_t ci)
+{
+    g->answers[(w % GSLB_COUNTER_ROWS) * g->answers_stride + ci]++;
+}
+
+/* Sum of every worker's count for cluster ci. */
+uint64_t gslb_answers_total(const struct gslb *g, uint32_t ci);
 
 /* Why a decision came out as it did. */
 enum gslb_reason {

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <uv.h>
 
 #include "conf.h"
+#include "control.h"
 #include "explain.h"
 #include "log.h"
 #include "server.h"
@@ -212,14 +212,6 @@ static int build_view(const struct opts *o, struct view **out, struct err *e)
     return view_build(c, out, e);
 }
 
-/* The control loop's state. */
-struct control {
-    struct server *srv;
-    const struct opts *opts;
-    uv_signal_t sighup, sigterm, sigint;
-    unsigned reloads, reload_failures;
-};
-
 /* --admin CLUSTER=STATE: update the state file the running server reads on SIGHUP. */
 static int set_admin(struct view *v, const char *arg)
 {
@@ -253,34 +245,6 @@ static int set_admin(struct view *v, const char *arg)
     return status;
 }
 
-static void on_reload(uv_signal_t *h, int signum)
-{
-    (void)signum;
-    struct control *ctl = h->data;
-    struct view *v = NULL;
-    struct err e = {{0}};
-    log_info("reload requested (SIGHUP)");
-    if (build_view(ctl->opts, &v, &e) < 0) {
-        ctl->reload_failures++;
-        log_err("reload rejected, still serving the previous data: %s", e.msg);
-        return;
-    }
-    const struct conf *old = atomic_load(&ctl->srv->view)->conf;
-    if (old->nlisten != v->conf->nlisten || old->workers != v->conf->workers)
-        log_warn("reload: listen addresses and workers change only on restart");
-    /* health results carry over; admin states come from the state file when there is one */
-    gslb_copy_states(v->gslb, atomic_load(&ctl->srv->view)->gslb, v->conf->state_file == NULL);
-    server_swap_view(ctl->srv, v);
-    ctl->reloads++;
-    log_info("reload complete: %zu zone(s)", v->nzones);
-}
-
-static void on_stop(uv_signal_t *h, int signum)
-{
-    log_info("signal %d: stopping", signum);
-    uv_stop(h->loop);
-}
-
 static unsigned worker_count(const struct conf *c)
 {
     if (c->workers > 0)
@@ -289,11 +253,34 @@ static unsigned worker_count(const struct conf *c)
     return n > 0 ? (unsigned)n : 1;
 }
 
-static void close_handle(uv_handle_t *h, void *arg)
+/* What the control loop needs from main: rebuilding views and starting workers. */
+struct runtime {
+    const struct opts *opts;
+    struct server *srv;
+    unsigned started;
+};
+
+static int rebuild(void *arg, struct view **out, struct err *e)
 {
-    (void)arg;
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
+    struct runtime *rt = arg;
+    return build_view(rt->opts, out, e);
+}
+
+static int start_workers(void *arg, struct err *e)
+{
+    struct runtime *rt = arg;
+    struct server *srv = rt->srv;
+    for (; rt->started < srv->nworkers; rt->started++) {
+        int rc = worker_start(srv, rt->started, &srv->workers[rt->started], e);
+        if (rc < 0)
+            return rc;
+    }
+    const struct conf *c = atomic_load(&srv->view)->conf;
+    for (size_t i = 0; i < c->nlisten; i++)
+        log_info("listening on %s (udp, tcp) with %u worker(s)", c->listen[i].text,
+                 srv->nworkers);
+    log_info("gslbd %s ready", GSLBD_VERSION);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -357,42 +344,28 @@ int main(int argc, char **argv)
     atomic_init(&srv.tcp_connections, 0);
 
     int status = 0;
-    unsigned started = 0;
+    struct runtime rt = {.opts = &o, .srv = &srv};
     /* SO_REUSEPORT would let us share a port with a stale gslbd: refuse that first */
     if (worker_check_listen(v->conf, &e) < 0) {
         fprintf(stderr, "gslbd: %s\n", e.msg);
         status = 1;
-    }
-    for (; status == 0 && started < srv.nworkers; started++) {
-        if (worker_start(&srv, started, &srv.workers[started], &e) < 0) {
+    } else if (hc_global_init() < 0) {
+        fprintf(stderr, "gslbd: cannot initialise libcurl\n");
+        status = 1;
+    } else {
+        static struct control ctl; /* large; lives for the whole run */
+        ctl.srv = &srv;
+        ctl.build = rebuild;
+        ctl.start = start_workers;
+        ctl.arg = &rt;
+        if (control_run(&ctl, &e) < 0) {
             fprintf(stderr, "gslbd: %s\n", e.msg);
             status = 1;
-            break;
         }
+        hc_global_cleanup();
     }
 
-    if (status == 0) {
-        uv_loop_t loop;
-        uv_loop_init(&loop);
-        struct control ctl = {.srv = &srv, .opts = &o};
-        uv_signal_init(&loop, &ctl.sighup);
-        uv_signal_init(&loop, &ctl.sigterm);
-        uv_signal_init(&loop, &ctl.sigint);
-        ctl.sighup.data = ctl.sigterm.data = ctl.sigint.data = &ctl;
-        uv_signal_start(&ctl.sighup, on_reload, SIGHUP);
-        uv_signal_start(&ctl.sigterm, on_stop, SIGTERM);
-        uv_signal_start(&ctl.sigint, on_stop, SIGINT);
-        for (size_t i = 0; i < v->conf->nlisten; i++)
-            log_info("listening on %s (udp, tcp) with %u worker(s)", v->conf->listen[i].text,
-                     srv.nworkers);
-        log_info("gslbd %s ready", GSLBD_VERSION);
-        uv_run(&loop, UV_RUN_DEFAULT);
-        uv_walk(&loop, close_handle, NULL);
-        uv_run(&loop, UV_RUN_DEFAULT);
-        uv_loop_close(&loop);
-    }
-
-    for (unsigned i = 0; i < started; i++) {
+    for (unsigned i = 0; i < rt.started; i++) {
         worker_stop(srv.workers[i]);
         worker_free(srv.workers[i]);
     }

@@ -323,6 +323,7 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
         return 0;
     }
     const struct gslb_cluster *cl = &g->clusters[d.cluster];
+    gslb_count_answer((struct gslb *)g, c->req->worker, (uint32_t)d.cluster);
     struct wire_mark m = wire_mark(&c->w);
     uint16_t count = 0;
     for (uint32_t i = cl->first_addr; i < cl->first_addr + cl->naddrs; i++) {

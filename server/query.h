@@ -21,6 +21,7 @@ struct query_req {
     const struct sockaddr *src; /* client address (borrowed); NULL in unit tests is fine */
     enum query_transport transport;
     uint64_t *rng; /* the worker's xorshift state for weighted splits; NULL = derived from ID */
+    unsigned worker; /* the worker's index, for per-worker counters */
 };
 
 /* Per-worker counters, written only by the owning worker (relaxed), summed by readers. */

@@ -324,6 +324,7 @@ static size_t conn_answer(struct tcp_conn *c, const struct view *v, const uint8_
                 .src = (const struct sockaddr *)&c->peer,
                 .transport = QUERY_TCP,
                 .rng = &w->rng,
+                .worker = w->idx,
             };
             rlen = query_answer(v, &req, out + olen + 2, QUERY_TCP_BUF, &w->stats);
         }

@@ -131,6 +131,7 @@ static unsigned udp_batch_once(struct worker *w, int fd, const struct view *v)
             .src = (const struct sockaddr *)&b->src[i],
             .transport = QUERY_UDP,
             .rng = &w->rng,
+            .worker = w->idx,
         };
         size_t len = query_answer(v, &req, b->out[nout], QUERY_UDP_BUF, &w->stats);
         if (len == 0)

@@ -1,0 +1,178 @@
+/* probe.c: probe targets from the config, their results published as address states. */
+#include "probe.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+int probes_init(struct probes *p, uv_loop_t *loop, void (*on_first_round)(void *), void *arg)
+{
+    memset(p, 0, sizeof(*p));
+    p->loop = loop;
+    p->on_first_round = on_first_round;
+    p->arg = arg;
+    return -pthread_mutex_init(&p->lock, NULL);
+}
+
+/* An address is up when every check on it is up (HC-1). */
+static bool addr_up(const struct probes *p, uint32_t addr)
+{
+    for (size_t i = 0; i < p->ntargets; i++)
+        if (p->info[i].addr == addr && !p->target_up[i])
+            return false;
+    return true;
+}
+
+static void on_change(void *ctx, size_t t, bool up, const char *reason)
+{
+    struct probes *p = ctx;
+    if (t >= p->ntargets)
+        return;
+    const struct probe_target_info *ti = &p->info[t];
+    bool before = addr_up(p, ti->addr);
+    p->target_up[t] = up;
+    bool after = addr_up(p, ti->addr);
+    atomic_store_explicit(&p->gslb->addr_up[ti->addr], after ? 1 : 0, memory_order_release);
+    p->transitions++;
+    const struct gslb_cluster *c = &p->gslb->clusters[ti->cluster];
+    bool cl_up = gslb_cluster_up(p->gslb, ti->cluster);
+    log_msg(up ? LOG_INFO : LOG_WARN,
+            "health: %s %s check %s: %s (%s); address %s, cluster %s %s", c->name,
+            p->gslb->addrs[ti->addr].text, p->conf->checks[ti->check].name,
+            up ? "up" : "down", reason, before == after ? "unchanged" : after ? "up" : "down",
+            c->name, cl_up ? "up" : "down");
+}
+
+static void on_first(void *ctx)
+{
+    struct probes *p = ctx;
+    if (p->on_first_round != NULL) {
+        void (*cb)(void *) = p->on_first_round;
+        p->on_first_round = NULL;
+        cb(p->arg);
+    }
+}
+
+static void on_log(void *ctx, enum hc_log_level level, const char *msg)
+{
+    (void)ctx;
+    static const enum log_level map[] = {LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG};
+    log_msg(map[(unsigned)level < 4 ? level : 3], "health: %s", msg);
+}
+
+static void fill_check(const struct conf_check *k, struct hc_check *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->type = k->type == CONF_CHECK_HTTP ? HC_HTTP : k->type == CONF_CHECK_HTTPS ? HC_HTTPS
+                                                                                 : HC_TCP;
+    h->port = k->port;
+    h->path = k->path;
+    h->host = k->host;
+    size_t n = k->nexpect_status < HC_MAX_STATUS ? k->nexpect_status : HC_MAX_STATUS;
+    memcpy(h->expect_status, k->expect_status, n * sizeof(h->expect_status[0]));
+    h->nexpect_status = (uint8_t)n;
+    h->expect_body = k->expect_body;
+    h->interval_ms = k->interval_ms;
+    h->timeout_ms = k->timeout_ms;
+    h->fall = k->fall;
+    h->rise = k->rise;
+    h->tls_insecure = !k->tls_verify;
+    h->ca_file = k->ca_file;
+}
+
+int probes_apply(struct probes *p, struct view *v, struct err *e)
+{
+    const struct conf *c = v->conf;
+    struct gslb *g = v->gslb;
+    size_t n = 0;
+    for (size_t ci = 0; ci < c->nclusters; ci++)
+        n += c->clusters[ci].naddrs * c->clusters[ci].nchecks;
+    struct hc_check *checks = calloc(c->nchecks + 1, sizeof(*checks));
+    struct hc_target *targets = calloc(n + 1, sizeof(*targets));
+    struct probe_target_info *info = calloc(n + 1, sizeof(*info));
+    bool *tup = calloc(n + 1, sizeof(*tup));
+    if (checks == NULL || targets == NULL || info == NULL || tup == NULL) {
+        free(checks);
+        free(targets);
+        free(info);
+        free(tup);
+        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    for (size_t k = 0; k < c->nchecks; k++)
+        fill_check(&c->checks[k], &checks[k]);
+    size_t t = 0;
+    for (size_t ci = 0; ci < c->nclusters; ci++) {
+        const struct conf_cluster *cl = &c->clusters[ci];
+        for (size_t a = 0; a < cl->naddrs; a++) {
+            uint32_t ai = g->clusters[ci].first_addr + (uint32_t)a;
+            for (size_t k = 0; k < cl->nchecks; k++, t++) {
+                targets[t].addr.family = cl->addrs[a].family;
+                memcpy(targets[t].addr.bytes, cl->addrs[a].addr, 16);
+                targets[t].check = &checks[cl->checks[k]];
+                info[t] = (struct probe_target_info){ai, (uint32_t)ci, (uint32_t)cl->checks[k]};
+            }
+        }
+    }
+    struct hc_callbacks cb = {
+        .ctx = p,
+        .on_change = on_change,
+        .on_first_round = on_first,
+        .log = on_log,
+    };
+    struct hc *set = NULL;
+    int rc = hc_create(p->loop, targets, n, p->set, &cb, &set);
+    free(targets);
+    free(checks);
+    if (rc < 0) {
+        free(info);
+        free(tup);
+        return err_set(e, rc, NULL, 0, 0, "health probes: %s", hc_strerror(rc));
+    }
+    /* seed the new view's address states from the probes (carried-over targets keep theirs) */
+    for (size_t i = 0; i < n; i++) {
+        struct hc_status st;
+        tup[i] = hc_target_status(set, i, &st) == 0 ? st.up : true;
+    }
+    pthread_mutex_lock(&p->lock);
+    struct hc *old = p->set;
+    free(p->info);
+    free(p->target_up);
+    p->set = set;
+    p->info = info;
+    p->target_up = tup;
+    p->ntargets = n;
+    p->gslb = g;
+    p->conf = c;
+    pthread_mutex_unlock(&p->lock);
+    for (uint32_t a = 0; a < g->naddrs; a++)
+        atomic_store(&g->addr_up[a], addr_up(p, a) ? 1 : 0);
+    hc_stop(old, NULL, NULL);
+    if (n > 0)
+        log_info("health: probing %zu target(s)", n);
+    return 0;
+}
+
+void probes_stop(struct probes *p, void (*done)(void *), void *arg)
+{
+    pthread_mutex_lock(&p->lock);
+    struct hc *set = p->set;
+    p->set = NULL;
+    p->ntargets = 0;
+    pthread_mutex_unlock(&p->lock);
+    if (set != NULL)
+        hc_stop(set, done, arg);
+    else if (done != NULL)
+        done(arg);
+}
+
+void probes_destroy(struct probes *p)
+{
+    free(p->info);
+    free(p->target_up);
+    p->info = NULL;
+    p->target_up = NULL;
+    pthread_mutex_destroy(&p->lock);
+}
