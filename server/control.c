@@ -1,6 +1,7 @@
 /* control.c: the control thread's loop: signals, probes, start-up wait and reloads. */
 #include "control.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,8 +51,31 @@ static void on_wake(uv_async_t *h)
     if (atomic_exchange(&ctl->reload_requested, 0)) {
         struct err e = {{0}};
         log_info("reload requested (API)");
-        control_reload(ctl, &e);
+        int rc = control_reload(ctl, &e);
+        pthread_mutex_lock(&ctl->reload_lock);
+        ctl->last_reload_rc = rc;
+        ctl->reload_seq++;
+        pthread_cond_broadcast(&ctl->reload_done);
+        pthread_mutex_unlock(&ctl->reload_lock);
     }
+}
+
+int control_reload_wait(struct control *ctl, struct err *e)
+{
+    pthread_mutex_lock(&ctl->reload_lock);
+    unsigned long seq = ctl->reload_seq;
+    pthread_mutex_unlock(&ctl->reload_lock);
+    control_request_reload(ctl);
+    pthread_mutex_lock(&ctl->reload_lock);
+    while (ctl->reload_seq == seq && !ctl->shutting_down)
+        pthread_cond_wait(&ctl->reload_done, &ctl->reload_lock);
+    int rc = ctl->reload_seq == seq ? -ECANCELED : ctl->last_reload_rc;
+    if (rc == -ECANCELED)
+        snprintf(e->msg, sizeof(e->msg), "shutting down");
+    else if (rc < 0)
+        snprintf(e->msg, sizeof(e->msg), "%s", ctl->last_reload_error);
+    pthread_mutex_unlock(&ctl->reload_lock);
+    return rc;
 }
 
 void control_request_reload(struct control *ctl)
@@ -111,6 +135,7 @@ int control_run(struct control *ctl, struct err *e)
     int rc = 0;
     uv_loop_init(&ctl->loop);
     pthread_mutex_init(&ctl->reload_lock, NULL);
+    pthread_cond_init(&ctl->reload_done, NULL);
     uv_signal_init(&ctl->loop, &ctl->sighup);
     uv_signal_init(&ctl->loop, &ctl->sigterm);
     uv_signal_init(&ctl->loop, &ctl->sigint);
@@ -136,6 +161,12 @@ int control_run(struct control *ctl, struct err *e)
     if (rc == 0 && !ctl->stopping)
         uv_run(&ctl->loop, UV_RUN_DEFAULT);
 
+    pthread_mutex_lock(&ctl->reload_lock);
+    ctl->shutting_down = true;
+    pthread_cond_broadcast(&ctl->reload_done);
+    pthread_mutex_unlock(&ctl->reload_lock);
+    if (ctl->stop != NULL)
+        ctl->stop(ctl->arg);
     probes_stop(&ctl->probes, on_probes_closed, ctl);
     while (!ctl->probes_closed)
         uv_run(&ctl->loop, UV_RUN_ONCE);
@@ -143,6 +174,7 @@ int control_run(struct control *ctl, struct err *e)
     uv_run(&ctl->loop, UV_RUN_DEFAULT);
     uv_loop_close(&ctl->loop);
     probes_destroy(&ctl->probes);
+    pthread_cond_destroy(&ctl->reload_done);
     pthread_mutex_destroy(&ctl->reload_lock);
     return rc;
 }

@@ -14,13 +14,18 @@
 
 /* Builds a new view the way the server was started (config file or --zone options). */
 typedef int (*control_build_fn)(void *arg, struct view **out, struct err *e);
-/* Starts the DNS workers; called once probes had their first round or startup_wait ran out. */
+/* Starts the DNS workers (and the API); called once probes had their first round or
+ * startup_wait ran out. */
 typedef int (*control_start_fn)(void *arg, struct err *e);
+/* Called at shutdown while the control loop still exists, before probes stop: stop
+ * everything that may call control_reload_wait() (the API). May be NULL. */
+typedef void (*control_stop_fn)(void *arg);
 
 struct control {
     struct server *srv;
     control_build_fn build;
     control_start_fn start;
+    control_stop_fn stop;
     void *arg;
     uv_loop_t loop;
     uv_signal_t sighup, sigterm, sigint;
@@ -29,6 +34,10 @@ struct control {
     struct probes probes;
     bool ready, stopping, probes_closed;
     _Atomic int reload_requested;
+    pthread_cond_t reload_done;  /* with reload_lock: signalled after each API reload */
+    unsigned long reload_seq;    /* API reloads finished */
+    int last_reload_rc;
+    bool shutting_down;          /* with reload_lock: waiters give up */
     pthread_mutex_t reload_lock; /* serialises reloads with API admin changes */
     char last_reload_error[1024];
     _Atomic unsigned long reloads, reload_failures;
@@ -42,5 +51,9 @@ int control_reload(struct control *ctl, struct err *e);
 
 /* From any thread: ask the control loop to reload. */
 void control_request_reload(struct control *ctl);
+
+/* From another thread (the API): reload on the control loop, wait for it and return its
+ * result; e gets the error. */
+int control_reload_wait(struct control *ctl, struct err *e);
 
 #endif
