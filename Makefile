@@ -13,7 +13,7 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 
-PKGS := ldns libuv libmaxminddb libcurl jansson
+PKGS := ldns libuv libmaxminddb libcurl jansson libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -33,7 +33,8 @@ ALL_LDFLAGS := -pthread $(OPT) $(LDFLAGS)
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
 GEO_SRC := $(wildcard geo/*.c)
 HEALTH_SRC := $(wildcard health/*.c)
-SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+SERVER_ASM := $(wildcard server/*.S)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(SERVER_ASM:%.S=$(BUILD)/%.o)
 GEO_OBJ := $(GEO_SRC:%.c=$(BUILD)/%.o)
 HEALTH_OBJ := $(HEALTH_SRC:%.c=$(BUILD)/%.o)
 LIBSERVER := $(BUILD)/libgslbd_server.a
@@ -63,6 +64,12 @@ deps:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# .S files embed static files (the dashboard) with .incbin; paths are relative to the repo.
+$(BUILD)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) -c -MMD -MP -I. $< -o $@
+$(BUILD)/server/dashboard.o: $(wildcard server/dashboard/*)
 
 $(LIBSERVER): $(SERVER_OBJ)
 	@mkdir -p $(dir $@)

@@ -372,15 +372,25 @@ median() { # of the numbers on stdin
         if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
         else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-col() { # col SERVER TEST FIELD: the values of one column
-    awk -F'\t' -v s="$1" -v t="$2" -v f="$3" 'NR > 1 && $1 == s && $2 == t { print $f }' "$RAW"
+# col SERVER TEST FIELD: one column of the measurements taken while the machine was quiet
+# (other load at most 5% of a core), or of all of them when none was.
+col() {
+    awk -F'\t' -v s="$1" -v t="$2" -v f="$3" '
+        NR > 1 && $1 == s && $2 == t { all[++n] = $f; if ($12 <= 5) quiet[++q] = $f }
+        END { if (q) for (i = 1; i <= q; i++) print quiet[i]; else for (i = 1; i <= n; i++) print all[i] }' "$RAW"
+}
+quiet_count() { # quiet_count SERVER TEST: "quiet/all"
+    awk -F'\t' -v s="$1" -v t="$2" 'NR > 1 && $1 == s && $2 == t { n++; if ($12 <= 5) q++ }
+        END { printf "%d/%d", q, n }' "$RAW"
 }
 
 {
     echo
-    printf 'medians of %d runs, %d s each (%s)\n' "$RUNS" "$SECS" "$(date -d @"$begin" '+%F %T')"
-    printf '%-7s | %10s %6s %11s %5s | %9s %10s %5s | %s\n' server "qps/core" "busy%" \
-        "dnsperf qps" lost "us/query" "@$RATE qps" lost "rcodes (capacity run 1)"
+    printf 'medians of %d runs, %d s each (%s); "quiet": runs with other load <= 5%%, the\n' \
+        "$RUNS" "$SECS" "$(date -d @"$begin" '+%F %T')"
+    printf 'only ones counted when there is at least one\n'
+    printf '%-7s | %10s %6s %11s %5s %5s | %9s %10s %5s %5s | %s\n' server "qps/core" "busy%" \
+        "dnsperf qps" lost quiet "us/query" "@$RATE qps" lost quiet "rcodes (capacity run 1)"
     for s in "${active[@]}"; do
         cap=$(col "$s" capacity 9 | median)
         busy=$(col "$s" capacity 8 | awk -v t="$SECS" '{ print 100 * $1 / t }' | median)
@@ -389,9 +399,10 @@ col() { # col SERVER TEST FIELD: the values of one column
         us=$(col "$s" rate 10 | median)
         rq=$(col "$s" rate 7 | median)
         rl=$(col "$s" rate 6 | median)
-        rc=$(col "$s" capacity 16 | head -n 1)
-        printf '%-7s | %10.0f %6.1f %11.0f %5.0f | %9.2f %10.0f %5.0f | %s\n' "$s" "$cap" "$busy" \
-            "$pq" "$cl" "$us" "$rq" "$rl" "$rc" 2>/dev/null || printf '%-7s | no data\n' "$s"
+        rc=$(awk -F'\t' -v s="$s" 'NR > 1 && $1 == s && $2 == "capacity" { print $16; exit }' "$RAW")
+        printf '%-7s | %10.0f %6.1f %11.0f %5.0f %5s | %9.2f %10.0f %5.0f %5s | %s\n' "$s" "$cap" \
+            "$busy" "$pq" "$cl" "$(quiet_count "$s" capacity)" "$us" "$rq" "$rl" \
+            "$(quiet_count "$s" rate)" "$rc" 2>/dev/null || printf '%-7s | no data\n' "$s"
         if [ "$E2E" = 1 ]; then
             printf '        end-to-end (2 workers, dnsperf -T 2 -c 64): %.0f qps, lost %.0f\n' \
                 "$(col "$s" e2e 7 | median)" "$(col "$s" e2e 6 | median)" 2>/dev/null || true
@@ -403,9 +414,10 @@ col() { # col SERVER TEST FIELD: the values of one column
         awk -v g="$g" -v d="$d" 'BEGIN { printf "capacity ratio gslbd/gdnsd: %.2f\n", g / d }'
     fi
     awk -F'\t' 'NR > 1 && $12 > 5 { n++ } END {
-        if (n) printf "warning: %d measurement(s) saw more than 5%% CPU used by other processes; see other_load_pct\n", n }' "$RAW"
+        if (n) printf "warning: %d measurement(s) saw more than 5%% of a core used by other processes (other_load_pct in raw.tsv)\n", n }' "$RAW"
     for s in "${active[@]}"; do
-        printf 'socket buffers %-6s %s\n' "$s" "$(col "$s" capacity 17 | head -n 1)"
+        printf 'socket buffers %-6s %s\n' "$s" \
+            "$(awk -F'\t' -v s="$s" 'NR > 1 && $1 == s { print $17; exit }' "$RAW")"
     done
     printf 'took %d s; raw numbers and dnsperf logs in %s/\n' $((end - begin)) "$OUT"
 } | tee "$OUT/summary.txt"

@@ -92,8 +92,13 @@ static const uint8_t zero12[12];
 /* A random address inside each picked network; ::/96 ones become plain IPv4. */
 static void fill_in_data(const MMDB_s *m, struct addr *set, uint64_t *seed)
 {
-    static struct net nets[1 << 20];
-    size_t n = data_networks(m, nets, sizeof(nets) / sizeof(nets[0]));
+    size_t max = (size_t)1 << 20;
+    struct net *nets = malloc(max * sizeof(*nets));
+    if (nets == NULL) {
+        perror("geo_bench");
+        exit(1);
+    }
+    size_t n = data_networks(m, nets, max);
     bool tree4 = m->metadata.ip_version == 4;
     for (size_t i = 0; i < NADDR; i++) {
         const struct net *x = &nets[n ? rnd(seed) % n : 0];
@@ -114,6 +119,7 @@ static void fill_in_data(const MMDB_s *m, struct addr *set, uint64_t *seed)
             memcpy(set[i].a, a, 16);
         }
     }
+    free(nets);
 }
 
 static void fill_random(struct addr *set, int family, uint64_t *seed)
@@ -204,8 +210,13 @@ static int run(const char *path, long n)
 {
     static const struct geo_region regions[] = {
         {"eu-central", 50.11, 8.68}, {"eu-west", 53.35, -6.26}, {"us-east", 39.04, -77.49}};
-    static struct addr in_data[NADDR], rnd4[NADDR], rnd6[NADDR];
-    static struct geo_net nets[200];
+    struct addr *in_data = calloc(3 * NADDR, sizeof(*in_data));
+    struct addr *rnd4 = in_data + NADDR, *rnd6 = in_data + 2 * NADDR;
+    struct geo_net nets[200];
+    if (in_data == NULL) {
+        perror("geo_bench");
+        return 1;
+    }
     uint64_t seed = 0x9e3779b97f4a7c15ull;
     unsigned sink = 0;
     char err[512];
@@ -215,6 +226,7 @@ static int run(const char *path, long n)
     double t0 = now_ns();
     if (geo_open(&c, &g, err, sizeof(err)) != 0) {
         fprintf(stderr, "geo_bench: %s\n", err);
+        free(in_data);
         return 1;
     }
     double t_open = now_ns() - t0;
@@ -222,6 +234,7 @@ static int run(const char *path, long n)
     if (MMDB_open(path, MMDB_MODE_MMAP, &m) != MMDB_SUCCESS) {
         fprintf(stderr, "geo_bench: %s: cannot open\n", path);
         geo_free(g);
+        free(in_data);
         return 1;
     }
     fill_in_data(&m, in_data, &seed);
@@ -268,6 +281,7 @@ static int run(const char *path, long n)
     if (geo_open(&c, &g, err, sizeof(err)) != 0) {
         fprintf(stderr, "geo_bench: %s\n", err);
         MMDB_close(&m);
+        free(in_data);
         return 1;
     }
     printf("  %-44s %8.1f ns/lookup\n", "geo_lookup + 200 nets, in data networks",
@@ -277,6 +291,7 @@ static int run(const char *path, long n)
     printf("  %-44s %8.1f ns/lookup\n", "libmaxminddb lookup + get_value, same set",
            bench_libmaxminddb(&m, in_data, n / 4, &sink));
     MMDB_close(&m);
+    free(in_data);
     printf("  (checksum %u)\n", sink);
     return 0;
 }

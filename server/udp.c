@@ -158,9 +158,11 @@ static void udp_on_readable(uv_poll_t *handle, int status, int events)
     struct rcu_reader *rd = &w->srv->readers[w->idx];
     rcu_read_begin(rd);
     const struct view *v = atomic_load_explicit(&w->srv->view, memory_order_acquire);
-    /* A few batches, then back to the loop so the other sockets and TCP get their turn. */
+    /* A few batches, then back to the loop so the other sockets and TCP get their turn.
+     * A batch of several datagrams means traffic is flowing: read again at once instead of
+     * paying for another epoll_wait; a batch of one or two means the socket is drained. */
     for (unsigned k = 0; k < UDP_BATCHES; k++)
-        if (udp_batch_once(w, u->fd, v) < UDP_BATCH)
+        if (udp_batch_once(w, u->fd, v) < UDP_BATCH / 8)
             break;
     rcu_read_end(rd);
 }

@@ -184,13 +184,16 @@ enum wire_status wire_parse_query(const uint8_t *pkt, size_t len, struct wire_qu
         const uint8_t *rr = pkt + pos;
         uint16_t type = wire_get16(rr), rdlen = wire_get16(rr + 8);
         pos += 10;
+        bool dup = false;
+        if (type == DNS_T_OPT) { /* seen even when broken: the FORMERR carries an OPT */
+            dup = q->edns;
+            q->edns = true;
+            q->edns_do = (rr[6] & 0x80) != 0;
+        }
         if (rdlen > len - pos)
             return WIRE_FORMERR;
         if (type == DNS_T_OPT) {
             bool in_additional = i >= (unsigned)an + ns;
-            bool dup = q->edns;
-            q->edns = true;
-            q->edns_do = (rr[6] & 0x80) != 0;
             if (!in_additional || dup || olen != 1 || pkt[owner] != 0)
                 return WIRE_FORMERR; /* EDNS-2 */
             enum wire_status os = parse_opt(rr, pkt + pos, rdlen, q);

@@ -3,7 +3,7 @@
 #
 # Usage: bash test/fuzz/run-fuzz.sh [SECONDS]       (from anywhere; default 60 s per target)
 # Environment: FUZZ_MAX_LEN (default 4096), FUZZ_TARGETS ("fuzz_query ..." to run a subset).
-# The server sources (server/*.c but main.c, plus geo/ and health/ once they have sources)
+# The server sources (server/*.c but main.c, server/*.S, plus geo/ and health/ sources)
 # are compiled with clang and -fsanitize=fuzzer-no-link,address,undefined; each target links
 # them with -fsanitize=fuzzer. Target fuzz_NAME starts from a copy of test/fuzz/corpus/NAME
 # (the committed seeds stay untouched); new inputs and crashes land in build/fuzz/.
@@ -14,12 +14,14 @@ cd "$(dirname "$0")/../.."
 SECONDS_PER_TARGET=${1:-60}
 MAX_LEN=${FUZZ_MAX_LEN:-4096}
 OUT=build/fuzz
-PKGS=(ldns libuv libmaxminddb libcurl jansson)
+# The same pkg-config packages as the Makefile's build.
+read -r -a PKGS <<<"$(sed -n 's/^PKGS := //p' Makefile)"
+[ ${#PKGS[@]} -gt 0 ] || PKGS=(ldns libuv libmaxminddb libcurl jansson)
 
 CC=clang
 command -v "$CC" >/dev/null || { echo "run-fuzz: clang not found (make deps)" >&2; exit 1; }
 read -r -a pkg_cflags <<<"$(pkg-config --cflags "${PKGS[@]}")"
-read -r -a pkg_libs <<<"$(pkg-config --libs "${PKGS[@]}")"
+read -r -a pkg_libs <<<"$(pkg-config --libs "${PKGS[@]}") -lm"
 SAN=("-fsanitize=address,undefined" -fno-sanitize-recover=undefined)
 CFLAGS=(-std=c11 -D_GNU_SOURCE -pthread -g -O1 -fno-omit-frame-pointer -Wall -Wextra -I.
     "${pkg_cflags[@]}")
@@ -29,13 +31,16 @@ mkdir -p "$OUT/obj" "$OUT/artifacts"
 # Library objects: rebuilt when the source is newer (headers: `rm -rf build/fuzz` to force).
 shopt -s nullglob
 objs=()
-for src in server/*.c geo/*.c health/*.c; do
+for src in server/*.c geo/*.c health/*.c server/*.S geo/*.S health/*.S; do
     [ "$src" = server/main.c ] && continue
-    obj=$OUT/obj/${src%.c}.o
+    obj=$OUT/obj/${src%.*}.o
     mkdir -p "$(dirname "$obj")"
     if [ ! -e "$obj" ] || [ "$src" -nt "$obj" ] || [ "$0" -nt "$obj" ]; then
-        "$CC" "${CFLAGS[@]}" "${SAN[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" ||
-            { echo "run-fuzz: compiling $src failed" >&2; exit 1; }
+        case $src in
+        *.S) # embedded static files (.incbin, paths relative to the repository)
+            "$CC" -c -I. "$src" -o "$obj" ;;
+        *) "$CC" "${CFLAGS[@]}" "${SAN[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" ;;
+        esac || { echo "run-fuzz: compiling $src failed" >&2; exit 1; }
     fi
     objs+=("$obj")
 done
