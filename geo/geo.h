@@ -42,11 +42,12 @@ struct geo_config {
 };
 
 enum geo_source {
-    GEO_SRC_DEFAULT = 0, /* no data for the address (LOC-5) */
+    GEO_SRC_DEFAULT = 0, /* no data for the address (LOC-5), or a record with neither
+                            coordinates nor a pin (LOC-3); the default order */
     GEO_SRC_NETS,        /* operator override (LOC-2) */
     GEO_SRC_COORDS,      /* GeoIP record's coordinates (LOC-3) */
-    GEO_SRC_COUNTRY,     /* pin or country mapping (LOC-4) */
-    GEO_SRC_CONTINENT,
+    GEO_SRC_COUNTRY,     /* the record's country is pinned (LOC-4) */
+    GEO_SRC_CONTINENT,   /* the record's continent is pinned, its country not (LOC-4) */
 };
 
 struct geo_result {

@@ -52,10 +52,13 @@ struct geo__tree {
     uint8_t v4_depth;  /* bits consumed to reach v4_start: 96, or less at a leaf */
 };
 
-/* Binary trie of the nets entries of one family. A node exists only on the way to an entry. */
+/* Path-compressed binary trie of the nets entries of one family: a node is an entry or a
+ * fork, so there are at most 2n + 1 nodes and a lookup visits few of them. */
 struct geo__tnode {
     uint32_t child[2];   /* 0 = none (the root is never a child) */
-    int32_t entry;       /* index in geo.nets ending exactly here, or -1 */
+    int32_t entry;       /* index in geo.nets whose prefix ends exactly here, or -1 */
+    uint32_t key;        /* an entry of this subtree: its first len bits are the node's */
+    uint8_t len;         /* bits of the node's prefix; strictly grows along a path */
     uint16_t rmin, rmax; /* range of regions of entries in this subtree, itself included */
 };
 

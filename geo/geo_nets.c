@@ -1,4 +1,4 @@
-/* geo_nets.c: operator prefix overrides (LOC-2): per-family binary tries, longest prefix wins. */
+/* geo_nets.c: operator prefix overrides (LOC-2): one compressed trie per family, longest wins. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -57,7 +57,24 @@ static int normalize(const struct geo_net *e, size_t nregions, struct geo_net *o
     return 0;
 }
 
-static int trie_node(struct geo__trie *t, uint32_t *idx)
+/* Leading bits a and b share, counting at most n. */
+static unsigned common_bits(const uint8_t *a, const uint8_t *b, unsigned n)
+{
+    unsigned i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint8_t x = a[i >> 3] ^ b[i >> 3];
+        if (x != 0)
+            return i + (unsigned)__builtin_clz((unsigned)x) - 24;
+    }
+    if (i < n) {
+        uint8_t x = a[i >> 3] ^ b[i >> 3];
+        unsigned c = x != 0 ? (unsigned)__builtin_clz((unsigned)x) - 24 : 8;
+        i += c < n - i ? c : n - i;
+    }
+    return i;
+}
+
+static int trie_node(struct geo__trie *t, uint8_t len, int32_t entry, uint32_t key, uint32_t *idx)
 {
     if (t->n == t->cap) {
         uint32_t ncap = t->cap ? t->cap * 2 : 64;
@@ -69,7 +86,9 @@ static int trie_node(struct geo__trie *t, uint32_t *idx)
     }
     struct geo__tnode *x = &t->node[t->n];
     memset(x, 0, sizeof(*x));
-    x->entry = -1;
+    x->entry = entry;
+    x->key = key;
+    x->len = len;
     *idx = t->n++;
     return 0;
 }
@@ -79,39 +98,80 @@ static int trie_node(struct geo__trie *t, uint32_t *idx)
 static int trie_insert(struct geo__trie *t, const struct geo_net *nets, int32_t ei, int32_t *other)
 {
     const struct geo_net *e = &nets[ei];
-    uint32_t cur = 0;
-    if (t->n == 0) {
-        int rc = trie_node(t, &cur);
-        if (rc != 0)
-            return rc;
-    }
-    for (unsigned d = 0; d < e->prefix; d++) {
-        unsigned b = bit_at(e->addr, d);
-        if (t->node[cur].child[b] == 0) {
-            uint32_t nx;
-            int rc = trie_node(t, &nx);
-            if (rc != 0)
+    const unsigned len = e->prefix;
+    uint32_t cur = 0, nx, mid;
+    int rc;
+    if (t->n == 0 && (rc = trie_node(t, 0, -1, (uint32_t)ei, &cur)) != 0)
+        return rc;
+    for (;;) {
+        /* e matches node cur's prefix, and is at least as long */
+        struct geo__tnode *x = &t->node[cur];
+        if (x->len == len) {
+            if (x->entry >= 0 && nets[x->entry].region != e->region) {
+                *other = x->entry;
+                return -EEXIST;
+            }
+            if (x->entry < 0)
+                x->entry = ei;
+            return 0;
+        }
+        unsigned b = bit_at(e->addr, x->len);
+        uint32_t c = x->child[b];
+        if (c == 0) {
+            if ((rc = trie_node(t, (uint8_t)len, ei, (uint32_t)ei, &nx)) != 0)
                 return rc;
             t->node[cur].child[b] = nx;
+            return 0;
         }
-        cur = t->node[cur].child[b];
+        const struct geo__tnode *y = &t->node[c];
+        unsigned ylen = y->len;
+        const uint8_t *ykey = nets[y->key].addr;
+        unsigned m = common_bits(e->addr, ykey, len < ylen ? len : ylen);
+        if (m == ylen) {
+            cur = c;
+            continue;
+        }
+        /* e parts from c's prefix at bit m (m > x->len: both went the same way at x) */
+        if (m == len) { /* e is a prefix of c's: e goes between */
+            if ((rc = trie_node(t, (uint8_t)len, ei, (uint32_t)ei, &mid)) != 0)
+                return rc;
+            t->node[mid].child[bit_at(ykey, len)] = c;
+        } else { /* a fork at m with e and c below */
+            if ((rc = trie_node(t, (uint8_t)m, -1, (uint32_t)ei, &mid)) != 0 ||
+                (rc = trie_node(t, (uint8_t)len, ei, (uint32_t)ei, &nx)) != 0)
+                return rc;
+            t->node[mid].child[bit_at(e->addr, m)] = nx;
+            t->node[mid].child[bit_at(ykey, m)] = c;
+        }
+        t->node[cur].child[b] = mid;
+        return 0;
     }
-    struct geo__tnode *x = &t->node[cur];
-    if (x->entry >= 0 && nets[x->entry].region != e->region) {
-        *other = x->entry;
-        return -EEXIST;
-    }
-    if (x->entry < 0)
-        x->entry = ei;
-    return 0;
 }
 
-/* Children always have higher indexes than their parent, so one backward pass folds each
- * subtree's region range into its root. */
+/* Fold each subtree's region range into its root, children first (iterative post-order;
+ * prefix lengths grow along a path, so the stack holds at most 129 nodes). */
 static void trie_ranges(struct geo__trie *t, const struct geo_net *nets)
 {
-    for (uint32_t i = t->n; i-- > 0;) {
-        struct geo__tnode *x = &t->node[i];
+    if (t->n == 0)
+        return;
+    struct {
+        uint32_t node;
+        uint8_t next; /* next child to visit; 2 = done */
+    } stack[130];
+    size_t sp = 1;
+    stack[0].node = 0;
+    stack[0].next = 0;
+    while (sp > 0) {
+        struct geo__tnode *x = &t->node[stack[sp - 1].node];
+        if (stack[sp - 1].next < 2) {
+            uint32_t c = x->child[stack[sp - 1].next++];
+            if (c != 0) {
+                stack[sp].node = c;
+                stack[sp].next = 0;
+                sp++;
+            }
+            continue;
+        }
         uint16_t lo = UINT16_MAX, hi = 0;
         if (x->entry >= 0)
             lo = hi = nets[x->entry].region;
@@ -119,13 +179,12 @@ static void trie_ranges(struct geo__trie *t, const struct geo_net *nets)
             if (x->child[c] == 0)
                 continue;
             const struct geo__tnode *y = &t->node[x->child[c]];
-            if (y->rmin < lo)
-                lo = y->rmin;
-            if (y->rmax > hi)
-                hi = y->rmax;
+            lo = y->rmin < lo ? y->rmin : lo;
+            hi = y->rmax > hi ? y->rmax : hi;
         }
         x->rmin = lo;
         x->rmax = hi;
+        sp--;
     }
 }
 
@@ -184,9 +243,9 @@ void geo__nets_free(struct geo *g)
 }
 
 /* One walk down the address's path. Every entry on the path contains addr (the deepest is
- * the match); every subtree hanging off the path at depth d holds entries whose common
- * prefix with addr is exactly d, so a scope of d + 1 keeps them out of the answer's
- * network. */
+ * the match). A subtree left aside at a node of prefix length d holds entries sharing
+ * exactly d bits with addr; a child whose prefix addr leaves at bit m < its length holds
+ * entries sharing exactly m. A scope of that + 1 keeps them out of the answer's network. */
 int32_t geo__nets_match(const struct geo *g, const struct geo__trie *t, const uint8_t *addr,
                         uint8_t *scope)
 {
@@ -197,34 +256,40 @@ int32_t geo__nets_match(const struct geo *g, const struct geo__trie *t, const ui
     const struct geo__tnode *node = t->node;
     int32_t best = -1;
     uint16_t best_region = 0;
-    unsigned best_depth = 0;
-    int any_branch = -1;  /* deepest side subtree of any region */
-    int diff_branch = -1; /* deepest side subtree under best with another region */
-    uint32_t cur = 0;
-    for (unsigned d = 0;; d++) {
-        const struct geo__tnode *x = &node[cur];
+    unsigned best_len = 0;
+    int any_branch = -1;  /* longest prefix shared with an entry not containing addr */
+    int diff_branch = -1; /* the same, among entries under best with another region */
+    const struct geo__tnode *x = &node[0];
+    for (;;) {
         if (x->entry >= 0) {
             best = x->entry;
             best_region = g->nets[best].region;
-            best_depth = d;
+            best_len = x->len;
             diff_branch = -1;
         }
-        if (d == t->bits)
+        if (x->len == t->bits)
             break;
-        unsigned b = bit_at(addr, d);
+        unsigned b = bit_at(addr, x->len);
         uint32_t side = x->child[b ^ 1u];
         if (side != 0) {
-            any_branch = (int)d;
-            const struct geo__tnode *y = &node[side];
-            if (best >= 0 && (y->rmin != best_region || y->rmax != best_region))
-                diff_branch = (int)d;
+            any_branch = x->len;
+            if (best >= 0 && (node[side].rmin != best_region || node[side].rmax != best_region))
+                diff_branch = x->len;
         }
-        cur = x->child[b];
-        if (cur == 0)
+        if (x->child[b] == 0)
             break;
+        const struct geo__tnode *y = &node[x->child[b]];
+        unsigned m = common_bits(addr, g->nets[y->key].addr, y->len);
+        if (m < y->len) {
+            any_branch = (int)m;
+            if (best >= 0 && (y->rmin != best_region || y->rmax != best_region))
+                diff_branch = (int)m;
+            break;
+        }
+        x = y;
     }
     if (best >= 0) {
-        unsigned s = best_depth;
+        unsigned s = best_len;
         if (diff_branch >= 0 && (unsigned)diff_branch + 1 > s)
             s = (unsigned)diff_branch + 1;
         *scope = (uint8_t)s;

@@ -1,5 +1,4 @@
-/* test_geo_nets.c: unit tests for geo/geo_nets.c: overrides (LOC-2) and their ECS scopes (ECS-G1).
- */
+/* test_geo_nets.c: unit tests for geo/geo_nets.c: overrides (LOC-2) and their scopes (ECS-G1). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
