@@ -121,6 +121,7 @@ fuzz-replay: $(REPLAY_BIN)
 bench: deps
 	@$(MAKE) --no-print-directory VARIANT=release all
 	@bash bench/bench.sh build/release/gslbd
+	@bash bench/failover.sh
 
 deb: deps
 	@bash packaging/build-deb.sh

@@ -30,6 +30,7 @@ void gslb_free(struct gslb *g)
     free((void *)g->addr_up);
     free((void *)g->admin);
     free(g->answers);
+    free(g->svc_all_down);
     free(g);
 }
 
@@ -128,6 +129,7 @@ static int build_model(const struct conf *c, struct gslb *g, struct err *e)
     g->addr_up = calloc(naddrs ? naddrs : 1, sizeof(*g->addr_up));
     g->admin = calloc(c->nclusters ? c->nclusters : 1, sizeof(*g->admin));
     g->region_names = calloc(c->nregions ? c->nregions : 1, sizeof(*g->region_names));
+    g->svc_all_down = calloc(c->nservices ? c->nservices : 1, sizeof(*g->svc_all_down));
     g->answers_stride = (c->nclusters + 7) / 8 * 8; /* whole cache lines per row */
     if (g->answers_stride == 0)
         g->answers_stride = 8;
@@ -135,7 +137,7 @@ static int build_model(const struct conf *c, struct gslb *g, struct err *e)
     if (g->answers != NULL)
         memset(g->answers, 0, GSLB_COUNTER_ROWS * g->answers_stride * sizeof(uint64_t));
     if (!g->addrs || !g->clusters || !g->services || !g->cluster_idx || !g->addr_up ||
-        !g->admin || !g->region_names || !g->answers)
+        !g->admin || !g->region_names || !g->answers || !g->svc_all_down)
         return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
     for (size_t i = 0; i < c->nregions; i++) {
         g->region_names[i] = strdup(c->regions[i].name);
@@ -279,33 +281,46 @@ static bool eligible(const struct gslb *g, uint32_t ci, int pass)
     return pass == 0 ? !drained : drained;
 }
 
+/* The weight a cluster has in a pass: configured weights in pass 0 and in fail-open
+ * (pass 2, "as if every cluster were healthy"), 1 each among drained clusters (pass 1). */
+static uint64_t pass_weight(const struct gslb *g, uint32_t ci, int pass, bool flat)
+{
+    return pass == 1 || flat ? 1 : g->clusters[ci].weight;
+}
+
 /* Weighted pick among the service's clusters in region (or all when region < 0) that
- * pass the filter; -1 when none. In pass 1 and in fail-open every candidate weighs 1. */
+ * pass the filter; -1 when none. */
 static int32_t pick(const struct gslb *g, const struct gslb_service *s, int region, int pass,
                     uint64_t rnd)
 {
-    uint64_t total = 0;
-    for (uint32_t k = 0; k < s->nclusters; k++) {
-        uint32_t ci = s->clusters[k];
-        if (region >= 0 && g->clusters[ci].region != region)
-            continue;
-        if (pass < 2 && !eligible(g, ci, pass))
-            continue;
-        total += pass == 0 ? g->clusters[ci].weight : 1;
-    }
-    if (total == 0)
-        return -1;
-    uint64_t r = rnd % total;
-    for (uint32_t k = 0; k < s->nclusters; k++) {
-        uint32_t ci = s->clusters[k];
-        if (region >= 0 && g->clusters[ci].region != region)
-            continue;
-        if (pass < 2 && !eligible(g, ci, pass))
-            continue;
-        uint64_t w = pass == 0 ? g->clusters[ci].weight : 1;
-        if (r < w)
-            return (int32_t)ci;
-        r -= w;
+    bool any = false;
+    for (int flat = 0; flat < 2; flat++) {
+        uint64_t total = 0;
+        for (uint32_t k = 0; k < s->nclusters; k++) {
+            uint32_t ci = s->clusters[k];
+            if (region >= 0 && g->clusters[ci].region != region)
+                continue;
+            if (pass < 2 && !eligible(g, ci, pass))
+                continue;
+            any = true;
+            total += pass_weight(g, ci, pass, flat);
+        }
+        if (!any)
+            return -1;
+        if (total == 0)
+            continue; /* fail-open over zero-weight clusters: split evenly */
+        uint64_t r = rnd % total;
+        for (uint32_t k = 0; k < s->nclusters; k++) {
+            uint32_t ci = s->clusters[k];
+            if (region >= 0 && g->clusters[ci].region != region)
+                continue;
+            if (pass < 2 && !eligible(g, ci, pass))
+                continue;
+            uint64_t w = pass_weight(g, ci, pass, flat);
+            if (r < w)
+                return (int32_t)ci;
+            r -= w;
+        }
     }
     return -1;
 }
@@ -432,6 +447,29 @@ void gslb_decide(const struct gslb *g, const struct gslb_service *s, int family,
         d->scope = 0;
     }
     d->ttl = d->reason == GSLB_R_PRIMARY ? s->ttl : s->failover_ttl;
+}
+
+/* ---- service state transitions (control thread) ------------------------------------- */
+
+void gslb_track_services(struct gslb *g)
+{
+    for (size_t i = 0; i < g->nservices; i++) {
+        const struct gslb_service *s = &g->services[i];
+        bool down = true;
+        for (uint32_t k = 0; k < s->nclusters && down; k++)
+            if (gslb_cluster_up(g, s->clusters[k]))
+                down = false;
+        if (down == (g->svc_all_down[i] != 0))
+            continue;
+        g->svc_all_down[i] = down;
+        g->all_down_transitions++;
+        if (down)
+            log_err("service %s: every cluster is down; answering %s", s->name,
+                    s->all_down == CONF_ALL_DOWN_SERVFAIL ? "SERVFAIL"
+                                                          : "as if all were healthy (fail_open)");
+        else
+            log_info("service %s: a cluster is healthy again", s->name);
+    }
 }
 
 /* ---- names ------------------------------------------------------------------------------ */

@@ -59,6 +59,9 @@ struct gslb {
      * cache-line aligned so workers never share a line; read racily by the API. */
     uint64_t *answers;
     size_t answers_stride; /* uint64_t per row */
+    /* POL-6 bookkeeping, control thread only: which services have every cluster down */
+    uint8_t *svc_all_down;
+    uint64_t all_down_transitions;
 };
 
 #define GSLB_COUNTER_ROWS 64
@@ -112,6 +115,10 @@ static inline bool gslb_addr_answered(const struct gslb *g, const struct gslb_de
 {
     return d->all_addrs || atomic_load_explicit(&g->addr_up[i], memory_order_relaxed) != 0;
 }
+
+/* Control thread, after any health or admin change: log and count each service entering
+ * or leaving the all-clusters-down state (POL-6), once per transition. */
+void gslb_track_services(struct gslb *g);
 
 /* Admin states: parse/print "auto" "up" "down" "drain". */
 int gslb_admin_parse(const char *text, enum gslb_admin *out);

@@ -80,7 +80,7 @@ static void test_example(void **state)
     assert_string_equal(c->regions[2].name, "us-east");
     assert_true(c->regions[2].lat == 39.04 && c->regions[2].lon == -77.49);
 
-    assert_int_equal(c->nchecks, 2);
+    assert_int_equal(c->nchecks, 3); /* ingress, tcp443, patroni-primary */
     const struct conf_check *k = &c->checks[0];
     assert_string_equal(k->name, "ingress");
     assert_int_equal(k->type, CONF_CHECK_HTTPS);
@@ -94,8 +94,11 @@ static void test_example(void **state)
     assert_int_equal(k->port, 443);
     assert_null(k->path);
 
-    /* Two clusters in one region, equal weights: the 50/50 pair. */
-    assert_int_equal(c->nclusters, 4);
+    /* Two clusters in one region, equal weights: the 50/50 pair; then the Patroni nodes. */
+    assert_int_equal(c->nclusters, 5);
+    assert_string_equal(c->clusters[4].name, "pg-eu");
+    assert_int_equal(c->clusters[4].naddrs, 3);
+    assert_int_equal(c->clusters[4].nchecks, 1);
     static const char *const names[] = {"eu-central-a", "eu-central-b", "eu-west-a", "us-east-a"};
     static const size_t regions[] = {0, 0, 1, 2};
     for (size_t i = 0; i < 4; i++) {
@@ -110,7 +113,7 @@ static void test_example(void **state)
     expect_addr(&c->clusters[0].addrs[0], AF_INET, "192.0.2.10");
     expect_addr(&c->clusters[3].addrs[1], AF_INET6, "2001:db8:30::10");
 
-    assert_int_equal(c->nservices, 4);
+    assert_int_equal(c->nservices, 5);
     const struct conf_service *s = &c->services[0];
     assert_string_equal(s->name, "api.insure.example.");
     assert_int_equal(s->policy, CONF_POLICY_NEAREST);

@@ -128,7 +128,7 @@ static void test_example_config(void **state)
     assert_string_equal(c->zones[0].file, "conf/../zones/insure.example.zone");
     /* The GSLB part is checked in test_conf_gslb.c. */
     assert_int_equal(c->nregions, 3);
-    assert_int_equal(c->nservices, 4);
+    assert_int_equal(c->nservices, 5);
     conf_free(c);
 }
 
@@ -176,7 +176,7 @@ static const struct bad_case bad_cases[] = {
     {"bad_unknown_top.json", GSLBD_EINVAL,
      "bad_unknown_top.json:4:5: $.region: unknown key (known keys: listen, workers, zones, "
      "edns_max_udp, nsid, udp_rcvbuf, udp_sndbuf, tcp, log_level, regions, checks, clusters, "
-     "services, geoip, state_file, startup_wait_ms, and \"$comment\" for notes)"},
+     "services, geoip, state_file, startup_wait_ms, api, and \"$comment\" for notes)"},
     {"bad_unknown_tcp.json", GSLBD_EINVAL,
      "bad_unknown_tcp.json:5:30: $.tcp.idle_timeout: unknown key (known keys: idle_timeout_ms, "
      "io_timeout_ms, max_connections, max_per_source, max_pending_out, and \"$comment\" for "
@@ -254,7 +254,7 @@ static void test_bad_files(void **state)
 static void test_future_keys_rejected(void **state)
 {
     (void)state;
-    static const char *const keys[] = {"api", "http", "dnssec"};
+    static const char *const keys[] = {"http", "dnssec"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         char text[256];
         char path[64];
