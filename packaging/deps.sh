@@ -13,6 +13,7 @@ pkgs=(
   clang libclang-rt-14-dev
   procps iproute2 python3
   lintian systemd dpkg-dev
+  curl chromium
 )
 
 missing=()

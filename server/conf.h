@@ -31,6 +31,52 @@ struct conf_tcp {
     uint32_t max_pending_out;  /* bytes queued per connection before reads pause; default 262144 */
 };
 
+#define CONF_API_DEFAULT_LISTEN "127.0.0.1:8053"
+#define CONF_API_TOKEN_MAX 256 /* bytes of bearer token */
+
+/* The HTTP API (server/api.h): status, metrics, explain, dashboard, admin changes. */
+struct conf_api {
+    bool enabled;     /* default: true with a config file, false with --zone (unless --api) */
+    bool listen_set;  /* listen was written or --api given: failing to bind it is fatal */
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    char listen[80];  /* as written; default CONF_API_DEFAULT_LISTEN */
+    char token[CONF_API_TOKEN_MAX + 1]; /* from token_file, trimmed; "" = changes disabled */
+    size_t token_len;
+};
+
+#define CONF_COOKIE_SECRET_LEN 16
+#define CONF_RRL_EXEMPT_MAX 64
+
+/* DNS cookies (RFC 7873, 9018; server/cookie.h): key "cookies", read in conf_harden.c. */
+struct conf_cookies {
+    bool enabled;    /* default true */
+    bool secret_set; /* secret came from secret_file; else main() gives every view the
+                      * process's random secret */
+    uint8_t secret[CONF_COOKIE_SECRET_LEN];
+};
+
+/* A network of rrl.exempt. */
+struct conf_cidr {
+    int family;       /* AF_INET or AF_INET6 */
+    uint8_t addr[16]; /* bits past prefix are zero */
+    uint8_t prefix;
+};
+
+/* Response rate limiting (server/rrl.h): key "rrl", read in conf_harden.c. */
+struct conf_rrl {
+    bool enabled;                  /* default false */
+    bool log_only;                 /* default false: count and log, but send everything */
+    uint32_t responses_per_second; /* per client prefix and response kind; default 20 */
+    uint32_t window_s;             /* default 15 */
+    uint32_t slip;                 /* every Nth limited response sent truncated; default 2 */
+    uint8_t ipv4_prefix;           /* default 24 */
+    uint8_t ipv6_prefix;           /* default 56 */
+    uint32_t table_size;           /* entries per worker, default 65536 */
+    struct conf_cidr exempt[CONF_RRL_EXEMPT_MAX];
+    size_t nexempt;
+};
+
 /* ---- GSLB model (spec/gslb.md); indexes refer to the arrays in struct conf ---- */
 
 struct conf_region {
@@ -137,6 +183,11 @@ struct conf {
     struct conf_geo geo;
     char *state_file;         /* admin states (POL-7); NULL = not kept */
     uint32_t startup_wait_ms; /* HC-5, default 2000 */
+
+    struct conf_api api; /* conf_api.c */
+
+    struct conf_cookies cookies; /* conf_harden.c */
+    struct conf_rrl rrl;         /* conf_harden.c */
 };
 
 /* A conf with every default set and no listen address or zone. Caller owns it. */
@@ -160,6 +211,10 @@ int conf_add_zone(struct conf *c, const char *origin, const char *file, struct e
  * Returns 0 or -EINVAL; on failure *ss and *len are untouched. */
 int conf_parse_addr(const char *text, uint16_t default_port, struct sockaddr_storage *ss,
                     socklen_t *len);
+
+/* Enable the HTTP API on "ADDR:PORT" / "[V6]:PORT" (the --api option; replaces api.listen).
+ * Returns 0 or GSLBD_EINVAL (e says why). */
+int conf_set_api(struct conf *c, const char *listen, struct err *e);
 
 void conf_free(struct conf *c); /* NULL is a no-op */
 

@@ -182,6 +182,21 @@ int conf__gslb_load(struct conf_loader *ld, json_t *root);
 /* Top-level rows whose value conf__gslb_load reads after the rest: a no-op handler. */
 int conf__gslb_later(struct conf_loader *ld, json_t *v, void *base);
 
+/* ---- the api key (conf_api.c) ---- */
+
+/* What a config file gets without an "api" key: the API on, on CONF_API_DEFAULT_LISTEN.
+ * 0, or -EINVAL if the key table is inconsistent. */
+int conf__api_file_defaults(struct conf *c);
+
+/* Top-level row handler for "api" (base is the struct conf). 0 or the error reported. */
+int conf__api_value(struct conf_loader *ld, json_t *v, void *base);
+
+/* ---- the cookies and rrl keys (conf_harden.c) ---- */
+
+/* Sections of the top-level rows "cookies" and "rrl" (base: their struct in struct conf). */
+extern const struct conf_section conf__cookies_section;
+extern const struct conf_section conf__rrl_section;
+
 /* ---- the geoip key (conf_geoip.c) ---- */
 
 /* Load $.geoip, if present (nets, nets_file, pins, default order), referring to regions;

@@ -78,6 +78,11 @@ static const struct conf_item top_items[] = {
     {"state_file", IT_PATH, .offset = offsetof(struct conf, state_file)},
     {"startup_wait_ms", IT_UINT, CONF_FIELD(struct conf, startup_wait_ms), .min = 0, .max = 60000,
      .def = 2000},
+    {"api", IT_CUSTOM, .fn = conf__api_value}, /* conf_api.c */
+    /* conf_harden.c */
+    {"cookies", IT_SECTION, .offset = offsetof(struct conf, cookies),
+     .sub = &conf__cookies_section},
+    {"rrl", IT_SECTION, .offset = offsetof(struct conf, rrl), .sub = &conf__rrl_section},
 };
 static const struct conf_section top_section = CONF_SECTION(top_items);
 
@@ -622,6 +627,8 @@ static int load_tree(const char *path, const char *text, size_t len, json_t *roo
     r = jpath_add(&ld.path, "$", 1);
     if (r < 0)
         r = conf__nomem(&ld);
+    else if (conf__api_file_defaults(c) < 0) /* a config file has the API unless it says no */
+        r = err_set(e, -EINVAL, path, 0, 0, "internal error: the api key table");
     else
         r = conf__parse_section(&ld, &top_section, root, c);
     if (r == 0)

@@ -183,11 +183,10 @@ static json_t *answer_json(const uint8_t *pkt, size_t len)
     return o;
 }
 
-/* Mark assumed-down clusters; returns the previous admin states to restore. */
-static int assume_down(const struct gslb *g, const char *list, uint8_t *saved, struct err *e)
+/* Mark assumed-down clusters in a private admin array. */
+static int assume_down(const struct gslb *g, const char *list, _Atomic uint8_t *admin,
+                       struct err *e)
 {
-    for (size_t i = 0; i < g->nclusters; i++)
-        saved[i] = atomic_load(&g->admin[i]);
     if (list == NULL || *list == '\0')
         return 0;
     char tmp[1024];
@@ -197,7 +196,7 @@ static int assume_down(const struct gslb *g, const char *list, uint8_t *saved, s
         int32_t ci = gslb_find_cluster(g, t);
         if (ci < 0)
             return err_set(e, GSLBD_EINVAL, NULL, 0, 0, "assume_down: unknown cluster '%s'", t);
-        atomic_store(&g->admin[ci], GSLB_ADMIN_DOWN);
+        atomic_store(&admin[ci], GSLB_ADMIN_DOWN);
     }
     return 0;
 }
@@ -228,15 +227,33 @@ int explain_query(const struct view *v, const struct explain_req *r, json_t **ou
     if (rc < 0)
         return rc;
 
-    const struct gslb *g = v->gslb;
-    uint8_t *saved = calloc(g->nclusters + 1, 1);
-    if (saved == NULL)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
-    rc = assume_down(g, r->assume_down, saved, e);
+    /* Work on a shallow copy of the view whose state words are private copies: hypothetical
+     * states never reach live answers, and explain's answer is not counted. */
+    const struct gslb *live = v->gslb;
+    struct gslb gcopy = *live;
+    struct view vcopy = *v;
+    _Atomic uint8_t *admin = calloc(live->nclusters + 1, sizeof(*admin));
+    _Atomic uint8_t *up = calloc(live->naddrs + 1, sizeof(*up));
+    uint8_t *resp = malloc(QUERY_TCP_BUF);
+    json_t *o = NULL;
+    if (admin == NULL || up == NULL || resp == NULL) {
+        rc = err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < live->nclusters; i++)
+        atomic_init(&admin[i], atomic_load(&live->admin[i]));
+    for (size_t i = 0; i < live->naddrs; i++)
+        atomic_init(&up[i], atomic_load(&live->addr_up[i]));
+    gcopy.admin = admin;
+    gcopy.addr_up = up;
+    gcopy.answers = NULL; /* never written: explain passes no stats */
+    vcopy.gslb = &gcopy;
+    const struct gslb *g = &gcopy;
+    rc = assume_down(g, r->assume_down, admin, e);
     if (rc < 0)
-        goto restore;
+        goto out;
 
-    json_t *o = json_pack("{s:{s:s, s:s, s:s, s:s?}}", "query", "name", r->name, "type", r->type,
+    o = json_pack("{s:{s:s, s:s, s:s, s:s?}}", "query", "name", r->name, "type", r->type,
                           "client", r->client, "ecs", r->ecs);
     /* find the service at this name, if any */
     uint8_t lname[DNAME_MAX];
@@ -278,14 +295,13 @@ int explain_query(const struct view *v, const struct explain_req *r, json_t **ou
         json_object_set_new(o, "service", json_null());
         json_object_set_new(o, "note", json_string("static data from the zone: scope 0"));
     }
-    static uint8_t resp[QUERY_TCP_BUF];
-    struct query_req req = {q, qlen, (struct sockaddr *)&ss, QUERY_TCP, &rng, 0};
-    size_t n = query_answer(v, &req, resp, sizeof(resp), NULL);
+    struct query_req req = {q, qlen, (struct sockaddr *)&ss, QUERY_TCP, &rng, 0, 0, NULL};
+    size_t n = query_answer(&vcopy, &req, resp, QUERY_TCP_BUF, NULL);
     json_object_set_new(o, "response", answer_json(resp, n));
     *out = o;
-restore:
-    for (size_t i = 0; i < g->nclusters; i++)
-        atomic_store(&g->admin[i], saved[i]);
-    free(saved);
+out:
+    free((void *)admin);
+    free((void *)up);
+    free(resp);
     return rc;
 }

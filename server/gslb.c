@@ -441,6 +441,10 @@ void gslb_decide(const struct gslb *g, const struct gslb_service *s, int family,
     } else {
         decide_weighted(g, s, d, rnd);
     }
+    /* a cluster forced up answers every address, whatever the probes say (POL-7) */
+    if (d->cluster >= 0 &&
+        atomic_load_explicit(&g->admin[d->cluster], memory_order_relaxed) == GSLB_ADMIN_UP)
+        d->all_addrs = true;
     if (d->reason == GSLB_R_FAIL_OPEN && s->all_down == CONF_ALL_DOWN_SERVFAIL) {
         d->reason = GSLB_R_SERVFAIL;
         d->cluster = -1;

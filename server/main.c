@@ -1,14 +1,19 @@
 /* main.c: command line, start-up, the control loop (signals, reload) and shutdown. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "conf.h"
 #include "control.h"
+#include "cookie.h"
 #include "explain.h"
 #include "log.h"
 #include "server.h"
@@ -36,6 +41,9 @@ struct opts {
     const char *explain[4]; /* NAME TYPE CLIENT [ECS] */
     const char *assume_down;
     const char *admin; /* CLUSTER=STATE */
+    const char *user;  /* drop to this user once sockets are bound */
+    const char *api;   /* ADDR:PORT for the HTTP API */
+    uint8_t cookie_secret[CONF_COOKIE_SECRET_LEN]; /* the process's, when no secret_file */
 };
 
 static void usage(FILE *f)
@@ -49,9 +57,11 @@ static void usage(FILE *f)
                "      --listen ADDR:PORT  listen address (UDP and TCP); [V6]:PORT for IPv6\n"
                "      --workers N       DNS worker threads (0 = one per CPU)\n"
                "      --nsid TEXT       NSID to answer with (RFC 5001)\n"
+               "      --api ADDR:PORT   HTTP API and dashboard here (replaces api.listen)\n"
                "      --explain NAME TYPE CLIENT [ECS]  print what would be answered and why\n"
                "      --assume-down C1,C2  with --explain: treat these clusters as down\n"
                "      --admin CLUSTER=STATE  set auto|up|down|drain in the state file, then exit\n"
+               "  -u, --user NAME       drop to this user (and its groups) once sockets are bound\n"
                "  -d, --debug           debug logging\n"
                "  -q, --quiet           warnings and errors only\n"
                "  -V, --version         print the version\n");
@@ -66,13 +76,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"debug", no_argument, NULL, 'd'},        {"quiet", no_argument, NULL, 'q'},
         {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
         {"explain", required_argument, NULL, 'e'}, {"assume-down", required_argument, NULL, 'a'},
-        {"admin", required_argument, NULL, 'A'},
+        {"admin", required_argument, NULL, 'A'}, {"api", required_argument, NULL, 'H'},
+        {"user", required_argument, NULL, 'u'},
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->workers = -1;
     o->log_level = -1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "c:dqVh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:dqVhu:", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             o->conf_path = optarg;
@@ -127,8 +138,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'a':
             o->assume_down = optarg;
             break;
+        case 'u':
+            o->user = optarg;
+            break;
         case 'A':
             o->admin = optarg;
+            break;
+        case 'H':
+            o->api = optarg;
             break;
         case 'd':
             o->log_level = LOG_DEBUG;
@@ -185,6 +202,11 @@ static int build_conf(const struct opts *o, struct conf **out, struct err *e)
     }
     if (o->workers >= 0)
         c->workers = (unsigned)o->workers;
+    /* one random cookie secret for the life of the process, so reloads keep cookies valid */
+    if (!c->cookies.secret_set)
+        memcpy(c->cookies.secret, o->cookie_secret, sizeof(c->cookies.secret));
+    if (o->api != NULL && rc == 0)
+        rc = conf_set_api(c, o->api, e);
     if (o->nsid != NULL && rc == 0) {
         size_t n = strlen(o->nsid);
         if (n == 0 || n > sizeof(c->nsid))
@@ -258,12 +280,36 @@ struct runtime {
     const struct opts *opts;
     struct server *srv;
     unsigned started;
+    struct control *ctl;
+    struct api *api;
+    uint64_t started_mono_ms;
 };
 
 static int rebuild(void *arg, struct view **out, struct err *e)
 {
     struct runtime *rt = arg;
     return build_view(rt->opts, out, e);
+}
+
+/* Least privilege: once every socket is bound, become user (and its groups) for good. */
+static int drop_privileges(const char *user, struct err *e)
+{
+    struct passwd *pw = getpwnam(user);
+    if (pw == NULL)
+        return err_set(e, GSLBD_EINVAL, NULL, 0, 0, "--user: no user named '%s'", user);
+    if (getuid() != 0 && geteuid() != 0) {
+        if (geteuid() == pw->pw_uid)
+            return 0;
+        return err_set(e, -EPERM, NULL, 0, 0, "--user %s: not running as root", user);
+    }
+    if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0)
+        return err_set(e, -errno, NULL, 0, 0, "--user %s: %s", user, strerror(errno));
+    if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+        return err_set(e, -EPERM, NULL, 0, 0, "--user %s: root could be regained", user);
+    log_info("running as user %s (uid %u, gid %u)", user, (unsigned)pw->pw_uid,
+             (unsigned)pw->pw_gid);
+    return 0;
 }
 
 static int start_workers(void *arg, struct err *e)
@@ -279,18 +325,45 @@ static int start_workers(void *arg, struct err *e)
     for (size_t i = 0; i < c->nlisten; i++)
         log_info("listening on %s (udp, tcp) with %u worker(s)", c->listen[i].text,
                  srv->nworkers);
+    struct api_info info = {GSLBD_VERSION, rt->started_mono_ms};
+    int rc = api_start(rt->ctl, srv, &info, &rt->api, e);
+    if (rc < 0)
+        return rc;
+    if (rt->opts->user != NULL && (rc = drop_privileges(rt->opts->user, e)) < 0)
+        return rc;
     log_info("gslbd %s ready", GSLBD_VERSION);
     return 0;
 }
 
+/* Before the control loop goes: the API may be waiting on it (a reload). */
+static void stop_api(void *arg)
+{
+    struct runtime *rt = arg;
+    api_stop(rt->api);
+    rt->api = NULL;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 int main(int argc, char **argv)
 {
+    uint64_t started_mono_ms = mono_ms();
     struct opts o;
     if (parse_opts(argc, argv, &o) < 0)
         return 2;
     if (o.log_level >= 0)
         log_set_level((enum log_level)o.log_level);
     signal(SIGPIPE, SIG_IGN);
+    int crc = cookie_secret_random(o.cookie_secret);
+    if (crc < 0) {
+        fprintf(stderr, "gslbd: no random cookie secret: %s\n", strerror(-crc));
+        return 1;
+    }
 
     struct view *v = NULL;
     struct err e = {{0}};
@@ -328,6 +401,8 @@ int main(int argc, char **argv)
         view_free(v);
         return 1;
     }
+    if (v->conf->cookies.enabled && !v->conf->cookies.secret_set)
+        log_info("cookie secret is random: instances will not share cookies");
 
     struct server srv;
     memset(&srv, 0, sizeof(srv));
@@ -344,7 +419,7 @@ int main(int argc, char **argv)
     atomic_init(&srv.tcp_connections, 0);
 
     int status = 0;
-    struct runtime rt = {.opts = &o, .srv = &srv};
+    struct runtime rt = {.opts = &o, .srv = &srv, .started_mono_ms = started_mono_ms};
     /* SO_REUSEPORT would let us share a port with a stale gslbd: refuse that first */
     if (worker_check_listen(v->conf, &e) < 0) {
         fprintf(stderr, "gslbd: %s\n", e.msg);
@@ -357,7 +432,9 @@ int main(int argc, char **argv)
         ctl.srv = &srv;
         ctl.build = rebuild;
         ctl.start = start_workers;
+        ctl.stop = stop_api;
         ctl.arg = &rt;
+        rt.ctl = &ctl;
         if (control_run(&ctl, &e) < 0) {
             fprintf(stderr, "gslbd: %s\n", e.msg);
             status = 1;

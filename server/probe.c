@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -36,14 +38,26 @@ static void on_change(void *ctx, size_t t, bool up, const char *reason)
     p->target_up[t] = up;
     bool after = addr_up(p, ti->addr);
     atomic_store_explicit(&p->gslb->addr_up[ti->addr], after ? 1 : 0, memory_order_release);
-    p->transitions++;
     const struct gslb_cluster *c = &p->gslb->clusters[ti->cluster];
+    pthread_mutex_lock(&p->lock);
+    p->transitions++;
+    struct probe_transition *r = &p->recent[p->nrecent++ % PROBE_RECENT_MAX];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    r->wall_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    r->up = up;
+    snprintf(r->cluster, sizeof(r->cluster), "%s", c->name);
+    snprintf(r->address, sizeof(r->address), "%s", p->gslb->addrs[ti->addr].text);
+    snprintf(r->check, sizeof(r->check), "%s", p->conf->checks[ti->check].name);
+    snprintf(r->reason, sizeof(r->reason), "%s", reason != NULL ? reason : "");
+    pthread_mutex_unlock(&p->lock);
     bool cl_up = gslb_cluster_up(p->gslb, ti->cluster);
     log_msg(up ? LOG_INFO : LOG_WARN,
             "health: %s %s check %s: %s (%s); address %s, cluster %s %s", c->name,
             p->gslb->addrs[ti->addr].text, p->conf->checks[ti->check].name,
             up ? "up" : "down", reason, before == after ? "unchanged" : after ? "up" : "down",
             c->name, cl_up ? "up" : "down");
+    gslb_track_services(p->gslb);
 }
 
 static void on_first(void *ctx)
@@ -149,6 +163,7 @@ int probes_apply(struct probes *p, struct view *v, struct err *e)
     pthread_mutex_unlock(&p->lock);
     for (uint32_t a = 0; a < g->naddrs; a++)
         atomic_store(&g->addr_up[a], addr_up(p, a) ? 1 : 0);
+    gslb_track_services(g);
     hc_stop(old, NULL, NULL);
     if (n > 0)
         log_info("health: probing %zu target(s)", n);

@@ -20,6 +20,19 @@ struct probe_target_info {
     uint32_t check;   /* index into conf->checks */
 };
 
+#define PROBE_RECENT_MAX 64 /* transitions kept for the API, newest overwriting oldest */
+
+/* One target's state change, kept for the API's "recent transitions" (names copied, so an
+ * entry outlives the view it came from). */
+struct probe_transition {
+    int64_t wall_ms; /* Unix ms */
+    bool up;
+    char cluster[64];
+    char address[48];
+    char check[64];
+    char reason[HC_REASON_MAX];
+};
+
 struct probes {
     uv_loop_t *loop;
     pthread_mutex_t lock;     /* guards set, info and gslb against the API thread */
@@ -31,7 +44,9 @@ struct probes {
     const struct conf *conf;  /* for names in logs */
     void (*on_first_round)(void *arg);
     void *arg;
-    uint64_t transitions;
+    uint64_t transitions;     /* written under lock */
+    struct probe_transition recent[PROBE_RECENT_MAX]; /* ring, under lock */
+    size_t nrecent;           /* entries ever written; the newest is (nrecent - 1) % MAX */
 };
 
 /* Initialise (no probes yet). on_first_round is called once when the first set has a

@@ -1,0 +1,112 @@
+/* api_admin.c: the API's changes, behind the bearer token: a cluster's admin state (POL-7)
+ * and reloads. */
+#include "api_int.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+
+/* The wanted state from ?state= or the body {"state": "..."}; NULL with *why set if bad. */
+static const char *wanted_state(struct MHD_Connection *c, const struct api_req *r, json_t **root,
+                                const char **why)
+{
+    const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
+    const char *b = NULL;
+    *root = NULL;
+    if (r->len > 0) {
+        json_error_t je;
+        *root = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &je);
+        json_t *st = json_object_get(*root, "state");
+        if (!json_is_object(*root) || !json_is_string(st) || json_object_size(*root) != 1) {
+            *why = "the body must be {\"state\": \"auto|up|down|drain\"}";
+            return NULL;
+        }
+        b = json_string_value(st);
+    }
+    if (q != NULL && b != NULL && strcmp(q, b) != 0) {
+        *why = "?state= and the body disagree";
+        return NULL;
+    }
+    if (q == NULL && b == NULL) {
+        *why = "give the state as {\"state\": \"auto|up|down|drain\"} or ?state=";
+        return NULL;
+    }
+    return b != NULL ? b : q;
+}
+
+enum MHD_Result api_cluster_state(struct api *a, struct MHD_Connection *c, const char *name,
+                                  const struct api_req *r)
+{
+    enum MHD_Result rc;
+    char what[200];
+    snprintf(what, sizeof(what), "state of cluster %s", name);
+    if (!api_authorized(a, c, what, &rc))
+        return rc;
+    json_t *root = NULL;
+    const char *why = "bad request";
+    const char *text = wanted_state(c, r, &root, &why);
+    enum gslb_admin want;
+    if (text == NULL || gslb_admin_parse(text, &want) < 0) {
+        rc = api_reply_error(c, MHD_HTTP_BAD_REQUEST, "%s",
+                             text == NULL ? why : "state must be auto, up, down or drain");
+        json_decref(root);
+        return rc;
+    }
+    json_decref(root);
+
+    char who[80];
+    api_client_text(c, who, sizeof(who));
+    struct err e = {{0}};
+    struct control *ctl = a->ctl;
+    /* Reloads swap views under this lock, and copy admin states from the old view (or read
+     * the state file): holding it, our change lands in the view that keeps serving. */
+    pthread_mutex_lock(&ctl->reload_lock);
+    struct view *v = atomic_load(&a->srv->view);
+    int32_t ci = gslb_find_cluster(v->gslb, name);
+    if (ci < 0) {
+        pthread_mutex_unlock(&ctl->reload_lock);
+        return api_reply_error(c, MHD_HTTP_NOT_FOUND, "no cluster named '%s'", name);
+    }
+    enum gslb_admin old = (enum gslb_admin)atomic_exchange(&v->gslb->admin[ci], (uint8_t)want);
+    const char *state_file = v->conf->state_file;
+    int src = state_file != NULL ? gslb_state_save(v->gslb, state_file, &e) : 0;
+    if (src < 0)
+        atomic_store(&v->gslb->admin[ci], (uint8_t)old); /* all or nothing */
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:s?}", "cluster", name, "previous", gslb_admin_name(old),
+                  "state", gslb_admin_name(src < 0 ? old : want), "state_file", state_file);
+    pthread_mutex_unlock(&ctl->reload_lock);
+
+    if (src < 0) {
+        log_err("api: %s: cluster %s stays %s: the state file could not be written: %s", who, name,
+                gslb_admin_name(old), e.msg);
+        json_decref(j);
+        return api_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                               "not changed: the state file could not be written: %s", e.msg);
+    }
+    log_info("api: %s: cluster %s admin state %s -> %s%s", who, name, gslb_admin_name(old),
+             gslb_admin_name(want), state_file != NULL ? "" : " (no state_file: until restart)");
+    return api_reply_json(c, MHD_HTTP_OK, j);
+}
+
+enum MHD_Result api_reload(struct api *a, struct MHD_Connection *c)
+{
+    enum MHD_Result rc;
+    if (!api_authorized(a, c, "reload", &rc))
+        return rc;
+    char who[80];
+    api_client_text(c, who, sizeof(who));
+    log_info("api: %s: reload requested", who);
+    struct err e = {{0}};
+    int r = control_reload_wait(a->ctl, &e);
+    if (r == -ECANCELED)
+        return api_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "gslbd is shutting down");
+    if (r < 0)
+        return api_reply_json(c, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                              json_pack("{s:s, s:s}", "error", e.msg, "result",
+                                        "rejected: the previous data keeps serving"));
+    return api_reply_json(c, MHD_HTTP_OK,
+                          json_pack("{s:s, s:I}", "result", "ok", "reloads",
+                                    (json_int_t)atomic_load(&a->ctl->reloads)));
+}

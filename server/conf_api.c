@@ -1,0 +1,152 @@
+/* conf_api.c: reads the "api" key (HTTP API listen address, bearer token file) into conf. */
+#include "conf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf_int.h"
+
+#define TOKEN_FILE_MAX 4096 /* bytes read from token_file; the token itself is shorter */
+
+static int listen_value(struct conf_loader *ld, json_t *v, void *base);
+static int token_value(struct conf_loader *ld, json_t *v, void *base);
+
+static const struct conf_item api_items[] = {
+    {"enabled", IT_BOOL, CONF_FIELD(struct conf_api, enabled), .def = 1},
+    {"listen", IT_CUSTOM, .fn = listen_value},
+    {"token_file", IT_CUSTOM, .fn = token_value},
+};
+static const struct conf_section api_section = CONF_SECTION(api_items);
+
+/* Parse "ADDR:PORT" into a; a port is required (default 0 is refused): the API has no
+ * well-known port. */
+static int set_listen(struct conf_api *a, const char *text)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (conf_parse_addr(text, 0, &ss, &len) < 0)
+        return -EINVAL;
+    a->addr = ss;
+    a->addrlen = len;
+    snprintf(a->listen, sizeof(a->listen), "%s", text);
+    return 0;
+}
+
+int conf__api_file_defaults(struct conf *c)
+{
+    int r = conf__section_defaults(&api_section, &c->api);
+    if (r == 0)
+        r = set_listen(&c->api, CONF_API_DEFAULT_LISTEN);
+    c->api.listen_set = false;
+    return r;
+}
+
+int conf_set_api(struct conf *c, const char *listen, struct err *e)
+{
+    if (c == NULL || listen == NULL || set_listen(&c->api, listen) < 0)
+        return err_set(e, GSLBD_EINVAL, NULL, 0, 0,
+                       "invalid API address \"%s\": expected IPV4:PORT or [IPV6]:PORT",
+                       listen != NULL ? listen : "");
+    c->api.enabled = true;
+    c->api.listen_set = true;
+    return 0;
+}
+
+static int listen_value(struct conf_loader *ld, json_t *v, void *base)
+{
+    struct conf_api *a = base;
+    const char *text = json_is_string(v) ? json_string_value(v) : NULL;
+    if (text == NULL || strlen(text) != json_string_length(v) || set_listen(a, text) < 0)
+        return conf__error(ld, "must be one address with a port, like \"127.0.0.1:8053\" or "
+                               "\"[::1]:8053\"");
+    a->listen_set = true;
+    return 0;
+}
+
+static bool is_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+/* Read the token from fd (already checked) into a; NULL or what is wrong with it. */
+static const char *read_token(int fd, struct conf_api *a)
+{
+    char buf[TOKEN_FILE_MAX + 1];
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return "cannot be read";
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len == sizeof(buf))
+            return "is larger than 4096 bytes";
+    }
+    size_t b = 0;
+    while (b < len && is_space(buf[b]))
+        b++;
+    while (len > b && is_space(buf[len - 1]))
+        len--;
+    if (len == b)
+        return "is empty";
+    if (len - b > CONF_API_TOKEN_MAX)
+        return "holds a token longer than 256 bytes";
+    for (size_t i = b; i < len; i++)
+        if ((unsigned char)buf[i] <= ' ' || (unsigned char)buf[i] >= 0x7f)
+            return "holds a space, control or non-ASCII character inside the token";
+    memcpy(a->token, buf + b, len - b);
+    a->token[len - b] = '\0';
+    a->token_len = len - b;
+    return NULL;
+}
+
+/* The token file must be a regular file owned by us and closed to group and others: it is
+ * the only thing that stands between a local user and draining every cluster. */
+static int token_value(struct conf_loader *ld, json_t *v, void *base)
+{
+    struct conf_api *a = base;
+    size_t n = json_is_string(v) ? json_string_length(v) : 0;
+    const char *s = json_string_value(v);
+    if (n == 0 || n > CONF_PATH_MAX || strlen(s) != n)
+        return conf__error(ld, "must be a file name of 1 to %d bytes", CONF_PATH_MAX);
+    char *path = NULL;
+    int r = conf__resolve(ld, s, &path);
+    if (r < 0)
+        return r;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    const char *why = NULL;
+    if (fd < 0) {
+        r = conf__error(ld, "cannot open %s: %s", path, strerror(errno));
+    } else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        r = conf__error(ld, "%s is not a regular file", path);
+    } else if (st.st_uid != geteuid()) {
+        r = conf__error(ld, "%s is owned by uid %u, not by the user gslbd runs as (uid %u)", path,
+                        (unsigned)st.st_uid, (unsigned)geteuid());
+    } else if ((st.st_mode & 077) != 0) {
+        r = conf__error(ld,
+                        "%s has mode %04o: a token file must be closed to group and others "
+                        "(chmod 600 %s)",
+                        path, (unsigned)(st.st_mode & 07777), path);
+    } else if ((why = read_token(fd, a)) != NULL) {
+        r = conf__error(ld, "%s %s", path, why);
+    }
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return r;
+}
+
+int conf__api_value(struct conf_loader *ld, json_t *v, void *base)
+{
+    struct conf *c = base;
+    return conf__parse_section(ld, &api_section, v, &c->api);
+}

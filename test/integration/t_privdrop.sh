@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# t_privdrop.sh: least privilege: started as root on port 53 with --user, gslbd binds, then
+# runs without root (issue "Hardening", item 4); answers still flow and reloads still work.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+if [ "$(id -u)" -ne 0 ]; then
+    note "SKIP: needs root to bind port 53 and change user"
+    finish
+    exit $?
+fi
+user=nobody
+addr=127.0.0.$((50 + RANDOM % 100))
+cat >"$IT_TMP/z.zone" <<ZONE
+\$ORIGIN priv.test.
+\$TTL 60
+@ SOA ns.priv.test. h.priv.test. 1 3600 600 86400 60
+@ NS ns
+ns A 192.0.2.1
+www A 192.0.2.80
+ZONE
+chmod 755 "$IT_TMP"
+chmod 644 "$IT_TMP/z.zone"
+log=$LOGDIR/t_privdrop.log
+"$GSLBD" --zone priv.test="$IT_TMP/z.zone" --listen "$addr:53" --workers 2 --user "$user" \
+    >"$log" 2>&1 &
+pid=$!
+IT_PIDS+=("$pid")
+ok=0
+for _ in $(seq 1 50); do
+    if dig +short +time=1 +tries=1 @"$addr" -p 53 www.priv.test A 2>/dev/null | grep -q 192.0.2.80; then
+        ok=1
+        break
+    fi
+    sleep 0.1
+done
+check PRIV-1 "answers on port 53 after dropping privileges" "$(tail -5 "$log")" test "$ok" -eq 1
+uid=$(awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/$pid/status)
+want=$(id -u "$user")
+check PRIV-2 "every uid of the process is $user's ($want), none is root" "Uid: $uid" \
+    test "$uid" = "$want $want $want $want"
+caps=$(awk '/^CapEff:/ {print $2}' /proc/$pid/status)
+check PRIV-3 "no effective capabilities left" "CapEff: $caps" test "$caps" = "0000000000000000"
+check PRIV-4 "the log says which user it runs as" "$(grep -c 'running as user' "$log")" \
+    grep -q "running as user $user" "$log"
+# a reload still works unprivileged (the zone is world-readable)
+sed -i 's/192.0.2.80/192.0.2.81/; s/ 1 3600/ 2 3600/' "$IT_TMP/z.zone"
+kill -HUP "$pid"
+ok=0
+for _ in $(seq 1 30); do
+    if dig +short +time=1 +tries=1 @"$addr" -p 53 www.priv.test A | grep -q 192.0.2.81; then
+        ok=1
+        break
+    fi
+    sleep 0.1
+done
+check PRIV-5 "SIGHUP reload works without root" "$(tail -3 "$log")" test "$ok" -eq 1
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+check PRIV-6 "stops cleanly (exit 0)" "exit $rc" test "$rc" -eq 0
+finish
