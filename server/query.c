@@ -4,7 +4,9 @@
 
 #include <netinet/in.h>
 #include <string.h>
+#include <time.h>
 
+#include "cookie.h"
 #include "wire.h"
 
 #define CNAME_CHAIN_MAX 16
@@ -24,6 +26,17 @@ struct qctx {
     uint8_t ecs_scope;  /* widest scope of the tailored data in the answer (ECS-G1) */
     struct query_stats *st;
     uint32_t hashes[DNAME_MAX_LABELS + 1];
+
+    /* CK-1: the OPT carries COOKIE, the client's and server_cookie */
+    bool cookie_out;
+    bool valid_cookie; /* the query's server cookie was ours and valid */
+    uint8_t server_cookie[COOKIE_SERVER_LEN];
+    uint16_t opt_off; /* where write_opt() put the OPT; 0 = none */
+    /* what report() keys rate limiting on: the question's zone, the first lookup's match
+     * or cut, and whether that was a cut */
+    const struct zone *zone;
+    const struct zone_node *key_node;
+    bool referral;
 };
 
 /* ---- classify ---------------------------------------------------------------------- */
@@ -48,7 +61,40 @@ static size_t opt_size(const struct qctx *c)
         n += 4 + 4 + (c->q.ecs_source + 7u) / 8u;
     if (c->q.nsid && c->v->conf->nsid_len > 0)
         n += 4 + c->v->conf->nsid_len;
+    if (c->cookie_out)
+        n += 4 + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
     return n;
+}
+
+/* CK-1 (RFC 7873, RFC 9018): the server cookie for the response: the query's own while it
+ * is ours and fresh, else a new one. A bad one is answered as if only the client cookie
+ * came (RFC 7873 5.2.3), never with BADCOOKIE. */
+static void cookie_stage(struct qctx *c)
+{
+    const struct conf_cookies *cc = &c->v->conf->cookies;
+    if (!c->q.cookie || !cc->enabled)
+        return;
+    const uint8_t *ip;
+    size_t iplen = cookie_sockaddr_ip(c->req->src, &ip);
+    uint32_t now = c->req->now != 0 ? c->req->now : (uint32_t)time(NULL);
+    enum cookie_verdict vd = COOKIE_BAD;
+    if (c->q.cookie_server_len > 0)
+        vd = cookie_check(cc->secret, c->q.cookie_client, c->q.cookie_server,
+                          c->q.cookie_server_len, ip, iplen, now);
+    if (vd == COOKIE_FRESH)
+        memcpy(c->server_cookie, c->q.cookie_server, COOKIE_SERVER_LEN);
+    else
+        cookie_make(cc->secret, c->q.cookie_client, ip, iplen, now, c->server_cookie);
+    c->cookie_out = true;
+    c->valid_cookie = vd != COOKIE_BAD;
+    if (c->st != NULL) {
+        if (c->q.cookie_server_len == 0)
+            c->st->cookie_client_only++;
+        else if (c->valid_cookie)
+            c->st->cookie_valid++;
+        else
+            c->st->cookie_invalid++;
+    }
 }
 
 /* ---- render helpers ------------------------------------------------------------------ */
@@ -82,6 +128,14 @@ static void write_opt(struct qctx *c)
         memcpy(p + o + 4, cf->nsid, cf->nsid_len);
         o += 4u + cf->nsid_len;
     }
+    if (c->cookie_out) {
+        wire_put16(p + o, EDNS_O_COOKIE);
+        wire_put16(p + o + 2, COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN);
+        memcpy(p + o + 4, c->q.cookie_client, COOKIE_CLIENT_LEN);
+        memcpy(p + o + 4 + COOKIE_CLIENT_LEN, c->server_cookie, COOKIE_SERVER_LEN);
+        o += 4u + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
+    }
+    c->opt_off = (uint16_t)c->w.len;
     wire_put16(p + 9, (uint16_t)(o - OPT_FIXED));
     c->w.len += o;
     c->ar++;
@@ -99,6 +153,39 @@ static void start_response(struct qctx *c, bool with_question)
         c->w.len = c->q.question_end;
         wire_comp_add_name(&c->w, DNS_HDR);
     }
+}
+
+/* Tell the transport about the response (rate limiting, CK-1), when it asked. */
+static void report(const struct qctx *c, bool with_question)
+{
+    struct query_out *o = c->req->out;
+    if (o == NULL)
+        return;
+    o->valid_cookie = c->valid_cookie;
+    o->rcode = c->rcode;
+    o->qtype = c->q.qtype;
+    o->question_end = (uint16_t)(with_question && c->q.has_question ? c->q.question_end : DNS_HDR);
+    o->opt_off = c->opt_off;
+    o->rclass = QUERY_RC_ERROR;
+    o->name = NULL;
+    o->name_hash = 0;
+    if (c->zone == NULL || (c->rcode != DNS_R_NOERROR && c->rcode != DNS_R_NXDOMAIN))
+        return;
+    const struct zone_node *n = c->zone->apex;
+    if (c->rcode == DNS_R_NXDOMAIN)
+        o->rclass = QUERY_RC_NXDOMAIN;
+    else if (c->referral)
+        o->rclass = QUERY_RC_REFERRAL, n = c->key_node;
+    else if (c->an > 0 || (c->flags & DNS_F_TC))
+        o->rclass = QUERY_RC_ANSWER, n = c->key_node;
+    else
+        o->rclass = QUERY_RC_NODATA;
+    if (n == NULL) {
+        o->rclass = QUERY_RC_ERROR;
+        return;
+    }
+    o->name = n->name;
+    o->name_hash = n->hash;
 }
 
 static size_t finish(struct qctx *c, bool with_question, struct query_stats *st)
@@ -119,6 +206,7 @@ static size_t finish(struct qctx *c, bool with_question, struct query_stats *st)
         if (flags & DNS_F_TC)
             st->truncated++;
     }
+    report(c, with_question);
     return c->w.len;
 }
 
@@ -323,7 +411,8 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
         return 0;
     }
     const struct gslb_cluster *cl = &g->clusters[d.cluster];
-    gslb_count_answer((struct gslb *)g, c->req->worker, (uint32_t)d.cluster);
+    if (c->st != NULL) /* explain passes no stats: its answers are not traffic */
+        gslb_count_answer((struct gslb *)g, c->req->worker, (uint32_t)d.cluster);
     struct wire_mark m = wire_mark(&c->w);
     uint16_t count = 0;
     for (uint32_t i = cl->first_addr; i < cl->first_addr + cl->naddrs; i++) {
@@ -416,6 +505,10 @@ static int resolve(struct qctx *c, const struct zone *z, int apex_label)
                 return 0; /* a loop: the chain so far, NOERROR */
         seen_node[step] = r.node;
         seen_hash[step] = c->hashes[0];
+        if (step == 0) { /* the rate-limiting key (report) */
+            c->key_node = r.node;
+            c->referral = r.kind == LK_DELEGATION;
+        }
         if (r.kind == LK_DELEGATION)
             return add_referral(c, r.node); /* AA stays as the first owner set it */
         if (step == 0)
@@ -447,6 +540,32 @@ static int resolve(struct qctx *c, const struct zone *z, int apex_label)
 
 /* ---- the driver ----------------------------------------------------------------------- */
 
+static enum query_qtype qtype_slot(uint16_t t)
+{
+    switch (t) {
+    case DNS_T_A:
+        return QUERY_QT_A;
+    case DNS_T_AAAA:
+        return QUERY_QT_AAAA;
+    case DNS_T_MX:
+        return QUERY_QT_MX;
+    case DNS_T_TXT:
+        return QUERY_QT_TXT;
+    case DNS_T_NS:
+        return QUERY_QT_NS;
+    case DNS_T_SOA:
+        return QUERY_QT_SOA;
+    case DNS_T_CNAME:
+        return QUERY_QT_CNAME;
+    case DNS_T_SRV:
+        return QUERY_QT_SRV;
+    case DNS_T_ANY:
+        return QUERY_QT_ANY;
+    default:
+        return QUERY_QT_OTHER;
+    }
+}
+
 size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *out,
                     size_t outcap, struct query_stats *st)
 {
@@ -459,10 +578,18 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     c.w.ncomp = 0;
     c.w.len = 0;
     c.ecs_scope = 0;
+    c.cookie_out = false;
+    c.valid_cookie = false;
+    c.opt_off = 0;
+    c.zone = NULL;
+    c.key_node = NULL;
+    c.referral = false;
     c.st = st;
 
-    if (st != NULL)
+    if (st != NULL) {
         st->queries++;
+        st->transport[req->transport == QUERY_TCP]++;
+    }
     /* HDR-4: UDP from port 0 is dropped (reflection against port 0 services) */
     if (req->transport == QUERY_UDP && req->src != NULL &&
         ((req->src->sa_family == AF_INET &&
@@ -478,11 +605,14 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     c.max_size = response_max(&c);
     if (c.max_size > outcap)
         c.max_size = outcap;
+    cookie_stage(&c);
     c.opt_size = opt_size(&c);
     c.w.limit = c.max_size - c.opt_size;
     if (st != NULL) {
         st->edns += c.q.edns;
         st->ecs += c.q.ecs;
+        if (c.q.has_question)
+            st->qtype[qtype_slot(c.q.qtype)]++;
     }
 
     /* classify */
@@ -495,7 +625,7 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
         return error_response(&c, DNS_R_FORMERR, c.q.has_question, st);
     if (ps == WIRE_BADVERS)
         return error_response(&c, DNS_R_BADVERS, true, st); /* EDNS-3 */
-    if (!c.q.has_question) /* a lone COOKIE (OP-2): NOERROR, OPT, cookie not echoed (CK-1) */
+    if (!c.q.has_question) /* a lone COOKIE (OP-2): NOERROR, OPT with our COOKIE (CK-1) */
         return error_response(&c, DNS_R_NOERROR, false, st);
     if (c.q.qclass != DNS_C_IN && c.q.qclass != DNS_C_ANY)
         return error_response(&c, DNS_R_REFUSED, true, st); /* */
@@ -509,6 +639,7 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     const struct zone *z = view_find_zone(v, c.q.lname, &c.q.labels, c.hashes, &apex_label);
     if (z == NULL)
         return error_response(&c, DNS_R_REFUSED, true, st); /* */
+    c.zone = z;
 
     /* answer */
     start_response(&c, true);
@@ -522,4 +653,20 @@ drop:
     if (st != NULL)
         st->dropped++;
     return 0;
+}
+
+size_t query_truncate(uint8_t *resp, size_t len, const struct query_out *o)
+{
+    size_t n = o->question_end;
+    uint16_t ar = 0;
+    if (o->opt_off >= n && o->opt_off != 0 && o->opt_off < len) {
+        memmove(resp + n, resp + o->opt_off, len - o->opt_off);
+        n += len - o->opt_off;
+        ar = 1;
+    }
+    resp[2] |= (uint8_t)(DNS_F_TC >> 8);
+    wire_put16(resp + 6, 0);
+    wire_put16(resp + 8, 0);
+    wire_put16(resp + 10, ar);
+    return n;
 }

@@ -22,6 +22,45 @@ struct query_req {
     enum query_transport transport;
     uint64_t *rng; /* the worker's xorshift state for weighted splits; NULL = derived from ID */
     unsigned worker; /* the worker's index, for per-worker counters */
+    uint32_t now;    /* wall clock, seconds since 1970, for cookies; 0 = read the clock */
+    struct query_out *out; /* filled when not NULL (rate limiting, cookie status) */
+};
+
+/* How a response counts for response rate limiting (server/rrl.h), as in BIND. */
+enum query_rclass {
+    QUERY_RC_ANSWER = 0, /* records for the name: keyed by owner (a wildcard's own) and QTYPE */
+    QUERY_RC_NODATA,     /* keyed by zone */
+    QUERY_RC_NXDOMAIN,   /* keyed by zone */
+    QUERY_RC_REFERRAL,   /* keyed by the zone cut */
+    QUERY_RC_ERROR,      /* any other response (REFUSED, FORMERR...): keyed by RCODE */
+};
+
+/* What query_answer() tells its transport about the response it built. */
+struct query_out {
+    bool valid_cookie;     /* the query sent back a valid server cookie of ours (CK-1) */
+    uint8_t rclass;        /* enum query_rclass */
+    uint8_t rcode;         /* full (extended) RCODE */
+    uint16_t qtype;        /* as asked */
+    uint16_t question_end; /* response offset past the question (12 without one) */
+    uint16_t opt_off;      /* response offset of the OPT record, always last; 0 = none */
+    const uint8_t *name;   /* the rclass's key name, lowercase wire form, borrowed from the
+                            * view; NULL for QUERY_RC_ERROR */
+    uint32_t name_hash;    /* dname_hash(name) */
+};
+
+/* Query types counted one by one in struct query_stats.qtype; the rest are QUERY_QT_OTHER. */
+enum query_qtype {
+    QUERY_QT_A = 0,
+    QUERY_QT_AAAA,
+    QUERY_QT_MX,
+    QUERY_QT_TXT,
+    QUERY_QT_NS,
+    QUERY_QT_SOA,
+    QUERY_QT_CNAME,
+    QUERY_QT_SRV,
+    QUERY_QT_ANY,
+    QUERY_QT_OTHER,
+    QUERY_QT_COUNT
 };
 
 /* Per-worker counters, written only by the owning worker (relaxed), summed by readers. */
@@ -34,6 +73,17 @@ struct query_stats {
     uint64_t ecs;
     uint64_t gslb_answers; /* answers decided by a GSLB service */
     uint64_t gslb_servfail;
+    uint64_t qtype[QUERY_QT_COUNT]; /* queries with a question, by its type */
+    uint64_t transport[2];          /* queries by enum query_transport */
+    /* DNS cookies (CK-1), queries with a COOKIE option by what came back */
+    uint64_t cookie_client_only; /* a client cookie alone */
+    uint64_t cookie_valid;       /* a valid server cookie of ours */
+    uint64_t cookie_invalid;     /* a server cookie not ours, or expired: answered anyway */
+    /* response rate limiting (rrl.h): UDP responses over the limit, by what was done */
+    uint64_t rrl_dropped;  /* not sent */
+    uint64_t rrl_slipped;  /* sent truncated (TC=1) instead */
+    uint64_t rrl_exempt;   /* sent: the client is in rrl.exempt */
+    uint64_t rrl_log_only; /* sent: rrl.log_only */
 };
 
 /* Answer req into out (outcap >= QUERY_UDP_BUF for UDP, QUERY_TCP_BUF for TCP).
@@ -41,5 +91,9 @@ struct query_stats {
  * st may be NULL. */
 size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *out,
                     size_t outcap, struct query_stats *st);
+
+/* Cut a response of len bytes that query_answer() built, as o describes it, down to header,
+ * question and OPT with TC=1 (a rate-limiting slip; TC-1 otherwise). Returns the new length. */
+size_t query_truncate(uint8_t *resp, size_t len, const struct query_out *o);
 
 #endif

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "rrl.h"
 
 static int set_int(int fd, int level, int name, int val)
 {
@@ -105,6 +107,34 @@ static void udp_send_batch(struct worker *w, int fd, struct mmsghdr *smsg, unsig
     }
 }
 
+/* Response rate limiting (rrl.h) of the response of *len bytes at out, described by qo:
+ * false when it must not be sent; a slip cuts it down in place. Valid cookies pass. */
+static bool udp_rrl(struct worker *w, const struct view *v, const struct query_out *qo,
+                    const struct sockaddr *src, uint8_t *out, size_t *len, uint32_t now)
+{
+    const struct conf_rrl *c = &v->conf->rrl;
+    if (!c->enabled || qo->valid_cookie || w->rrl == NULL)
+        return true;
+    switch (rrl_check(w->rrl, c, qo, src, now)) {
+    case RRL_PASS:
+        return true;
+    case RRL_DROP:
+        w->stats.rrl_dropped++;
+        return false;
+    case RRL_SLIP:
+        w->stats.rrl_slipped++;
+        *len = query_truncate(out, *len, qo);
+        return true;
+    case RRL_EXEMPT:
+        w->stats.rrl_exempt++;
+        return true;
+    case RRL_LOG_ONLY:
+        w->stats.rrl_log_only++;
+        return true;
+    }
+    return true;
+}
+
 /* Answer one recvmmsg batch; returns the number of datagrams read (0 when drained). */
 static unsigned udp_batch_once(struct worker *w, int fd, const struct view *v)
 {
@@ -117,6 +147,10 @@ static unsigned udp_batch_once(struct worker *w, int fd, const struct view *v)
     if (n <= 0)
         return 0;
     w->io.udp_received += (uint64_t)n;
+    /* one clock reading per batch: seconds are all cookies and rate limits need */
+    struct timespec mono, wall;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
+    clock_gettime(CLOCK_REALTIME_COARSE, &wall);
 
     unsigned nout = 0;
     for (unsigned i = 0; i < (unsigned)n; i++) {
@@ -125,6 +159,7 @@ static unsigned udp_batch_once(struct worker *w, int fd, const struct view *v)
             w->io.udp_dropped++;
             continue;
         }
+        struct query_out qo;
         struct query_req req = {
             .pkt = b->in[i],
             .len = b->rmsg[i].msg_len,
@@ -132,9 +167,11 @@ static unsigned udp_batch_once(struct worker *w, int fd, const struct view *v)
             .transport = QUERY_UDP,
             .rng = &w->rng,
             .worker = w->idx,
+            .now = (uint32_t)wall.tv_sec,
+            .out = &qo,
         };
         size_t len = query_answer(v, &req, b->out[nout], QUERY_UDP_BUF, &w->stats);
-        if (len == 0)
+        if (len == 0 || !udp_rrl(w, v, &qo, req.src, b->out[nout], &len, (uint32_t)mono.tv_sec))
             continue;
         struct msghdr *o = &b->smsg[nout].msg_hdr;
         o->msg_name = &b->src[i];

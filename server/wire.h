@@ -59,6 +59,9 @@ struct wire_query {
     uint8_t ecs_source;
     uint8_t ecs_addr[16]; /* bits past ecs_source are zero */
     bool cookie;
+    uint8_t cookie_server_len; /* 0: a client cookie only; else 8..32 bytes came back */
+    uint8_t cookie_client[8];
+    uint8_t cookie_server[32];
     uint8_t noptions; /* EDNS options seen (saturating) */
 };
 

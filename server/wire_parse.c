@@ -112,6 +112,9 @@ static enum wire_status parse_opt(const uint8_t *rr, const uint8_t *rdata, uint1
             if (q->cookie || !(olen == 8 || (olen >= 16 && olen <= 40)))
                 return WIRE_FORMERR;
             q->cookie = true;
+            memcpy(q->cookie_client, o, 8);
+            q->cookie_server_len = (uint8_t)(olen - 8);
+            memcpy(q->cookie_server, o + 8, olen - 8u);
             break;
         case EDNS_O_NSID:
             q->nsid = true;
@@ -132,6 +135,7 @@ enum wire_status wire_parse_query(const uint8_t *pkt, size_t len, struct wire_qu
     q->nsid = false;
     q->ecs = false;
     q->cookie = false;
+    q->cookie_server_len = 0;
     q->noptions = 0;
     q->edns_version = 0;
     q->edns_udp = 0;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "rrl.h"
 
 void worker_refresh_limits(struct worker *w)
 {
@@ -85,6 +86,8 @@ static void worker_teardown(struct worker *w)
     tcp_worker_release(w);
     free(w->ub);
     w->ub = NULL;
+    rrl_table_free(w->rrl);
+    w->rrl = NULL;
 }
 
 /* Bind one UDP and one TCP socket per listen address; no libuv yet, so a bind error
@@ -182,7 +185,13 @@ int worker_start(struct server *srv, unsigned idx, struct worker **out, struct e
         r = err_set(e, GSLBD_EINVAL, NULL, 0, 0, "worker %u: no view", idx);
     } else {
         w->lim = v->conf->tcp;
-        r = worker_bind(w, v->conf, e);
+        /* made even while rrl is off, so a reload can turn it on; untouched pages cost
+         * nothing. table_size takes effect at restart. */
+        r = rrl_table_new(v->conf->rrl.table_size, &w->rrl);
+        if (r < 0)
+            err_set(e, r, NULL, 0, 0, "worker %u: rate-limiting table: %s", idx, strerror(-r));
+        else
+            r = worker_bind(w, v->conf, e);
         if (r == 0)
             r = worker_loop_setup(w, v->conf->listen, e);
     }

@@ -24,6 +24,7 @@
 #define TCP_OUT_BUF (2 * (QUERY_TCP_BUF + 2)) /* answers to one read, batched into one write */
 
 struct tcp_conn;
+struct rrl_table;
 
 /* One UDP socket (one per listen address); the fd is ours, libuv only polls it. */
 struct udp_sock {
@@ -84,6 +85,8 @@ struct worker {
     uint64_t accept_log_ms;                 /* last accept error logged (rate limit) */
 
     uint64_t rng; /* xorshift state the engine advances for weighted splits */
+    /* response rate limiting accounts (rrl.h), sized at start, used by this thread only */
+    struct rrl_table *rrl;
     struct query_stats stats;
     struct worker_io_stats io;
 };

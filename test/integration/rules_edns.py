@@ -277,17 +277,49 @@ def t_ecs():
                            fam, 0, 0, b"") and "ECS %s" % r.opt.ecs()])
 
 
+def cookie_problems(r, client, sent_server=None, echoed=None):
+    """CK-1: the response's COOKIE is the client cookie plus a 16-byte version 1 server
+    cookie; echoed=True: the one sent back, False: a new one, None: either."""
+    c = r.opt.option(dnsq.OPT_COOKIE) if r.opt else None
+    if c is None:
+        return ["no COOKIE in the response"]
+    probs = []
+    if len(c) != 24:
+        probs.append("COOKIE of %d bytes, want 24" % len(c))
+    if c[:8] != client:
+        probs.append("client cookie %s not echoed (got %s)" % (client.hex(), c[:8].hex()))
+    if len(c) > 8 and c[8] != 1:
+        probs.append("server cookie version %d, want 1" % c[8])
+    if echoed is True and c[8:] != sent_server:
+        probs.append("server cookie %s not echoed (got %s)" % (sent_server.hex(), c[8:].hex()))
+    if echoed is False and c[8:] == sent_server:
+        probs.append("a server cookie that is not ours was echoed")
+    return probs
+
+
 def t_cookie():
     W = "www.rules.test."
-    for desc, opt in (("client cookie (8 bytes)", dnsq.cookie_option()),
-                      ("client + server cookie (24 bytes)",
-                       dnsq.cookie_option(server=b"\x11" * 16)),
-                      ("client + server cookie (40 bytes)",
-                       dnsq.cookie_option(server=b"\x22" * 32))):
-        r = q(W, edns=Edns(options=[opt]))
-        expect("CK-1", "%s: answered normally, COOKIE not echoed" % desc, r, rcode=NOERROR,
-               aa=True, extra=lambda r: [r.opt.option(dnsq.OPT_COOKIE) is not None and
-                                         "COOKIE echoed"])
-    r = q(W, tcp=True, edns=Edns(options=[dnsq.cookie_option()]))
-    expect("CK-1", "COOKIE over TCP: not echoed", r, rcode=NOERROR,
-           extra=lambda r: [r.opt.option(dnsq.OPT_COOKIE) is not None and "COOKIE echoed"])
+    cc = b"\x01\x02\x03\x04\x05\x06\x07\x08"
+    r = q(W, edns=Edns(options=[dnsq.cookie_option(cc)]))
+    expect("CK-1", "client cookie (8 bytes): answered normally, COOKIE with a new server "
+           "cookie", r, rcode=NOERROR, aa=True, extra=lambda r: cookie_problems(r, cc))
+    ours = r.opt.option(dnsq.OPT_COOKIE)[8:] if r and r.opt and r.opt.option(
+        dnsq.OPT_COOKIE) else b"\x00" * 16
+    r = q(W, edns=Edns(options=[dnsq.cookie_option(cc, ours)]))
+    expect("CK-1", "our server cookie sent back: answered, the fresh cookie echoed", r,
+           rcode=NOERROR, aa=True, extra=lambda r: cookie_problems(r, cc, ours, True))
+    for desc, server in (("client + foreign server cookie (24 bytes)", b"\x11" * 16),
+                         ("client + foreign server cookie (40 bytes)", b"\x22" * 32),
+                         ("our server cookie with another client cookie", ours)):
+        client = cc if server != ours else b"\x09" * 8
+        r = q(W, edns=Edns(options=[dnsq.cookie_option(client, server)]))
+        expect("CK-1", "%s: answered normally with a new server cookie" % desc, r,
+               rcode=NOERROR, aa=True,
+               extra=lambda r, client=client, server=server: cookie_problems(r, client, server,
+                                                                             False))
+    r = q(W, tcp=True, edns=Edns(options=[dnsq.cookie_option(cc)]))
+    expect("CK-1", "COOKIE over TCP: answered with a server cookie", r, rcode=NOERROR,
+           extra=lambda r: cookie_problems(r, cc))
+    r = q("nothere.rules.test.", edns=Edns(options=[dnsq.cookie_option(cc)]))
+    expect("CK-1", "NXDOMAIN also carries the COOKIE", r, rcode=NXDOMAIN,
+           extra=lambda r: cookie_problems(r, cc))

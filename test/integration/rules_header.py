@@ -131,9 +131,12 @@ def t_opcode():
     expect("OP-2", "QDCOUNT=0 with EDNS but no COOKIE: FORMERR with OPT", r, rcode=FORMERR,
            opt=True)
     r = q(None, qdcount=0, edns=Edns(options=[dnsq.cookie_option()]))
-    expect("OP-2", "QDCOUNT=0 with a lone COOKIE: not FORMERR (NOERROR), OPT, no COOKIE echoed",
-           r, rcode=NOERROR, opt=True, extra=lambda r: [
-               r.opt.option(dnsq.OPT_COOKIE) is not None and "COOKIE echoed"])
+    expect("OP-2", "QDCOUNT=0 with a lone COOKIE: NOERROR, OPT with the COOKIE and a server "
+           "cookie (CK-1)", r, rcode=NOERROR, opt=True, an=0, extra=lambda r: [
+               r.qdcount != 0 and "QDCOUNT=%d" % r.qdcount,
+               (r.opt.option(dnsq.OPT_COOKIE) or b"")[:8] != dnsq.cookie_option()[1]
+               and "client cookie not echoed",
+               len(r.opt.option(dnsq.OPT_COOKIE) or b"") != 24 and "no 16-byte server cookie"])
     r = q(None, qdcount=0, edns=Edns(options=[dnsq.cookie_option(), (100, b"x")]))
     expect("OP-2", "QDCOUNT=0 with COOKIE plus another option: FORMERR", r, rcode=FORMERR,
            opt=True)

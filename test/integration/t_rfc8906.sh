@@ -71,7 +71,7 @@ has_word() { [[ " $1 " == *" $2 "* ]]; }
 
 # rfc ID "RFC section: description" "EXPECTATIONS" TOOL TRANSPORT ARGS...
 # EXPECTATIONS, space separated: status=X aa noaa an=N an+ opt noopt v0 noopts no100
-# nombz do nodo noflag=F small(<=512 or tc) ecs0 nsid nocookie noexpire
+# nombz do nodo noflag=F small(<=512 or tc) ecs0 nsid cookie nocookie noexpire
 rfc() {
     local id=$1 desc=$2 exp=$3 tool=$4 tr=$5
     shift 5
@@ -107,6 +107,8 @@ rfc() {
             tc) has_word "$FLAGS" tc || probs+=("tc not set") ;;
             ecs0) grep -q 'CLIENT-SUBNET: 0.0.0.0/0/0' <<<"$OUTPUT" || probs+=("ECS 0.0.0.0/0/0 not echoed") ;;
             nsid) grep -q "NSID: .*$NSID" <<<"$OUTPUT" || probs+=("NSID $NSID missing") ;;
+            cookie) grep -qiE 'COOKIE: [0-9a-f]{48}( \(good\))?$' <<<"$OUTPUT" ||
+                probs+=("no COOKIE with our 16-byte server cookie (CK-1)") ;;
             nocookie) grep -q 'COOKIE' <<<"$OUTPUT" && probs+=("COOKIE echoed") ;;
             noexpire) grep -q 'EXPIRE' <<<"$OUTPUT" && probs+=("EXPIRE echoed") ;;
             *) probs+=("test bug: unknown expectation $e") ;;
@@ -186,16 +188,16 @@ for tr in "${transports[@]}"; do
     rfc EDNS-5 "8.2.9 DO=1, bufsize 512, DNSKEY: NOERROR, OPT, <= 512 bytes or TC" \
         "status=NOERROR aa opt v0 do small" kdig "$tr" +nocookie +edns=0 +noadflag +norec +dnssec +bufsize=512 +ignore dnskey $Z
     rfc EDNS-8 "8.2.10 cookie + nsid + expire + subnet 0/0: NOERROR, SOA, aa" \
-        "status=NOERROR aa an=1 opt v0 ecs0 nsid nocookie noexpire" \
+        "status=NOERROR aa an=1 opt v0 ecs0 nsid cookie noexpire" \
         dig "$tr" +edns=0 +noad +norec +cookie +nsid +expire +subnet=0.0.0.0/0 soa $Z
     rfc EDNS-8 "8.2.10 cookie + nsid + expire + subnet 0/0: NOERROR, SOA, aa" \
-        "status=NOERROR aa an=1 opt v0 ecs0 nsid nocookie noexpire" \
+        "status=NOERROR aa an=1 opt v0 ecs0 nsid cookie noexpire" \
         kdig "$tr" +edns=0 +noadflag +norec +cookie +nsid +expire +subnet=0.0.0.0/0 soa $Z
     rfc ECS-7 "subnet 0.0.0.0/0 alone: answered, echoed with scope 0" \
         "status=NOERROR aa an=1 opt ecs0" dig "$tr" +norec +subnet=0.0.0.0/0 soa $Z
-    rfc CK-1 "client cookie: NOERROR, COOKIE not echoed" "status=NOERROR aa an=1 opt nocookie" \
+    rfc CK-1 "client cookie: NOERROR, COOKIE with a server cookie" "status=NOERROR aa an=1 opt cookie" \
         dig "$tr" +norec +cookie soa $Z
-    rfc CK-1 "client cookie: NOERROR, COOKIE not echoed" "status=NOERROR aa an=1 opt nocookie" \
+    rfc CK-1 "client cookie: NOERROR, COOKIE with a server cookie" "status=NOERROR aa an=1 opt cookie" \
         kdig "$tr" +norec +cookie soa $Z
     rfc EDNS-8 "NSID asked: our NSID" "status=NOERROR aa opt nsid" kdig "$tr" +norec +nsid soa $Z
 done
