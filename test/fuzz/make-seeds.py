@@ -1,11 +1,19 @@
 #!/usr/bin/env python3
-"""make-seeds.py: writes the seed corpus of raw DNS queries for test/fuzz/fuzz_query.c.
+"""make-seeds.py: writes the seed corpora of the fuzz targets in test/fuzz/.
 
-Each seed is one DNS message as it would arrive over UDP (no TCP length prefix), named for
-what it tests. Valid queries against test/fuzz/fuzz.zone, EDNS options (ECS, COOKIE, NSID)
-and malformed messages (bad pointers, trailing data, two OPTs, QDCOUNT 2, ...).
+query       one DNS message as it would arrive over UDP (no TCP length prefix), named for
+            what it tests: valid queries against test/fuzz/fuzz.zone, EDNS options (ECS,
+            COOKIE, NSID) and malformed messages (bad pointers, trailing data, two OPTs, ...)
+tcp_stream  fuzz_tcp_stream.c's layout: client kind and cut count, health bits, admin
+            byte, segment lengths, then a stream of length-prefixed messages
+options     fuzz_options.c's option programs (name, type, flags, then option steps)
+config      the repository's own configs (conf/gslbd.json, test/data/conf/*.json), some
+            with a nets file and a token after NUL bytes, as fuzz_config.c splits them
+
 Deterministic, standard library only:
-    python3 test/fuzz/make-seeds.py test/fuzz/corpus/query
+    python3 test/fuzz/make-seeds.py test/fuzz/corpus/query        (query seeds, as before)
+    python3 test/fuzz/make-seeds.py --target options test/fuzz/corpus/options
+    python3 test/fuzz/make-seeds.py --all test/fuzz/corpus        (every corpus folder)
 """
 import os
 import struct
@@ -200,16 +208,218 @@ def seeds():
     return s
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: make-seeds.py OUTPUT_FOLDER")
-    out = sys.argv[1]
+def tcp_seed(stream, cuts=(), kind=0, health=0, admin=0):
+    """fuzz_tcp_stream.c input: header byte, health word, admin byte, cuts, stream."""
+    assert len(cuts) <= 15
+    hdr = bytes([(kind << 4) | len(cuts)]) + struct.pack("!I", health) + bytes([admin])
+    return hdr + bytes(c - 1 for c in cuts) + stream
+
+
+def framed(*msgs):
+    return b"".join(struct.pack("!H", len(m)) + m for m in msgs)
+
+
+def gslb_query(label, qtype=A, edns=None, qid=0x1234):
+    return query(label, qtype, edns=edns, qid=qid)
+
+
+def tcp_seeds():
+    s = {}
+    e0 = opt()
+    ecs_ie = opt(options=ecs(1, 24, bytes([10, 1, 42])))
+    pipeline = framed(gslb_query("gslb", qid=1), gslb_query("split", AAAA, e0, qid=2),
+                      gslb_query("www", ANY, qid=3), gslb_query("alias", A, ecs_ie, qid=4),
+                      gslb_query("fo", A, qid=5), gslb_query("nothere", A, qid=6))
+    s["t-pipeline-whole"] = tcp_seed(pipeline)
+    s["t-pipeline-bytewise"] = tcp_seed(pipeline, cuts=[1] * 15)
+    s["t-pipeline-in-prefix"] = tcp_seed(pipeline, cuts=[1, 30, 2, 1, 60])
+    s["t-pipeline-v6"] = tcp_seed(pipeline, cuts=[7, 100], kind=2)
+    s["t-pipeline-mapped"] = tcp_seed(pipeline, cuts=[50], kind=3)
+    s["t-pipeline-default-src"] = tcp_seed(pipeline, kind=1)
+    s["t-all-down"] = tcp_seed(pipeline, health=0xFFFFFFFF)
+    s["t-half-down"] = tcp_seed(pipeline, health=0x0000AAAA, cuts=[3, 3, 3])
+    s["t-admin-drain-down"] = tcp_seed(pipeline, admin=0b11100111)
+    s["t-weighted-many"] = tcp_seed(framed(*[gslb_query("split", A, qid=i) for i in range(12)]))
+    s["t-big-any"] = tcp_seed(framed(query("", ANY), query("big", A), query("txt", TXT)),
+                              cuts=[200, 1])
+    s["t-axfr"] = tcp_seed(framed(query("", AXFR), query("www")))
+    s["t-bad-length-after"] = tcp_seed(framed(query("www")) + b"\x00\x05hello" +
+                                       framed(query("www")))
+    s["t-zero-length"] = tcp_seed(b"\x00\x00")
+    s["t-length-11"] = tcp_seed(b"\x00\x0b" + bytes(11))
+    s["t-partial-at-end"] = tcp_seed(framed(query("www")) + struct.pack("!H", 500) + query("mail"))
+    s["t-odd-byte-at-end"] = tcp_seed(framed(query("www")) + b"\x01")
+    s["t-qr-set-inside"] = tcp_seed(framed(query("www"), query("mail", flags=0x8000 | RD),
+                                           query("www", AAAA)))
+    s["t-formerr-inside"] = tcp_seed(framed(query("www"), header(qd=2) + question(fq("www")),
+                                            query("mail")), cuts=[5, 9])
+    s["t-options-mix"] = tcp_seed(framed(
+        query("gslb", A, edns=opt(options=option(COOKIE, bytes(range(8))))),
+        query("gslb", A, edns=opt(options=option(COOKIE, bytes(range(24))))),
+        query("www", AAAA, edns=opt(do=True, options=option(NSID, b"") + ecs(2, 48, bytes(6)))),
+        query("www", A, edns=opt(version=1))), cuts=[13, 13, 13])
+    s["t-lone-cookie"] = tcp_seed(framed(header(qd=0, ar=1) + opt(options=option(COOKIE, bytes(8)))))
+    s["t-empty"] = tcp_seed(b"")
+    return s
+
+
+def opt_seed(name_idx, qtype_idx=0, do=False, raw=False, rdlen_delta=None, version=None,
+             tcp=False, v6=False, udp_idx=2, health=0, admin=0, program=b""):
+    """fuzz_options.c input: b0, b1, health word, admin byte, [delta], [version], program."""
+    b0 = name_idx | (0x10 if do else 0) | (0x20 if raw else 0)
+    b0 |= 0x40 if rdlen_delta is not None else 0
+    b0 |= 0x80 if version is not None else 0
+    b1 = qtype_idx | (0x08 if tcp else 0) | (0x10 if v6 else 0) | (udp_idx << 5)
+    out = bytes([b0, b1]) + struct.pack("!I", health) + bytes([admin])
+    if rdlen_delta is not None:
+        out += struct.pack("!b", rdlen_delta)
+    if version is not None:
+        out += bytes([version])
+    return out + program
+
+
+def p_ecs(family_op, source, addr, scope=None, delta=None, dirty=False, family=None):
+    op = family_op | (0x08 if scope is not None else 0) | (0x10 if delta is not None else 0)
+    op |= 0x20 if dirty else 0
+    out = bytes([op])
+    if family_op == 2:
+        out += struct.pack("!H", family)
+    out += bytes([source])
+    if scope is not None:
+        out += bytes([scope])
+    if delta is not None:
+        out += bytes([(delta + 2) % 5])
+    return out + addr
+
+
+def p_cookie(data, mode=None):
+    if mode == "client":
+        return bytes([0x0B]) + data[:8]
+    if mode == "server":
+        return bytes([0x13, len(data) - 16]) + data
+    return bytes([0x03, len(data)]) + data
+
+
+def option_seeds():
+    s = {}
+    v4 = bytes([10, 1, 42, 7])
+    v6 = bytes.fromhex("20010db800aa80000000000000000001")
+    for i, tag in enumerate(["gslb", "split", "fo", "www", "one", "v6only", "deep", "alias",
+                             "apex", "mail", "nxdomain", "wild", "referral", "cname-out",
+                             "wcalias", "outside"]):
+        s["n-%s-ecs24" % tag] = opt_seed(i, program=p_ecs(0, 24, v4[:3]))
+        s["n-%s-aaaa-ecs56" % tag] = opt_seed(i, 1, program=p_ecs(1, 56, v6[:7]))
+    s["e-v4-0"] = opt_seed(0, program=p_ecs(0, 0, b""))
+    s["e-v4-32"] = opt_seed(0, program=p_ecs(0, 32, v4))
+    s["e-v4-33"] = opt_seed(0, program=p_ecs(0, 33, v4 + b"\x00"))
+    s["e-v4-20-masked"] = opt_seed(0, program=p_ecs(0, 20, bytes([10, 1, 255])))
+    s["e-v4-20-dirty"] = opt_seed(0, program=p_ecs(0, 20, bytes([10, 1, 255]), dirty=True))
+    s["e-v4-long"] = opt_seed(0, program=p_ecs(0, 16, bytes([10, 1, 0]), delta=1))
+    s["e-v4-short"] = opt_seed(0, program=p_ecs(0, 24, bytes([10, 1]), delta=-1))
+    s["e-v4-scope"] = opt_seed(0, program=p_ecs(0, 24, v4[:3], scope=16))
+    s["e-v6-128"] = opt_seed(0, 1, program=p_ecs(1, 128, v6))
+    s["e-v6-129"] = opt_seed(0, 1, program=p_ecs(1, 129, v6 + b"\x00"))
+    s["e-v6-57-dirty"] = opt_seed(3, 1, program=p_ecs(1, 57, v6[:8], dirty=True))
+    s["e-family-0"] = opt_seed(0, program=p_ecs(2, 8, b"\x0a", family=0))
+    s["e-family-3"] = opt_seed(0, program=p_ecs(2, 8, b"\x0a", family=3))
+    s["e-family-1-raw"] = opt_seed(0, program=p_ecs(2, 24, v4[:3], family=1))
+    s["e-twice"] = opt_seed(0, program=p_ecs(0, 24, v4[:3]) + p_ecs(0, 16, v4[:2]))
+    s["e-nets-v6"] = opt_seed(0, 1, v6=True, program=p_ecs(1, 64, v6[:8]))
+    s["e-all-down"] = opt_seed(2, health=0xFFFFFFFF, program=p_ecs(0, 24, v4[:3]))
+    s["e-admin-down"] = opt_seed(0, admin=0xAA, program=p_ecs(0, 24, v4[:3]))
+    s["e-tcp"] = opt_seed(0, tcp=True, program=p_ecs(0, 24, v4[:3]))
+    s["c-client"] = opt_seed(0, program=p_cookie(bytes(range(8)), "client"))
+    s["c-server-16"] = opt_seed(0, program=p_cookie(bytes(range(24)), "server"))
+    s["c-server-32"] = opt_seed(0, program=p_cookie(bytes(range(40)), "server"))
+    s["c-len-5"] = opt_seed(0, program=p_cookie(bytes(5)))
+    s["c-len-9"] = opt_seed(0, program=p_cookie(bytes(9)))
+    s["c-len-41"] = opt_seed(0, program=p_cookie(bytes(41)))
+    s["c-twice"] = opt_seed(0, program=p_cookie(bytes(8), "client") * 2)
+    s["c-with-ecs-nsid"] = opt_seed(0, do=True, program=p_cookie(bytes(range(8)), "client") +
+                                    p_ecs(0, 24, v4[:3]) + b"\x04")
+    s["x-nsid"] = opt_seed(8, program=b"\x04")
+    s["x-nsid-data"] = opt_seed(8, program=b"\x0c\x03abc")
+    s["x-unknown"] = opt_seed(8, program=b"\x05\xfd\xe9\x05hello")
+    s["x-padding"] = opt_seed(8, program=b"\x06\x40")
+    s["x-many-options"] = opt_seed(8, program=b"\x06\x00" * 300)
+    s["x-raw-overrun"] = opt_seed(8, program=b"\x07\x00\x0a\x00\x30" + bytes(8))
+    s["x-raw-list"] = opt_seed(0, raw=True, program=option(NSID, b"") + ecs(1, 24, v4[:3]))
+    s["x-raw-truncated-header"] = opt_seed(0, raw=True, program=b"\x00\x08\x00")
+    s["x-rdlen-plus"] = opt_seed(0, rdlen_delta=3, program=p_ecs(0, 24, v4[:3]))
+    s["x-rdlen-minus"] = opt_seed(0, rdlen_delta=-2, program=p_ecs(0, 24, v4[:3]))
+    s["x-version-1"] = opt_seed(0, version=1, program=p_ecs(0, 24, v4[:3]))
+    s["x-version-1-bad-ecs"] = opt_seed(0, version=1, program=p_ecs(0, 40, v4))
+    for i in range(8):
+        s["u-udp-%d" % i] = opt_seed(8, 2, udp_idx=i, do=True, program=b"\x04")
+    s["u-big-udp-512"] = opt_seed(3, 2, udp_idx=1, program=p_ecs(0, 24, v4[:3]) + b"\x04")
+    return s
+
+
+def config_seeds():
+    s = {}
+    repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    conf_dir = os.path.join(repo, "test", "data", "conf")
+    files = [os.path.join(repo, "conf", "gslbd.json")]
+    files += sorted(os.path.join(conf_dir, f) for f in os.listdir(conf_dir) if f.endswith(".json"))
+    with open(os.path.join(conf_dir, "nets.txt"), "rb") as f:
+        nets = f.read()
+    for path in files:
+        with open(path, "rb") as f:
+            text = f.read()
+        tag = "repo-" + os.path.basename(path)[:-len(".json")]
+        s[tag] = text
+        if b"nets_file" in text:
+            s[tag + "+nets"] = text + b"\x00" + nets
+    token = b"0123456789abcdef0123456789abcdef\n"
+    minimal = (b'{"listen": ["127.0.0.1:5300"], "zones": [{"origin": "a.test", "file": "a.zone"}]%s}')
+    s["k-api-token"] = minimal % b', "api": {"listen": "127.0.0.1:8053", "token_file": "api.token"}'
+    s["k-api-token"] += b"\x00\x00" + token
+    s["k-api-token-empty"] = (minimal % b', "api": {"token_file": "api.token"}') + b"\x00\x00"
+    s["k-api-off"] = minimal % b', "api": {"enabled": false}'
+    s["k-cookies-secret"] = (minimal % b', "cookies": {"enabled": true, "secret_file": "api.token"}')
+    s["k-cookies-secret"] += b"\x00\x00" + token
+    s["k-cookies-off"] = minimal % b', "cookies": {"enabled": false}'
+    s["k-rrl"] = minimal % (b', "rrl": {"enabled": true, "responses_per_second": 5, "slip": 0, '
+                            b'"exempt": ["127.0.0.0/8", "::1", "2001:db8::/32"]}')
+    s["k-nets-file-only"] = (
+        b'{"listen": ["[::1]:53"], "zones": [{"origin": "x.test", "file": "/x.zone"}],\n'
+        b' "regions": [{"name": "eu-central", "lat": 1, "lon": 2}, {"name": "eu-west", "lat": 3, '
+        b'"lon": 4}, {"name": "us-east", "lat": -5.5, "lon": -179.9}],\n'
+        b' "geoip": {"nets_file": "nets.txt", "pin": {"country:DE": ["eu-west"]}}}'
+    ) + b"\x00" + nets + b"\n10.0.0.0/8 eu-west\n10.0.0.0/08 us-east\n"
+    s["k-escapes"] = (b'{"listen": ["127.0.0.1:5300"], "zones": [{"origin": "a\\u002etest", '
+                      b'"file": "a\\u0000.zone"}], "nsid": "\\u00e9\\ud83d\\ude00"}')
+    return s
+
+
+TARGETS = {
+    "query": seeds,
+    "tcp_stream": tcp_seeds,
+    "options": option_seeds,
+    "config": config_seeds,
+}
+
+
+def write_seeds(out, all_seeds):
     os.makedirs(out, exist_ok=True)
-    all_seeds = seeds()
     for tag, data in sorted(all_seeds.items()):
         with open(os.path.join(out, tag), "wb") as f:
             f.write(data)
     print("make-seeds.py: %d seeds in %s" % (len(all_seeds), out))
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) == 2 and args[0] == "--all":
+        for target, fn in TARGETS.items():
+            write_seeds(os.path.join(args[1], target), fn())
+    elif len(args) == 3 and args[0] == "--target" and args[1] in TARGETS:
+        write_seeds(args[2], TARGETS[args[1]]())
+    elif len(args) == 1:
+        write_seeds(args[0], seeds())
+    else:
+        sys.exit("usage: make-seeds.py [--target %s] OUTPUT_FOLDER | --all CORPUS_FOLDER"
+                 % "|".join(TARGETS))
 
 
 if __name__ == "__main__":
