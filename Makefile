@@ -47,7 +47,7 @@ UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 REPLAY_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(BUILD)/test/replay_%)
 
-.PHONY: all run test unit integration fuzz-replay bench fuzz deps clean format format-check deb
+.PHONY: all run test unit integration fuzz-replay bench fuzz soak deps clean format format-check deb
 
 # The bundled demo GeoIP database, built from synthetic networks (geo/demo-networks.txt).
 DEMO_MMDB := build/geo/demo.mmdb
@@ -125,6 +125,11 @@ bench: deps
 
 deb: deps
 	@bash packaging/build-deb.sh
+
+SOAK_SECONDS ?= 1800
+soak: deps
+	@$(MAKE) --no-print-directory VARIANT=release all
+	@SOAK_SECONDS=$(SOAK_SECONDS) bash bench/soak.sh build/release/gslbd
 
 FUZZ_SECONDS ?= 60
 fuzz: deps
