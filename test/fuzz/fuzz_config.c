@@ -156,8 +156,7 @@ static void check_conf(const struct conf *c)
         if (c->zones[i].origin == NULL || !is_abs(c->zones[i].file))
             bad("zone origin or file not resolved", c);
     if (c->edns_max_udp < 512 || c->edns_max_udp > 4096 || c->nsid_len > sizeof(c->nsid) ||
-        c->log_level < 0 || c->log_level > 3 || c->workers > 256 ||
-        c->startup_wait_ms > 60000)
+        c->log_level < 0 || c->log_level > 3 || c->workers > 256 || c->startup_wait_ms > 60000)
         bad("top-level bounds", c);
     const struct conf_tcp *t = &c->tcp;
     if (t->idle_timeout_ms < 100 || t->io_timeout_ms < 100 || t->max_connections < 1 ||

@@ -45,10 +45,10 @@ static const struct {
     const char *label;
     bool tailored;
 } names[16] = {
-    {"gslb", true},  {"split", true},      {"fo", true},     {"www", true},
-    {"one", true},   {"v6only", true},     {"deep.gslb", true}, {"alias", true},
-    {"", false},     {"mail", false},      {"nothere", false}, {"host.wild", false},
-    {"x.sub", false}, {"out", false},      {"wcalias", false}, {NULL, false}, /* outside */
+    {"gslb", true},   {"split", true},  {"fo", true},        {"www", true},
+    {"one", true},    {"v6only", true}, {"deep.gslb", true}, {"alias", true},
+    {"", false},      {"mail", false},  {"nothere", false},  {"host.wild", false},
+    {"x.sub", false}, {"out", false},   {"wcalias", false},  {NULL, false}, /* outside */
 };
 static const uint16_t qtypes[8] = {1, 28, 255, 16, 15, 6, 5, 2};
 static const uint16_t udp_sizes[8] = {0, 512, 1232, 4096, 65535, 100, 1400, 513};
@@ -256,8 +256,8 @@ static void ref_parse(const uint8_t *rd, size_t n, struct ref *f)
 
 /* ---- checks ---- */
 
-static void check_parse(const uint8_t *pkt, size_t len, int want, const struct ref *f,
-                        uint16_t udp, bool do_bit, struct wire_query *q)
+static void check_parse(const uint8_t *pkt, size_t len, int want, const struct ref *f, uint16_t udp,
+                        bool do_bit, struct wire_query *q)
 {
     static struct wire_query q2;
     memset(q, 0, sizeof(*q));
@@ -340,8 +340,8 @@ static void check_answer_options(const uint8_t *r, size_t n, const struct fuzz_r
 }
 
 static void check_answer(struct view *v, const uint8_t *pkt, size_t len, bool tcp, bool v6,
-                         enum wire_status verdict, const struct wire_query *q,
-                         const struct ref *f, bool tailored)
+                         enum wire_status verdict, const struct wire_query *q, const struct ref *f,
+                         bool tailored)
 {
     static uint8_t *out;
     static struct sockaddr_in src4;
@@ -398,9 +398,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct rd r = {data, size, 7};
     uint8_t b0 = data[0], b1 = data[1];
-    fuzz_gslb_health(v, (uint32_t)data[2] << 24 | (uint32_t)data[3] << 16 |
-                            (uint32_t)data[4] << 8 | data[5],
-                     data[6]);
+    fuzz_gslb_health(
+        v, (uint32_t)data[2] << 24 | (uint32_t)data[3] << 16 | (uint32_t)data[4] << 8 | data[5],
+        data[6]);
     int rdlen_delta = (b0 & 0x40) ? (int8_t)rd_byte(&r) : 0;
     uint8_t version = (b0 & 0x80) ? rd_byte(&r) : 0;
     bool do_bit = (b0 & 0x10) != 0;
@@ -413,7 +413,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *label = names[b0 & 0x0F].label;
     char text[64];
     snprintf(text, sizeof(text), "%s%s%s", label != NULL ? label : "www.outside",
-             label != NULL && label[0] != '\0' ? "." : "", label != NULL ? "fuzz.example" : ".test");
+             label != NULL && label[0] != '\0' ? "." : "",
+             label != NULL ? "fuzz.example" : ".test");
     for (const char *s = text; *s != '\0';) {
         const char *dot = strchr(s, '.');
         size_t l = dot != NULL ? (size_t)(dot - s) : strlen(s);
@@ -426,8 +427,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     put16(&m, qtypes[b1 & 7]);
     put16(&m, DNS_C_IN);
     /* OPT: root owner, type, UDP size, extended RCODE 0, version, DO, RDLENGTH */
-    uint8_t opt[11] = {0, 0, 41, (uint8_t)(udp >> 8), (uint8_t)udp, 0, version,
-                       do_bit ? 0x80 : 0, 0, 0, 0};
+    uint8_t opt[11] = {0, 0, 41, (uint8_t)(udp >> 8), (uint8_t)udp, 0, version, do_bit ? 0x80 : 0,
+                       0, 0, 0};
     size_t opt_at = m.len;
     put(&m, opt, sizeof(opt));
     size_t rd_at = m.len;

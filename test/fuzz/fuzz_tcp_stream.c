@@ -42,8 +42,8 @@ struct transcript {
     size_t len, cap;
     unsigned messages; /* complete messages framed */
     unsigned answered;
-    bool closed;       /* a length under 12 closed the connection */
-    size_t consumed;   /* stream bytes framed before the end or the close */
+    bool closed;     /* a length under 12 closed the connection */
+    size_t consumed; /* stream bytes framed before the end or the close */
 };
 
 struct conn_model {
@@ -189,8 +189,8 @@ static const struct sockaddr *client(unsigned kind)
     if (!init) {
         v4[0].sin_family = v4[1].sin_family = AF_INET;
         v4[0].sin_port = v4[1].sin_port = htons(40000);
-        inet_pton(AF_INET, "10.1.42.7", &v4[0].sin_addr);  /* a nets entry (ie) */
-        inet_pton(AF_INET, "192.0.2.1", &v4[1].sin_addr);  /* no entry: default order */
+        inet_pton(AF_INET, "10.1.42.7", &v4[0].sin_addr); /* a nets entry (ie) */
+        inet_pton(AF_INET, "192.0.2.1", &v4[1].sin_addr); /* no entry: default order */
         v6[0].sin6_family = v6[1].sin6_family = AF_INET6;
         v6[0].sin6_port = v6[1].sin6_port = htons(40001);
         inet_pton(AF_INET6, "2001:db8:aa:80::1", &v6[0].sin6_addr);
@@ -234,8 +234,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     size_t ncuts = data[0] & 0x0F;
     const struct sockaddr *src = client(data[0] >> 4);
-    uint32_t health = (uint32_t)data[1] << 24 | (uint32_t)data[2] << 16 |
-                      (uint32_t)data[3] << 8 | data[4];
+    uint32_t health =
+        (uint32_t)data[1] << 24 | (uint32_t)data[2] << 16 | (uint32_t)data[3] << 8 | data[4];
     fuzz_gslb_health(v, health, data[5]);
     if (size - HDR_BYTES < ncuts)
         ncuts = size - HDR_BYTES;

@@ -36,11 +36,11 @@ static inline uint16_t fuzz_get16(const uint8_t *p)
 
 /* What fuzz_resp_check() found in a response. */
 struct fuzz_resp {
-    uint8_t rcode;      /* full: header RCODE plus the OPT's extended bits */
-    uint16_t flags;     /* second header word */
+    uint8_t rcode;  /* full: header RCODE plus the OPT's extended bits */
+    uint16_t flags; /* second header word */
     unsigned qd, an, ns, ar;
-    int opts;           /* OPT records seen (always in additional) */
-    size_t opt_rdata;   /* offset of the OPT RDATA, when opts == 1 */
+    int opts;         /* OPT records seen (always in additional) */
+    size_t opt_rdata; /* offset of the OPT RDATA, when opts == 1 */
     uint16_t opt_rdlen;
     uint16_t opt_udp;
 };
@@ -84,8 +84,8 @@ static inline void fuzz_check_name(const char *tag, const uint8_t *r, size_t len
 /* Walk every section of response r to query q: QR set, ID and OPCODE copied, every
  * record inside the message, nothing after the last, at most one OPT and only in the
  * additional section. Fills *out. */
-static inline void fuzz_resp_check(const char *tag, const uint8_t *r, size_t len,
-                                   const uint8_t *q, size_t qlen, struct fuzz_resp *out)
+static inline void fuzz_resp_check(const char *tag, const uint8_t *r, size_t len, const uint8_t *q,
+                                   size_t qlen, struct fuzz_resp *out)
 {
     memset(out, 0, sizeof(*out));
     if (len < 12)
@@ -174,21 +174,17 @@ static inline void fuzz_write_file(const char *path, const void *data, size_t le
     }
 }
 
-/* GSLB services in fuzz.zone, in the order of FUZZ_GSLB_CONF's "services". */
-#define FUZZ_GSLB_SERVICES                                                                         \
-    "gslb", "split", "fo", "www", "one", "v6only", "deep.gslb"
-
 /* The configuration of the GSLB view; %s is the absolute path of fuzz.zone. Three regions,
  * clusters with IPv4, IPv6 and mixed addresses, every policy and both all_down modes,
  * nets that tie ECS prefixes to regions, and a service at www, where the zone's own A and
  * AAAA give way (CNAMEs in fuzz.zone lead there). No checks: the fuzz target sets health. */
 #define FUZZ_GSLB_CONF                                                                             \
-    "{\"listen\": [\"127.0.0.1:5300\"], \"nsid\": \"fuzz-nsid\",\n"                                 \
-    " \"api\": {\"enabled\": false}, \"startup_wait_ms\": 0,\n"                                     \
-    " \"zones\": [{\"origin\": \"fuzz.example.\", \"file\": \"%s\"}],\n"                            \
-    " \"regions\": [{\"name\": \"eu\", \"lat\": 50.11, \"lon\": 8.68},\n"                           \
-    "   {\"name\": \"ie\", \"lat\": 53.35, \"lon\": -6.26},\n"                                      \
-    "   {\"name\": \"us\", \"lat\": 39.04, \"lon\": -77.49}],\n"                                    \
+    "{\"listen\": [\"127.0.0.1:5300\"], \"nsid\": \"fuzz-nsid\",\n"                                \
+    " \"api\": {\"enabled\": false}, \"startup_wait_ms\": 0,\n"                                    \
+    " \"zones\": [{\"origin\": \"fuzz.example.\", \"file\": \"%s\"}],\n"                           \
+    " \"regions\": [{\"name\": \"eu\", \"lat\": 50.11, \"lon\": 8.68},\n"                          \
+    "   {\"name\": \"ie\", \"lat\": 53.35, \"lon\": -6.26},\n"                                     \
+    "   {\"name\": \"us\", \"lat\": 39.04, \"lon\": -77.49}],\n"                                   \
     " \"clusters\": [\n"                                                                           \
     "   {\"name\": \"eu-a\", \"region\": \"eu\", \"addresses\": [\"192.0.2.10\", "                 \
     "\"2001:db8:10::10\"]},\n"                                                                     \
@@ -198,7 +194,7 @@ static inline void fuzz_write_file(const char *path, const void *data, size_t le
     "\"2001:db8:20::10\", \"2001:db8:20::11\"]},\n"                                                \
     "   {\"name\": \"us-a\", \"region\": \"us\", \"addresses\": [\"203.0.113.10\"], "              \
     "\"weight\": 0},\n"                                                                            \
-    "   {\"name\": \"us-v6\", \"region\": \"us\", \"addresses\": [\"2001:db8:30::10\"]}],\n"        \
+    "   {\"name\": \"us-v6\", \"region\": \"us\", \"addresses\": [\"2001:db8:30::10\"]}],\n"       \
     " \"services\": [\n"                                                                           \
     "   {\"name\": \"gslb.fuzz.example\", \"clusters\": [\"eu-a\", \"eu-b\", \"ie-a\", "           \
     "\"us-a\"]},\n"                                                                                \
@@ -206,10 +202,10 @@ static inline void fuzz_write_file(const char *path, const void *data, size_t le
     "\"eu-b\", \"us-a\"], \"ttl\": 0},\n"                                                          \
     "   {\"name\": \"fo.fuzz.example\", \"policy\": \"failover\", \"clusters\": [\"ie-a\", "       \
     "\"eu-a\"], \"all_down\": \"servfail\"},\n"                                                    \
-    "   {\"name\": \"www.fuzz.example\", \"clusters\": [\"ie-a\", \"us-v6\", \"eu-b\"]},\n"         \
+    "   {\"name\": \"www.fuzz.example\", \"clusters\": [\"ie-a\", \"us-v6\", \"eu-b\"]},\n"        \
     "   {\"name\": \"one.fuzz.example\", \"clusters\": [\"eu-b\"], \"all_down\": "                 \
     "\"servfail\"},\n"                                                                             \
-    "   {\"name\": \"v6only.fuzz.example\", \"clusters\": [\"us-v6\"]},\n"                          \
+    "   {\"name\": \"v6only.fuzz.example\", \"clusters\": [\"us-v6\"]},\n"                         \
     "   {\"name\": \"deep.gslb.fuzz.example\", \"policy\": \"failover\", \"clusters\": "           \
     "[\"us-a\", \"us-v6\", \"ie-a\"]}],\n"                                                         \
     " \"geoip\": {\"default_order\": [\"us\", \"eu\"],\n"                                          \
@@ -273,8 +269,7 @@ static inline void fuzz_gslb_health(struct view *v, uint32_t seed, uint32_t admi
 {
     struct gslb *g = v->gslb;
     for (size_t i = 0; i < g->naddrs; i++)
-        atomic_store_explicit(&g->addr_up[i], (seed >> (i % 32) & 1) ? 0 : 1,
-                              memory_order_relaxed);
+        atomic_store_explicit(&g->addr_up[i], (seed >> (i % 32) & 1) ? 0 : 1, memory_order_relaxed);
     for (size_t i = 0; i < g->nclusters; i++)
         atomic_store_explicit(&g->admin[i], (uint8_t)(admin_seed >> (2 * (i % 16)) & 3),
                               memory_order_relaxed);
