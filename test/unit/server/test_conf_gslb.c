@@ -382,7 +382,7 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
     {{"\"regions\": {},", NULL, NULL, NULL},
      GSLBD_EINVAL,
-     ":2:12: $.regions: must be an array of 0 to 1024 region objects"},
+     ":2:12: $.regions: must be an array of 0 to 64 region objects"},
     {{"\"regions\": [5],", NULL, NULL, NULL},
      GSLBD_EINVAL,
      ":2:13: $.regions[0]: must be an object"},
