@@ -74,37 +74,15 @@ static const char *read_secret(int fd, struct conf_cookies *c)
  * the file gets the same checks as the API token file. */
 static int secret_value(struct conf_loader *ld, json_t *v, void *base)
 {
-    struct conf_cookies *c = base;
-    size_t n = json_is_string(v) ? json_string_length(v) : 0;
-    const char *s = json_string_value(v);
-    if (n == 0 || n > CONF_PATH_MAX || strlen(s) != n)
-        return conf__error(ld, "must be a file name of 1 to %d bytes", CONF_PATH_MAX);
+    int fd = -1;
     char *path = NULL;
-    int r = conf__resolve(ld, s, &path);
+    int r = conf__open_private(ld, v, "secret", true, &fd, &path);
     if (r < 0)
         return r;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    struct stat st;
-    const char *why = NULL;
-    if (fd < 0) {
-        r = conf__error(ld, "cannot open %s: %s", path, strerror(errno));
-    } else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        r = conf__error(ld, "%s is not a regular file", path);
-    } else if (st.st_uid != geteuid() && geteuid() != 0) {
-        /* root may read another user's file: the one it drops to with --user, which
-         * must read it again at every reload */
-        r = conf__error(ld, "%s is owned by uid %u, not by the user gslbd runs as (uid %u)", path,
-                        (unsigned)st.st_uid, (unsigned)geteuid());
-    } else if ((st.st_mode & 077) != 0) {
-        r = conf__error(ld,
-                        "%s has mode %04o: a secret file must be closed to group and others "
-                        "(chmod 600 %s)",
-                        path, (unsigned)(st.st_mode & 07777), path);
-    } else if ((why = read_secret(fd, c)) != NULL) {
+    const char *why = read_secret(fd, base);
+    if (why != NULL)
         r = conf__error(ld, "%s %s", path, why);
-    }
-    if (fd >= 0)
-        close(fd);
+    close(fd);
     free(path);
     return r;
 }

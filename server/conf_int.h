@@ -151,6 +151,14 @@ int conf__nomem(struct conf_loader *ld);
  * by the caller. 0 or the out-of-memory error. */
 int conf__resolve(struct conf_loader *ld, const char *name, char **out);
 
+/* Open the private file (a token or secret) named by the string v, resolved like every
+ * path: a regular file owned by the user we run as (or by anyone when root_reads_any and
+ * we are root: --user rereads it at reloads) and closed to group and others. kind names
+ * it in errors ("token", "secret"). On success *fd and *path are set; the caller closes
+ * and frees them. */
+int conf__open_private(struct conf_loader *ld, json_t *v, const char *kind, bool root_reads_any,
+                       int *fd, char **path);
+
 /* ---- GSLB keys (conf_gslb.c) ---- */
 
 /* A sorted name lookup: region, check and cluster names, or wire-form DNS names. */

@@ -2,12 +2,15 @@
 #include "conf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf_int.h"
 #include "conf_pos.h"
@@ -664,4 +667,41 @@ int conf_load_file(const char *path, struct conf **out, struct err *e)
     json_decref(root);
     free(text);
     return r;
+}
+
+int conf__open_private(struct conf_loader *ld, json_t *v, const char *kind, bool root_reads_any,
+                       int *fdp, char **pathp)
+{
+    size_t n = json_is_string(v) ? json_string_length(v) : 0;
+    const char *s = json_string_value(v);
+    if (n == 0 || n > CONF_PATH_MAX || strlen(s) != n)
+        return conf__error(ld, "must be a file name of 1 to %d bytes", CONF_PATH_MAX);
+    char *path = NULL;
+    int r = conf__resolve(ld, s, &path);
+    if (r < 0)
+        return r;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0) {
+        r = conf__error(ld, "cannot open %s: %s", path, strerror(errno));
+    } else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        r = conf__error(ld, "%s is not a regular file", path);
+    } else if (st.st_uid != geteuid() && !(root_reads_any && geteuid() == 0)) {
+        r = conf__error(ld, "%s is owned by uid %u, not by the user gslbd runs as (uid %u)", path,
+                        (unsigned)st.st_uid, (unsigned)geteuid());
+    } else if ((st.st_mode & 077) != 0) {
+        r = conf__error(ld,
+                        "%s has mode %04o: a %s file must be closed to group and others "
+                        "(chmod 600 %s)",
+                        path, (unsigned)(st.st_mode & 07777), kind, path);
+    }
+    if (r < 0) {
+        if (fd >= 0)
+            close(fd);
+        free(path);
+        return r;
+    }
+    *fdp = fd;
+    *pathp = path;
+    return 0;
 }
