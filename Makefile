@@ -103,12 +103,18 @@ $(BUILD)/test/replay_%: test/fuzz/%.c test/fuzz/replay_main.c $(MOD_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.a,$^) $(PKG_LIBS)
 
+# Micro benchmarks of make bench: the query engine alone, and geo lookups.
+BENCH_BIN := $(BUILD)/bench/engine_bench $(BUILD)/bench/geo_bench
+$(BUILD)/bench/%: bench/%.c $(MOD_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.a,$^) $(PKG_LIBS)
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	@bash packaging/run.sh $(GSLBD)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(REPLAY_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(REPLAY_BIN) $(BENCH_BIN)
 	@bash test/run-all.sh $(BUILD)
 
 unit: $(UNIT_BIN)
@@ -119,7 +125,7 @@ fuzz-replay: $(REPLAY_BIN)
 	@bash test/run-all.sh $(BUILD) fuzz
 
 bench: deps
-	@$(MAKE) --no-print-directory VARIANT=release all
+	@$(MAKE) --no-print-directory VARIANT=release all build/release/bench/engine_bench
 	@bash bench/bench.sh build/release/gslbd
 	@bash bench/failover.sh
 

@@ -596,6 +596,17 @@ ratio_line() {
     printf ' target <= %s: %s\n' "$limit" "$verdict"
 }
 
+# The query engine alone (bench/engine_bench.c: no sockets, no kernel), pinned to the
+# server's CPU: what gslbd's own code costs of each query's CPU. engine_line LABEL ARGS...
+ENGINE=${GSLBD%/gslbd}/bench/engine_bench
+engine_line() {
+    local label=$1 out
+    shift
+    [ -x "$ENGINE" ] || { printf '%-26s (no %s: make VARIANT=release %s)\n' "$label" "$ENGINE" "$ENGINE"; return 0; }
+    out=$(taskset -c "$SERVER_CPU" "$ENGINE" "$@" 2>/dev/null) || out="engine_bench failed"
+    printf '%-26s %s\n' "$label" "${out#engine: }"
+}
+
 summary_static() {
     MODE=static SECS=$SECS_STATIC RAW=$OUT/raw.tsv
     echo
@@ -605,6 +616,10 @@ summary_static() {
     d=$(col gdnsd capacity 9 | median)
     if [ "$g" != - ] && [ "$d" != - ]; then
         awk -v g="$g" -v d="$d" 'BEGIN { printf "capacity ratio gslbd/gdnsd: %.2f\n", g / d }'
+    fi
+    if [[ " ${active[*]} " == *" gslbd "* ]]; then
+        echo "gslbd's own code per query, without sockets (median of 5 runs; the rest of the CPU above is the kernel's):"
+        engine_line "  engine, static zone" -z "bench.example=$ZONE" "$STATIC_QUERIES"
     fi
     table_footer "${active[@]}"
 }
@@ -618,6 +633,15 @@ summary_geo() {
     ratio_line gslbd-geo gslbd-static 1.10
     ratio_line gslbd-geo gdnsd-geo 1.00
     [[ " ${geo_active[*]} " == *" gdnsd-static "* ]] && ratio_line gdnsd-geo gdnsd-static 1.10
+    if [[ " ${geo_active[*]} " == *" gslbd-"* ]]; then
+        local d=$WORK/engine
+        mkdir -p "$d"
+        cp "$WORK/geo/bench.mmdb" "$GEO/geo.example.zone" "$d/"
+        DIR=$d SERVER_PORT=$PORT_BASE THREADS=1 fill_template "$GEO/gslbd.json" "$d/gslbd.json"
+        echo "gslbd's own code per query, without sockets (median of 5 runs; the rest of the CPU above is the kernel's):"
+        engine_line "  engine, gslbd-geo" -c "$d/gslbd.json" -B "$WORK/geo/geo.bin"
+        engine_line "  engine, gslbd-static" -c "$d/gslbd.json" -B "$WORK/geo/static.bin"
+    fi
     if [ -s "$OUT/agreement.txt" ]; then
         echo "answers, first 500 client subnets of the geo queries: $(head -n 1 "$OUT/agreement.txt")"
     fi
