@@ -283,9 +283,23 @@ static void on_write(uv_write_t *req, int status)
         c->wbuf = c->pend = NULL;
         c->wcap = c->pcap = 0;
     }
-    if (c->paused && c->wlen + c->plen <= c->w->lim.max_pending_out / 2)
+    if (c->eof) {
+        if (!c->writing)
+            conn_close(c);
+    } else if (c->paused && c->wlen + c->plen <= c->w->lim.max_pending_out / 2) {
         conn_resume(c);
-    else if (c->eof && !c->writing)
+    }
+}
+
+/* Read no more; close once the answers already queued have left. */
+static void conn_finish(struct tcp_conn *c)
+{
+    if (c->closing)
+        return;
+    uv_read_stop((uv_stream_t *)&c->h);
+    if (c->writing)
+        c->eof = true;
+    else
         conn_close(c);
 }
 
@@ -304,7 +318,7 @@ static size_t conn_answer(struct tcp_conn *c, const struct view *v, const uint8_
         if (mlen < 12) { /* HDR-4: no header to answer; the stream cannot be trusted */
             w->io.tcp_bad_length++;
             conn_send(c, out, olen);
-            conn_close(c);
+            conn_finish(c);
             return n;
         }
         if (n - off - 2 < mlen)
@@ -419,9 +433,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     if (nread < 0) {
         /* EOF after the queries: answers already queued still go out (half-close). */
-        uv_read_stop(s);
-        if (nread == UV_EOF && c->writing)
-            c->eof = true;
+        if (nread == UV_EOF)
+            conn_finish(c);
         else
             conn_close(c);
         return;

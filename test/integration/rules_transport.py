@@ -205,6 +205,34 @@ def t_tcp():
     except (OSError, ConnectionError, dnsq.WireError) as e:
         R.fail("TCP-3", "100 pipelined queries", repr(e))
 
+    # HDR-4 over TCP: a length under 12 ends the connection, but only after the answers to
+    # the messages before it have left
+    # (a small receive buffer, read late: the answers queue up in the server first)
+    try:
+        n = 500
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(3.0)
+        s.connect((H, C.port))
+        blob = b"".join(dnsq.tcp_frame(make_query("bigtxt.rules.test.", "TXT", id=0x3200 + i))
+                        for i in range(n))
+        s.sendall(blob + b"\x00\x05hello" + dnsq.tcp_frame(make_query(W, id=0x3fff)))
+        time.sleep(0.3)
+        ids = []
+        try:
+            while len(ids) < n + 1:
+                ids.append(dnsq.Msg(dnsq.tcp_read_msg(s, 3.0)).id)
+        except (OSError, ConnectionError, dnsq.WireError):
+            pass
+        R.check(ids == [0x3200 + i for i in range(n)], "HDR-4",
+                "TCP: %d queries with 2100-byte answers, then a 5-byte message: all %d "
+                "answered in order, then the connection closed (the query after it "
+                "unanswered)" % (n, n), "got %d answers, last IDs %s" % (
+                    len(ids), [hex(i) for i in ids[-3:]]))
+        s.close()
+    except (OSError, ConnectionError, dnsq.WireError) as e:
+        R.fail("HDR-4", "TCP: queries then a message under 12 bytes", repr(e))
+
     t_tcp_write_together()
     t_tcp_timeouts()
     t_tcp_limits()
