@@ -615,7 +615,13 @@ summary_static() {
     g=$(col gslbd capacity 9 | median)
     d=$(col gdnsd capacity 9 | median)
     if [ "$g" != - ] && [ "$d" != - ]; then
-        awk -v g="$g" -v d="$d" 'BEGIN { printf "capacity ratio gslbd/gdnsd: %.2f\n", g / d }'
+        awk -v g="$g" -v d="$d" 'BEGIN { printf "capacity ratio gslbd/gdnsd (of the medians): %.2f\n", g / d }'
+    fi
+    if [[ " ${active[*]} " == *" gslbd "* ]]; then
+        echo "server CPU per answered query, A / B: median of the ratios within each run (lower is better;"
+        echo "capacity at least gdnsd's means a capacity ratio <= 1.00):"
+        [[ " ${active[*]} " == *" gdnsd "* ]] && ratio_line gslbd gdnsd 1.00
+        [[ " ${active[*]} " == *" nsd "* ]] && ratio_line gslbd nsd 1.00
     fi
     if [[ " ${active[*]} " == *" gslbd "* ]]; then
         echo "gslbd's own code per query, without sockets (median of 5 runs; the rest of the CPU above is the kernel's):"
