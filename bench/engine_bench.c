@@ -34,9 +34,9 @@ struct qset {
 static const struct {
     const char *name;
     uint16_t type;
-} types[] = {{"A", 1},    {"NS", 2},     {"CNAME", 5}, {"SOA", 6},   {"PTR", 12}, {"MX", 15},
-             {"TXT", 16}, {"AAAA", 28},  {"SRV", 33},  {"NAPTR", 35}, {"DS", 43}, {"CAA", 257},
-             {"ANY", 255}};
+} types[] = {{"A", 1},   {"NS", 2},    {"CNAME", 5}, {"SOA", 6},  {"PTR", 12},
+             {"MX", 15}, {"TXT", 16},  {"AAAA", 28}, {"SRV", 33}, {"NAPTR", 35},
+             {"DS", 43}, {"CAA", 257}, {"ANY", 255}};
 
 /* name (dotted text) and type name to a query packet; 0 when unusable. */
 static size_t text_query(const char *name, const char *type, uint8_t *out)
@@ -137,11 +137,20 @@ int main(int argc, char **argv)
     int binary = 0, opt;
     while ((opt = getopt(argc, argv, "c:z:n:B")) != -1) {
         switch (opt) {
-        case 'c': conf_path = optarg; break;
-        case 'z': zone = optarg; break;
-        case 'n': passes = atol(optarg); break;
-        case 'B': binary = 1; break;
-        default: usage();
+        case 'c':
+            conf_path = optarg;
+            break;
+        case 'z':
+            zone = optarg;
+            break;
+        case 'n':
+            passes = atol(optarg);
+            break;
+        case 'B':
+            binary = 1;
+            break;
+        default:
+            usage();
         }
     }
     if (optind != argc - 1 || (conf_path == NULL) == (zone == NULL))

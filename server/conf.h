@@ -24,11 +24,11 @@ struct conf_zone {
 };
 
 struct conf_tcp {
-    uint32_t idle_timeout_ms;  /* default 10000 */
-    uint32_t io_timeout_ms;    /* a started message must complete within this; default 5000 */
-    uint32_t max_connections;  /* total, across workers; default 4096 */
-    uint32_t max_per_source;   /* per client address; default 64 */
-    uint32_t max_pending_out;  /* bytes queued per connection before reads pause; default 262144 */
+    uint32_t idle_timeout_ms; /* default 10000 */
+    uint32_t io_timeout_ms;   /* a started message must complete within this; default 5000 */
+    uint32_t max_connections; /* total, across workers; default 4096 */
+    uint32_t max_per_source;  /* per client address; default 64 */
+    uint32_t max_pending_out; /* bytes queued per connection before reads pause; default 262144 */
 };
 
 #define CONF_API_DEFAULT_LISTEN "127.0.0.1:8053"
@@ -36,11 +36,11 @@ struct conf_tcp {
 
 /* The HTTP API (server/api.h): status, metrics, explain, dashboard, admin changes. */
 struct conf_api {
-    bool enabled;     /* default: true with a config file, false with --zone (unless --api) */
-    bool listen_set;  /* listen was written or --api given: failing to bind it is fatal */
+    bool enabled;    /* default: true with a config file, false with --zone (unless --api) */
+    bool listen_set; /* listen was written or --api given: failing to bind it is fatal */
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    char listen[80];  /* as written; default CONF_API_DEFAULT_LISTEN */
+    char listen[80];                    /* as written; default CONF_API_DEFAULT_LISTEN */
     char token[CONF_API_TOKEN_MAX + 1]; /* from token_file, trimmed; "" = changes disabled */
     size_t token_len;
 };
@@ -89,17 +89,17 @@ enum conf_check_type { CONF_CHECK_HTTP, CONF_CHECK_HTTPS, CONF_CHECK_TCP };
 struct conf_check {
     char *name;
     enum conf_check_type type;
-    uint16_t port;          /* default 80 / 443; required for tcp */
-    char *path;             /* http(s); default "/" */
-    char *host;             /* Host header and SNI; NULL = the address */
+    uint16_t port;              /* default 80 / 443; required for tcp */
+    char *path;                 /* http(s); default "/" */
+    char *host;                 /* Host header and SNI; NULL = the address */
     uint16_t expect_status[16]; /* default {200} */
     uint8_t nexpect_status;
-    char *expect_body;      /* substring; NULL = any body */
-    uint32_t interval_ms;   /* default 1000, 50..3600000 */
-    uint32_t timeout_ms;    /* default 800, 10..600000, must be < interval */
-    uint8_t fall, rise;     /* defaults 3 and 3, 1..100 */
-    bool tls_verify;        /* default true */
-    char *ca_file;          /* NULL = system CAs; resolved relative to the config */
+    char *expect_body;    /* substring; NULL = any body */
+    uint32_t interval_ms; /* default 1000, 50..3600000 */
+    uint32_t timeout_ms;  /* default 800, 10..600000, must be < interval */
+    uint8_t fall, rise;   /* defaults 3 and 3, 1..100 */
+    bool tls_verify;      /* default true */
+    char *ca_file;        /* NULL = system CAs; resolved relative to the config */
 };
 
 struct conf_addr {
@@ -110,11 +110,11 @@ struct conf_addr {
 
 struct conf_cluster {
     char *name;
-    size_t region;            /* index into regions */
-    struct conf_addr *addrs;  /* at least one */
+    size_t region;           /* index into regions */
+    struct conf_addr *addrs; /* at least one */
     size_t naddrs;
-    uint32_t weight;          /* default 1, 0..1000000 */
-    size_t *checks;           /* indexes into checks */
+    uint32_t weight; /* default 1, 0..1000000 */
+    size_t *checks;  /* indexes into checks */
     size_t nchecks;
 };
 
@@ -122,12 +122,12 @@ enum conf_policy { CONF_POLICY_NEAREST, CONF_POLICY_WEIGHTED, CONF_POLICY_FAILOV
 enum conf_all_down { CONF_ALL_DOWN_FAIL_OPEN, CONF_ALL_DOWN_SERVFAIL };
 
 struct conf_service {
-    char *name;               /* absolute, with the final dot; inside a configured zone */
-    enum conf_policy policy;  /* default nearest */
-    size_t *clusters;         /* indexes into clusters, in configured order */
+    char *name;              /* absolute, with the final dot; inside a configured zone */
+    enum conf_policy policy; /* default nearest */
+    size_t *clusters;        /* indexes into clusters, in configured order */
     size_t nclusters;
-    uint32_t ttl;             /* default 30 */
-    uint32_t failover_ttl;    /* default 10 */
+    uint32_t ttl;                /* default 30 */
+    uint32_t failover_ttl;       /* default 10 */
     enum conf_all_down all_down; /* default fail_open */
 };
 
@@ -147,7 +147,7 @@ struct conf_pin {
 };
 
 struct conf_geo {
-    char *database;       /* MaxMind DB path (resolved); NULL = no GeoIP, only nets/default */
+    char *database;        /* MaxMind DB path (resolved); NULL = no GeoIP, only nets/default */
     size_t *default_order; /* region indexes; default: the regions in configured order */
     size_t ndefault_order;
     struct conf_net *nets; /* inline entries plus those of nets_file */
@@ -165,7 +165,7 @@ struct conf {
     size_t nzones;
     uint16_t edns_max_udp; /* default 1232, 512..4096 */
     uint8_t nsid[128];
-    uint8_t nsid_len; /* 0 = NSID not configured */
+    uint8_t nsid_len;    /* 0 = NSID not configured */
     uint32_t udp_rcvbuf; /* default 4 MiB */
     uint32_t udp_sndbuf; /* default 4 MiB */
     struct conf_tcp tcp;
@@ -197,8 +197,8 @@ int conf_new(struct conf **out);
  * Unknown keys are errors. Returns 0, GSLBD_EPARSE (JSON syntax, duplicate key),
  * GSLBD_EINVAL (a key or value), GSLBD_ELIMIT (file too big) or -errno (reading).
  * Relative paths (zone files, geoip database, nets_file, ca_file, state_file) are resolved
- * against path's folder; a nets_file that cannot be read gives -errno. On failure *out is untouched.
- * The keys are documented in docs/config.md. */
+ * against path's folder; a nets_file that cannot be read gives -errno. On failure *out is
+ * untouched. The keys are documented in docs/config.md. */
 int conf_load_file(const char *path, struct conf **out, struct err *e);
 
 /* Add a listen address "ADDR:PORT", "[V6]:PORT", or "ADDR" (port 53). */

@@ -16,7 +16,7 @@
 #define CONF_COMMENT_KEY "$comment"
 
 /* GSLB limits: generous for any real deployment, small enough to catch a runaway file. */
-#define CONF_NAME_MAX 63 /* region, check and cluster names */
+#define CONF_NAME_MAX 63    /* region, check and cluster names */
 #define CONF_REGIONS_MAX 64 /* geo/geo.h GEO_MAX_REGIONS: rankings are kept per region */
 #define CONF_CHECKS_MAX 1024
 #define CONF_CLUSTERS_MAX 65536

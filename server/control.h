@@ -34,8 +34,8 @@ struct control {
     struct probes probes;
     bool ready, stopping, probes_closed;
     _Atomic int reload_requested;
-    pthread_cond_t reload_done;  /* with reload_lock: signalled after each API reload */
-    unsigned long reload_seq;    /* API reloads finished */
+    pthread_cond_t reload_done; /* with reload_lock: signalled after each API reload */
+    unsigned long reload_seq;   /* API reloads finished */
     int last_reload_rc;
     bool shutting_down;          /* with reload_lock: waiters give up */
     pthread_mutex_t reload_lock; /* serialises reloads with API admin changes */

@@ -7,9 +7,9 @@
 
 enum {
     GSLBD_EBASE = 10000,
-    GSLBD_EPARSE = -(GSLBD_EBASE + 1),  /* syntax error in an input file */
-    GSLBD_EINVAL = -(GSLBD_EBASE + 2),  /* semantically invalid input */
-    GSLBD_ELIMIT = -(GSLBD_EBASE + 3),  /* a size limit was exceeded */
+    GSLBD_EPARSE = -(GSLBD_EBASE + 1), /* syntax error in an input file */
+    GSLBD_EINVAL = -(GSLBD_EBASE + 2), /* semantically invalid input */
+    GSLBD_ELIMIT = -(GSLBD_EBASE + 3), /* a size limit was exceeded */
 };
 
 /* Load-time diagnostics: "file:line:col: message" (line/col 0 when unknown). */

@@ -133,13 +133,13 @@ static json_t *clusters_json(const struct gslb *g, const struct gslb_service *s)
         enum gslb_admin adm = (enum gslb_admin)atomic_load(&g->admin[s->clusters[k]]);
         json_t *addrs = json_array();
         for (uint32_t i = c->first_addr; i < c->first_addr + c->naddrs; i++)
-            json_array_append_new(addrs, json_pack("{s:s, s:b}", "address", g->addrs[i].text,
-                                                   "up", atomic_load(&g->addr_up[i]) != 0));
-        json_array_append_new(
-            a, json_pack("{s:s, s:s, s:i, s:s, s:s, s:o}", "name", c->name, "region",
-                         g->region_names[c->region], "weight", (int)c->weight, "admin",
-                         gslb_admin_name(adm), "health",
-                         gslb_cluster_up(g, s->clusters[k]) ? "up" : "down", "addresses", addrs));
+            json_array_append_new(addrs, json_pack("{s:s, s:b}", "address", g->addrs[i].text, "up",
+                                                   atomic_load(&g->addr_up[i]) != 0));
+        json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:s, s:s, s:o}", "name", c->name,
+                                           "region", g->region_names[c->region], "weight",
+                                           (int)c->weight, "admin", gslb_admin_name(adm), "health",
+                                           gslb_cluster_up(g, s->clusters[k]) ? "up" : "down",
+                                           "addresses", addrs));
     }
     return a;
 }
@@ -164,8 +164,8 @@ static json_t *answer_json(const uint8_t *pkt, size_t len)
     if (len == 0 || ldns_wire2pkt(&p, pkt, len) != LDNS_STATUS_OK)
         return json_pack("{s:s}", "error", "no response");
     char *rc = ldns_pkt_rcode2str(ldns_pkt_get_rcode(p));
-    json_t *o = json_pack("{s:s, s:b, s:b}", "rcode", rc, "aa", ldns_pkt_aa(p), "tc",
-                          ldns_pkt_tc(p));
+    json_t *o =
+        json_pack("{s:s, s:b, s:b}", "rcode", rc, "aa", ldns_pkt_aa(p), "tc", ldns_pkt_tc(p));
     free(rc);
     const char *names[3] = {"answer", "authority", "additional"};
     ldns_rr_list *lists[3] = {ldns_pkt_answer(p), ldns_pkt_authority(p), ldns_pkt_additional(p)};
@@ -201,8 +201,7 @@ static int assume_down(const struct gslb *g, const char *list, _Atomic uint8_t *
     return 0;
 }
 
-int explain_query(const struct view *v, const struct explain_req *r, json_t **out,
-                  struct err *e)
+int explain_query(const struct view *v, const struct explain_req *r, json_t **out, struct err *e)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
@@ -253,8 +252,8 @@ int explain_query(const struct view *v, const struct explain_req *r, json_t **ou
     if (rc < 0)
         goto out;
 
-    o = json_pack("{s:{s:s, s:s, s:s, s:s?}}", "query", "name", r->name, "type", r->type,
-                          "client", r->client, "ecs", r->ecs);
+    o = json_pack("{s:{s:s, s:s, s:s, s:s?}}", "query", "name", r->name, "type", r->type, "client",
+                  r->client, "ecs", r->ecs);
     /* find the service at this name, if any */
     uint8_t lname[DNAME_MAX];
     dname_copy_lower(lname, q + DNS_HDR);
@@ -267,8 +266,8 @@ int explain_query(const struct view *v, const struct explain_req *r, json_t **ou
         static const char *const pol[] = {"nearest", "weighted", "failover"};
         int fam = ecs_family && ecs_prefix > 0 ? ecs_family : ss.ss_family;
         const uint8_t *addr = ecs_family && ecs_prefix > 0 ? ecs_addr
-                              : fam == AF_INET ? (const uint8_t *)&sin->sin_addr
-                                               : (const uint8_t *)&sin6->sin6_addr;
+                              : fam == AF_INET             ? (const uint8_t *)&sin->sin_addr
+                                                           : (const uint8_t *)&sin6->sin6_addr;
         char atext[INET6_ADDRSTRLEN];
         inet_ntop(fam, addr, atext, sizeof(atext));
         struct gslb_decision d;

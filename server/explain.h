@@ -17,7 +17,6 @@ struct explain_req {
 };
 
 /* Build the explanation; caller owns *out (json_decref). */
-int explain_query(const struct view *v, const struct explain_req *r, json_t **out,
-                  struct err *e);
+int explain_query(const struct view *v, const struct explain_req *r, json_t **out, struct err *e);
 
 #endif

@@ -86,8 +86,8 @@ static int build_geo(const struct conf *c, struct gslb *g, struct err *e)
     for (size_t i = 0; i < c->geo.npins; i++) {
         memcpy(pins[i].code, c->geo.pins[i].code, 3);
         pins[i].continent = c->geo.pins[i].continent;
-        size_t n = c->geo.pins[i].nregions < GEO_MAX_REGIONS ? c->geo.pins[i].nregions
-                                                              : GEO_MAX_REGIONS;
+        size_t n =
+            c->geo.pins[i].nregions < GEO_MAX_REGIONS ? c->geo.pins[i].nregions : GEO_MAX_REGIONS;
         for (size_t k = 0; k < n; k++)
             pinregs[i * GEO_MAX_REGIONS + k] = (uint16_t)c->geo.pins[i].regions[k];
         pins[i].regions = &pinregs[i * GEO_MAX_REGIONS];
@@ -136,8 +136,8 @@ static int build_model(const struct conf *c, struct gslb *g, struct err *e)
     g->answers = aligned_alloc(64, GSLB_COUNTER_ROWS * g->answers_stride * sizeof(uint64_t));
     if (g->answers != NULL)
         memset(g->answers, 0, GSLB_COUNTER_ROWS * g->answers_stride * sizeof(uint64_t));
-    if (!g->addrs || !g->clusters || !g->services || !g->cluster_idx || !g->addr_up ||
-        !g->admin || !g->region_names || !g->answers || !g->svc_all_down)
+    if (!g->addrs || !g->clusters || !g->services || !g->cluster_idx || !g->addr_up || !g->admin ||
+        !g->region_names || !g->answers || !g->svc_all_down)
         return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
     for (size_t i = 0; i < c->nregions; i++) {
         g->region_names[i] = strdup(c->regions[i].name);
@@ -275,8 +275,7 @@ static bool eligible(const struct gslb *g, uint32_t ci, int pass)
 {
     if (!gslb_cluster_up(g, ci))
         return false;
-    bool drained = atomic_load_explicit(&g->admin[ci], memory_order_relaxed) ==
-                       GSLB_ADMIN_DRAIN ||
+    bool drained = atomic_load_explicit(&g->admin[ci], memory_order_relaxed) == GSLB_ADMIN_DRAIN ||
                    g->clusters[ci].weight == 0;
     return pass == 0 ? !drained : drained;
 }

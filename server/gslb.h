@@ -17,9 +17,9 @@
 enum gslb_admin { GSLB_ADMIN_AUTO = 0, GSLB_ADMIN_UP, GSLB_ADMIN_DOWN, GSLB_ADMIN_DRAIN };
 
 struct gslb_addr {
-    int family;          /* AF_INET / AF_INET6 */
+    int family; /* AF_INET / AF_INET6 */
     uint8_t bytes[16];
-    struct zone_rr rr;   /* RDATA pointing at bytes */
+    struct zone_rr rr; /* RDATA pointing at bytes */
     const char *text;
 };
 
@@ -32,14 +32,14 @@ struct gslb_cluster {
 };
 
 struct gslb_service {
-    const char *name;       /* presentation form, final dot */
+    const char *name; /* presentation form, final dot */
     uint8_t lname[DNAME_MAX];
     enum conf_policy policy;
     const uint32_t *clusters; /* indexes into gslb.clusters, configured order */
     uint32_t nclusters;
     uint32_t ttl, failover_ttl;
     enum conf_all_down all_down;
-    bool one_region;          /* every cluster in one region: location never matters */
+    bool one_region; /* every cluster in one region: location never matters */
 };
 
 struct gslb {
@@ -52,7 +52,7 @@ struct gslb {
     uint32_t *cluster_idx; /* backing store of services' cluster lists */
     char **region_names;
     size_t nregions;
-    struct geo *geo;       /* NULL when no regions are configured */
+    struct geo *geo;          /* NULL when no regions are configured */
     _Atomic uint8_t *addr_up; /* per address: 1 up, 0 down (health result; 1 until probed) */
     _Atomic uint8_t *admin;   /* per cluster: enum gslb_admin */
     /* Answers per cluster, one row per worker (row = worker % GSLB_COUNTER_ROWS), each row
@@ -77,18 +77,18 @@ uint64_t gslb_answers_total(const struct gslb *g, uint32_t ci);
 
 /* Why a decision came out as it did. */
 enum gslb_reason {
-    GSLB_R_PRIMARY = 0,   /* the first choice answered: service TTL */
-    GSLB_R_FAILOVER,      /* not the first choice, or a cluster there is down: failover TTL */
-    GSLB_R_FAIL_OPEN,     /* everything down: answered as if healthy */
-    GSLB_R_SERVFAIL,      /* everything down and all_down = servfail */
+    GSLB_R_PRIMARY = 0, /* the first choice answered: service TTL */
+    GSLB_R_FAILOVER,    /* not the first choice, or a cluster there is down: failover TTL */
+    GSLB_R_FAIL_OPEN,   /* everything down: answered as if healthy */
+    GSLB_R_SERVFAIL,    /* everything down and all_down = servfail */
 };
 
 struct gslb_decision {
-    int32_t cluster;      /* chosen cluster index, -1 for SERVFAIL */
+    int32_t cluster; /* chosen cluster index, -1 for SERVFAIL */
     uint32_t ttl;
-    uint8_t scope;        /* ECS scope (ECS-G1) */
+    uint8_t scope; /* ECS scope (ECS-G1) */
     enum gslb_reason reason;
-    bool all_addrs;       /* fail-open: every address, not only those up */
+    bool all_addrs; /* fail-open: every address, not only those up */
     struct geo_result geo;
     bool used_geo;
 };

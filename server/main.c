@@ -37,12 +37,12 @@ struct opts {
     size_t nlisten;
     int workers; /* -1 = from config */
     const char *nsid;
-    int log_level; /* -1 = from config */
+    int log_level;          /* -1 = from config */
     const char *explain[4]; /* NAME TYPE CLIENT [ECS] */
     const char *assume_down;
-    const char *admin; /* CLUSTER=STATE */
-    const char *user;  /* drop to this user once sockets are bound */
-    const char *api;   /* ADDR:PORT for the HTTP API */
+    const char *admin;                             /* CLUSTER=STATE */
+    const char *user;                              /* drop to this user once sockets are bound */
+    const char *api;                               /* ADDR:PORT for the HTTP API */
     uint8_t cookie_secret[CONF_COOKIE_SECRET_LEN]; /* the process's, when no secret_file */
 };
 
@@ -70,15 +70,14 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'C'},
-        {"zone", required_argument, NULL, 'z'},   {"listen", required_argument, NULL, 'l'},
+        {"config", required_argument, NULL, 'c'},  {"check", no_argument, NULL, 'C'},
+        {"zone", required_argument, NULL, 'z'},    {"listen", required_argument, NULL, 'l'},
         {"workers", required_argument, NULL, 'w'}, {"nsid", required_argument, NULL, 'n'},
-        {"debug", no_argument, NULL, 'd'},        {"quiet", no_argument, NULL, 'q'},
-        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {"debug", no_argument, NULL, 'd'},         {"quiet", no_argument, NULL, 'q'},
+        {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
         {"explain", required_argument, NULL, 'e'}, {"assume-down", required_argument, NULL, 'a'},
-        {"admin", required_argument, NULL, 'A'}, {"api", required_argument, NULL, 'H'},
-        {"user", required_argument, NULL, 'u'},
-        {NULL, 0, NULL, 0}};
+        {"admin", required_argument, NULL, 'A'},   {"api", required_argument, NULL, 'H'},
+        {"user", required_argument, NULL, 'u'},    {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->workers = -1;
     o->log_level = -1;
@@ -210,8 +209,7 @@ static int build_conf(const struct opts *o, struct conf **out, struct err *e)
     if (o->nsid != NULL && rc == 0) {
         size_t n = strlen(o->nsid);
         if (n == 0 || n > sizeof(c->nsid))
-            rc = err_set(e, GSLBD_EINVAL, NULL, 0, 0, "--nsid wants 1..%zu bytes",
-                         sizeof(c->nsid));
+            rc = err_set(e, GSLBD_EINVAL, NULL, 0, 0, "--nsid wants 1..%zu bytes", sizeof(c->nsid));
         else {
             memcpy(c->nsid, o->nsid, n);
             c->nsid_len = (uint8_t)n;
@@ -302,8 +300,7 @@ static int drop_privileges(const char *user, struct err *e)
             return 0;
         return err_set(e, -EPERM, NULL, 0, 0, "--user %s: not running as root", user);
     }
-    if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-        setuid(pw->pw_uid) != 0)
+    if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
         return err_set(e, -errno, NULL, 0, 0, "--user %s: %s", user, strerror(errno));
     if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
         return err_set(e, -EPERM, NULL, 0, 0, "--user %s: root could be regained", user);
@@ -323,8 +320,7 @@ static int start_workers(void *arg, struct err *e)
     }
     const struct conf *c = atomic_load(&srv->view)->conf;
     for (size_t i = 0; i < c->nlisten; i++)
-        log_info("listening on %s (udp, tcp) with %u worker(s)", c->listen[i].text,
-                 srv->nworkers);
+        log_info("listening on %s (udp, tcp) with %u worker(s)", c->listen[i].text, srv->nworkers);
     struct api_info info = {GSLBD_VERSION, rt->started_mono_ms};
     int rc = api_start(rt->ctl, srv, &info, &rt->api, e);
     if (rc < 0)

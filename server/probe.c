@@ -52,10 +52,12 @@ static void on_change(void *ctx, size_t t, bool up, const char *reason)
     snprintf(r->reason, sizeof(r->reason), "%s", reason != NULL ? reason : "");
     pthread_mutex_unlock(&p->lock);
     bool cl_up = gslb_cluster_up(p->gslb, ti->cluster);
-    log_msg(up ? LOG_INFO : LOG_WARN,
-            "health: %s %s check %s: %s (%s); address %s, cluster %s %s", c->name,
-            p->gslb->addrs[ti->addr].text, p->conf->checks[ti->check].name,
-            up ? "up" : "down", reason, before == after ? "unchanged" : after ? "up" : "down",
+    log_msg(up ? LOG_INFO : LOG_WARN, "health: %s %s check %s: %s (%s); address %s, cluster %s %s",
+            c->name, p->gslb->addrs[ti->addr].text, p->conf->checks[ti->check].name,
+            up ? "up" : "down", reason,
+            before == after ? "unchanged"
+            : after         ? "up"
+                            : "down",
             c->name, cl_up ? "up" : "down");
     gslb_track_services(p->gslb);
 }
@@ -80,8 +82,9 @@ static void on_log(void *ctx, enum hc_log_level level, const char *msg)
 static void fill_check(const struct conf_check *k, struct hc_check *h)
 {
     memset(h, 0, sizeof(*h));
-    h->type = k->type == CONF_CHECK_HTTP ? HC_HTTP : k->type == CONF_CHECK_HTTPS ? HC_HTTPS
-                                                                                 : HC_TCP;
+    h->type = k->type == CONF_CHECK_HTTP    ? HC_HTTP
+              : k->type == CONF_CHECK_HTTPS ? HC_HTTPS
+                                            : HC_TCP;
     h->port = k->port;
     h->path = k->path;
     h->host = k->host;

@@ -35,18 +35,18 @@ struct probe_transition {
 
 struct probes {
     uv_loop_t *loop;
-    pthread_mutex_t lock;     /* guards set, info and gslb against the API thread */
-    struct hc *set;           /* current probe set, or NULL when nothing is probed */
+    pthread_mutex_t lock;           /* guards set, info and gslb against the API thread */
+    struct hc *set;                 /* current probe set, or NULL when nothing is probed */
     struct probe_target_info *info; /* per target */
-    bool *target_up;          /* per target, last published state */
+    bool *target_up;                /* per target, last published state */
     size_t ntargets;
-    struct gslb *gslb;        /* the gslb whose addr_up words we write */
-    const struct conf *conf;  /* for names in logs */
+    struct gslb *gslb;       /* the gslb whose addr_up words we write */
+    const struct conf *conf; /* for names in logs */
     void (*on_first_round)(void *arg);
     void *arg;
-    uint64_t transitions;     /* written under lock */
+    uint64_t transitions;                             /* written under lock */
     struct probe_transition recent[PROBE_RECENT_MAX]; /* ring, under lock */
-    size_t nrecent;           /* entries ever written; the newest is (nrecent - 1) % MAX */
+    size_t nrecent; /* entries ever written; the newest is (nrecent - 1) % MAX */
 };
 
 /* Initialise (no probes yet). on_first_round is called once when the first set has a

@@ -18,12 +18,12 @@ struct qctx {
     const struct query_req *req;
     struct wire_query q;
     struct wire_writer w;
-    size_t max_size;   /* the response size the client accepts */
-    size_t opt_size;   /* bytes reserved at the end for our OPT */
-    uint16_t flags;    /* response header flags without RCODE */
-    uint8_t rcode;     /* full (extended) RCODE */
+    size_t max_size; /* the response size the client accepts */
+    size_t opt_size; /* bytes reserved at the end for our OPT */
+    uint16_t flags;  /* response header flags without RCODE */
+    uint8_t rcode;   /* full (extended) RCODE */
     uint16_t an, ns, ar;
-    uint8_t ecs_scope;  /* widest scope of the tailored data in the answer (ECS-G1) */
+    uint8_t ecs_scope; /* widest scope of the tailored data in the answer (ECS-G1) */
     struct query_stats *st;
     uint32_t hashes[DNAME_MAX_LABELS + 1];
 
@@ -194,8 +194,8 @@ static size_t finish(struct qctx *c, bool with_question, struct query_stats *st)
     if (c->q.edns)
         write_opt(c);
     wire_put16(b, c->q.id);
-    uint16_t flags = (uint16_t)(DNS_F_QR | ((unsigned)c->q.opcode << 11) |
-                                (c->q.flags & DNS_F_RD) | c->flags | (c->rcode & 0xF));
+    uint16_t flags = (uint16_t)(DNS_F_QR | ((unsigned)c->q.opcode << 11) | (c->q.flags & DNS_F_RD) |
+                                c->flags | (c->rcode & 0xF));
     wire_put16(b + 2, flags);
     wire_put16(b + 4, with_question && c->q.has_question ? 1 : 0);
     wire_put16(b + 6, c->an);
@@ -247,8 +247,7 @@ static void lookup(const struct zone *z, const uint8_t *name, const struct dname
     const struct zone_node *n = z->apex;
     int i;
     for (i = apex_label - 1; i >= 0; i--) {
-        const struct zone_node *m =
-            zone_lookup(z, name + l->off[i], len - l->off[i], h[i]);
+        const struct zone_node *m = zone_lookup(z, name + l->off[i], len - l->off[i], h[i]);
         if (m == NULL)
             break;
         n = m;
@@ -457,8 +456,8 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
         if (n->nrrsets == 0 && !service)
             return add_soa(c, z);
         if (c->req->transport == QUERY_UDP) {
-            if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_HINFO, DNS_C_IN, z->soa->ttl,
-                                &hinfo_rr) < 0)
+            if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_HINFO, DNS_C_IN, z->soa->ttl, &hinfo_rr) <
+                0)
                 return -1;
             c->an++;
             return 0;
@@ -566,8 +565,8 @@ static enum query_qtype qtype_slot(uint16_t t)
     }
 }
 
-size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *out,
-                    size_t outcap, struct query_stats *st)
+size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *out, size_t outcap,
+                    struct query_stats *st)
 {
     struct qctx c;
     c.v = v;
@@ -630,8 +629,8 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     if (c.q.qclass != DNS_C_IN && c.q.qclass != DNS_C_ANY)
         return error_response(&c, DNS_R_REFUSED, true, st); /* */
     if (c.q.qtype == DNS_T_AXFR || c.q.qtype == DNS_T_IXFR) /* */
-        return error_response(&c, req->transport == QUERY_UDP ? DNS_R_NOTIMP : DNS_R_REFUSED,
-                              true, st);
+        return error_response(&c, req->transport == QUERY_UDP ? DNS_R_NOTIMP : DNS_R_REFUSED, true,
+                              st);
 
     /* zone */
     int apex_label = 0;

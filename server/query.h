@@ -20,7 +20,7 @@ struct query_req {
     size_t len;
     const struct sockaddr *src; /* client address (borrowed); NULL in unit tests is fine */
     enum query_transport transport;
-    uint64_t *rng; /* the worker's xorshift state for weighted splits; NULL = derived from ID */
+    uint64_t *rng;   /* the worker's xorshift state for weighted splits; NULL = derived from ID */
     unsigned worker; /* the worker's index, for per-worker counters */
     uint32_t now;    /* wall clock, seconds since 1970, for cookies; 0 = read the clock */
     struct query_out *out; /* filled when not NULL (rate limiting, cookie status) */
@@ -89,8 +89,8 @@ struct query_stats {
 /* Answer req into out (outcap >= QUERY_UDP_BUF for UDP, QUERY_TCP_BUF for TCP).
  * Returns the response length, or 0 when the query must be dropped without reply.
  * st may be NULL. */
-size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *out,
-                    size_t outcap, struct query_stats *st);
+size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *out, size_t outcap,
+                    struct query_stats *st);
 
 /* Cut a response of len bytes that query_answer() built, as o describes it, down to header,
  * question and OPT with TC=1 (a rate-limiting slip; TC-1 otherwise). Returns the new length. */

@@ -113,8 +113,7 @@ static int load_zone(struct view *v, size_t zi, struct err *e)
             rc = err_set(e, GSLBD_EINVAL, z->file, 0, 0,
                          "service %s: the zone has a CNAME at that name", sname);
         if (n != NULL && (zone_node_rrset(n, 1) != NULL || zone_node_rrset(n, 28) != NULL))
-            log_info("%s: A/AAAA at %s come from the GSLB service, not the zone", z->file,
-                     sname);
+            log_info("%s: A/AAAA at %s come from the GSLB service, not the zone", z->file, sname);
         for (const uint8_t *p = name; rc == 0 && *p != 0 && dname_len(p) > z->origin_len;
              p += 1u + *p) {
             const struct zone_node *a = zone_lookup(z, p, dname_len(p), dname_hash(p));
@@ -156,9 +155,8 @@ int view_build(struct conf *c, struct view **out, struct err *e)
             return rc;
         }
         v->nzones++;
-        log_info("zone %s loaded from %s: serial %u, %zu names, %zu records",
-                 c->zones[i].origin, c->zones[i].file, v->zones[i]->serial, v->zones[i]->nnodes,
-                 v->zones[i]->nrecords);
+        log_info("zone %s loaded from %s: serial %u, %zu names, %zu records", c->zones[i].origin,
+                 c->zones[i].file, v->zones[i]->serial, v->zones[i]->nnodes, v->zones[i]->nrecords);
     }
     int rc = index_zones(v, e);
     if (rc < 0) {
@@ -170,8 +168,7 @@ int view_build(struct conf *c, struct view **out, struct err *e)
 }
 
 const struct zone *view_find_zone(const struct view *v, const uint8_t *name,
-                                  const struct dname_labels *l, const uint32_t *h,
-                                  int *apex_label)
+                                  const struct dname_labels *l, const uint32_t *h, int *apex_label)
 {
     int first = l->count > v->max_zone_labels ? l->count - v->max_zone_labels : 0;
     for (int i = first; i <= l->count; i++) {

@@ -13,7 +13,7 @@
 #include "zone.h"
 
 struct view {
-    struct conf *conf; /* owned */
+    struct conf *conf;   /* owned */
     struct zone **zones; /* owned, nzones entries */
     size_t nzones;
     const struct zone **zbuckets; /* zones by origin hash, open addressing; power of two */
@@ -32,7 +32,6 @@ void view_free(struct view *v); /* NULL is a no-op */
 /* The most specific zone containing the lowercase name split as l with suffix hashes h.
  * Returns NULL when no zone matches; *apex_label is the label index of the zone apex. */
 const struct zone *view_find_zone(const struct view *v, const uint8_t *name,
-                                  const struct dname_labels *l, const uint32_t *h,
-                                  int *apex_label);
+                                  const struct dname_labels *l, const uint32_t *h, int *apex_label);
 
 #endif

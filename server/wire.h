@@ -13,13 +13,34 @@
 
 enum {
     DNS_HDR = 12,
-    DNS_T_A = 1, DNS_T_NS = 2, DNS_T_CNAME = 5, DNS_T_SOA = 6, DNS_T_PTR = 12,
-    DNS_T_HINFO = 13, DNS_T_MX = 15, DNS_T_TXT = 16, DNS_T_AAAA = 28, DNS_T_SRV = 33,
-    DNS_T_OPT = 41, DNS_T_DS = 43, DNS_T_IXFR = 251, DNS_T_AXFR = 252, DNS_T_ANY = 255,
-    DNS_C_IN = 1, DNS_C_CH = 3, DNS_C_ANY = 255,
-    DNS_R_NOERROR = 0, DNS_R_FORMERR = 1, DNS_R_SERVFAIL = 2, DNS_R_NXDOMAIN = 3,
-    DNS_R_NOTIMP = 4, DNS_R_REFUSED = 5, DNS_R_BADVERS = 16,
-    EDNS_O_NSID = 3, EDNS_O_ECS = 8, EDNS_O_COOKIE = 10,
+    DNS_T_A = 1,
+    DNS_T_NS = 2,
+    DNS_T_CNAME = 5,
+    DNS_T_SOA = 6,
+    DNS_T_PTR = 12,
+    DNS_T_HINFO = 13,
+    DNS_T_MX = 15,
+    DNS_T_TXT = 16,
+    DNS_T_AAAA = 28,
+    DNS_T_SRV = 33,
+    DNS_T_OPT = 41,
+    DNS_T_DS = 43,
+    DNS_T_IXFR = 251,
+    DNS_T_AXFR = 252,
+    DNS_T_ANY = 255,
+    DNS_C_IN = 1,
+    DNS_C_CH = 3,
+    DNS_C_ANY = 255,
+    DNS_R_NOERROR = 0,
+    DNS_R_FORMERR = 1,
+    DNS_R_SERVFAIL = 2,
+    DNS_R_NXDOMAIN = 3,
+    DNS_R_NOTIMP = 4,
+    DNS_R_REFUSED = 5,
+    DNS_R_BADVERS = 16,
+    EDNS_O_NSID = 3,
+    EDNS_O_ECS = 8,
+    EDNS_O_COOKIE = 10,
 };
 
 /* Header flag bits in the second 16-bit word. */
@@ -44,8 +65,8 @@ struct wire_query {
     bool has_question;
     uint16_t qtype;
     uint16_t qclass;
-    uint8_t qname_len;     /* wire length of the name in the packet (uncompressed) */
-    size_t question_end;   /* offset just past QTYPE/QCLASS */
+    uint8_t qname_len;        /* wire length of the name in the packet (uncompressed) */
+    size_t question_end;      /* offset just past QTYPE/QCLASS */
     uint8_t lname[DNAME_MAX]; /* lowercased qname */
     struct dname_labels labels;
     /* EDNS: edns set once an OPT record was seen (even a bad one) */

@@ -42,11 +42,11 @@ struct zone_node {
     const uint8_t *name; /* lowercase wire form, absolute */
     uint8_t namelen;
     uint8_t flags;
-    uint16_t nrrsets; /* 0 for an empty non-terminal */
+    uint16_t nrrsets;                /* 0 for an empty non-terminal */
     const struct zone_rrset *rrsets; /* sorted by type */
-    uint32_t hash; /* dname_hash(name) */
-    int32_t service; /* index of the GSLB service answering A/AAAA here, or -1 */
-    const struct zone_node *next; /* hash chain */
+    uint32_t hash;                   /* dname_hash(name) */
+    int32_t service;                 /* index of the GSLB service answering A/AAAA here, or -1 */
+    const struct zone_node *next;    /* hash chain */
 };
 
 struct zone {

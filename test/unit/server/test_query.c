@@ -71,8 +71,7 @@ static size_t run(const struct qb *q, enum query_transport t, uint8_t *out)
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(4242)};
     sin.sin_addr.s_addr = htonl(0x7f000001);
     struct query_req req = {q->b, q->len, (struct sockaddr *)&sin, t, NULL, 0, 0, NULL};
-    return query_answer(g_view, &req, out, t == QUERY_TCP ? QUERY_TCP_BUF : QUERY_UDP_BUF,
-                        NULL);
+    return query_answer(g_view, &req, out, t == QUERY_TCP ? QUERY_TCP_BUF : QUERY_UDP_BUF, NULL);
 }
 
 static ldns_pkt *ask_t(const char *name, uint16_t type, enum query_transport t)
@@ -350,8 +349,7 @@ static void test_any_and_axfr(void **state)
     (void)state;
     ldns_pkt *p = ask("www.example", DNS_T_ANY);
     assert_int_equal(ldns_pkt_ancount(p), 1);
-    assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p), 0)),
-                     LDNS_RR_TYPE_HINFO);
+    assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), LDNS_RR_TYPE_HINFO);
     ldns_pkt_free(p);
     p = ask_t("www.example", DNS_T_ANY, QUERY_TCP);
     assert_int_equal(ldns_pkt_ancount(p), 2);

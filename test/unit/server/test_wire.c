@@ -13,9 +13,9 @@
 /* "www.example." header + question for type A */
 static size_t make_query(uint8_t *b)
 {
-    static const uint8_t q[] = {0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
-                                3,    'W',  'w',  'W',  7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0,
-                                0,    1,    0,    1};
+    static const uint8_t q[] = {0xab, 0xcd, 0x01, 0x00, 0,   1,   0, 0,   0,   0,
+                                0,    0,    3,    'W',  'w', 'W', 7, 'e', 'x', 'a',
+                                'm',  'p',  'l',  'e',  0,   0,   1, 0,   1};
     memcpy(b, q, sizeof(q));
     return sizeof(q);
 }
@@ -81,15 +81,15 @@ static void test_ecs_validation(void **state)
         enum wire_status want;
     } cases[] = {
         {{0, 8, 0, 7, 0, 1, 24, 0, 10, 1, 2}, 11, WIRE_OK},
-        {{0, 8, 0, 4, 0, 1, 0, 0}, 8, WIRE_OK},             /* SOURCE 0 (ECS-7) */
-        {{0, 8, 0, 7, 0, 3, 24, 0, 10, 1, 2}, 11, WIRE_FORMERR}, /* family 3 */
-        {{0, 8, 0, 7, 0, 1, 24, 8, 10, 1, 2}, 11, WIRE_FORMERR}, /* SCOPE in a query */
+        {{0, 8, 0, 4, 0, 1, 0, 0}, 8, WIRE_OK},                     /* SOURCE 0 (ECS-7) */
+        {{0, 8, 0, 7, 0, 3, 24, 0, 10, 1, 2}, 11, WIRE_FORMERR},    /* family 3 */
+        {{0, 8, 0, 7, 0, 1, 24, 8, 10, 1, 2}, 11, WIRE_FORMERR},    /* SCOPE in a query */
         {{0, 8, 0, 8, 0, 1, 24, 0, 10, 1, 2, 0}, 12, WIRE_FORMERR}, /* too many bytes */
         {{0, 8, 0, 6, 0, 1, 24, 0, 10, 1}, 10, WIRE_FORMERR},       /* too few bytes */
         {{0, 8, 0, 7, 0, 1, 33, 0, 10, 1, 2}, 11, WIRE_FORMERR},    /* SOURCE > 32 */
         {{0, 8, 0, 3, 0, 1, 0}, 7, WIRE_FORMERR},                   /* shorter than 4 */
-        {{0, 10, 0, 5, 1, 2, 3, 4, 5}, 9, WIRE_FORMERR},             /* bad cookie length */
-        {{0, 100, 0, 9, 1}, 5, WIRE_FORMERR},                        /* option past RDLEN */
+        {{0, 10, 0, 5, 1, 2, 3, 4, 5}, 9, WIRE_FORMERR},            /* bad cookie length */
+        {{0, 100, 0, 9, 1}, 5, WIRE_FORMERR},                       /* option past RDLEN */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t n = make_query(b);
@@ -136,12 +136,14 @@ static void test_rr_rdata_compression_only_where_listed(void **state)
     size_t n = make_query(buf);
     struct wire_writer w = {.buf = buf, .len = n, .limit = sizeof(buf)};
     wire_comp_add_name(&w, DNS_HDR);
-    static const uint8_t mx[] = {0, 10, 4, 'm', 'a', 'i', 'l', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+    static const uint8_t mx[] = {0,   10,  4,   'm', 'a', 'i', 'l', 7,
+                                 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
     struct zone_rr rr = {mx, sizeof(mx), 1, {2, 0}};
     int rd = wire_put_rr_ptr(&w, DNS_HDR, DNS_T_MX, DNS_C_IN, 60, &rr);
     assert_true(rd > 0);
     assert_int_equal(wire_get16(buf + rd - 2), 2 + 5 + 2); /* RDLENGTH after compression */
-    static const uint8_t srv[] = {0, 0, 0, 5, 0x13, 0xc4, 3, 's', 'i', 'p', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+    static const uint8_t srv[] = {0, 0,   0,   5,   0x13, 0xc4, 3,   's', 'i', 'p',
+                                  7, 'e', 'x', 'a', 'm',  'p',  'l', 'e', 0};
     struct zone_rr srr = {srv, sizeof(srv), 0, {0, 0}};
     rd = wire_put_rr_ptr(&w, DNS_HDR, DNS_T_SRV, DNS_C_IN, 60, &srr);
     assert_int_equal(wire_get16(buf + rd - 2), sizeof(srv)); /* COMP-1: SRV never compressed */
