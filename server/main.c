@@ -403,13 +403,15 @@ int main(int argc, char **argv)
     struct server srv;
     memset(&srv, 0, sizeof(srv));
     srv.nworkers = worker_count(v->conf);
-    srv.readers = aligned_alloc(64, sizeof(*srv.readers) * srv.nworkers);
+    srv.nlisten = v->conf->nlisten;
+    srv.nreaders = srv.nworkers * (1 + (unsigned)srv.nlisten);
+    srv.readers = aligned_alloc(64, sizeof(*srv.readers) * srv.nreaders);
     srv.workers = calloc(srv.nworkers, sizeof(*srv.workers));
     if (srv.readers == NULL || srv.workers == NULL) {
         fprintf(stderr, "gslbd: out of memory\n");
         return 1;
     }
-    for (unsigned i = 0; i < srv.nworkers; i++)
+    for (unsigned i = 0; i < srv.nreaders; i++)
         atomic_init(&srv.readers[i].ctr, 0);
     atomic_init(&srv.view, v);
     atomic_init(&srv.tcp_connections, 0);

@@ -6,6 +6,6 @@
 void server_swap_view(struct server *s, struct view *v)
 {
     struct view *old = atomic_exchange_explicit(&s->view, v, memory_order_acq_rel);
-    rcu_synchronize(s->readers, s->nworkers);
+    rcu_synchronize(s->readers, s->nreaders);
     view_free(old);
 }

@@ -12,9 +12,11 @@ struct worker;
 
 struct server {
     _Atomic(struct view *) view; /* current view; swapped by the control thread */
-    struct rcu_reader *readers;  /* one per worker */
+    struct rcu_reader *readers;  /* nreaders: each worker's loop, then the UDP threads */
+    unsigned nreaders;           /* nworkers * (1 + nlisten) */
     struct worker **workers;
     unsigned nworkers;
+    size_t nlisten; /* listen addresses bound at start: one UDP thread each per worker */
     _Atomic unsigned tcp_connections; /* across workers, for conf.tcp.max_connections */
 };
 

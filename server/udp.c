@@ -1,7 +1,11 @@
-/* udp.c: a worker's UDP sockets, answered in recvmmsg/sendmmsg batches from a uv_poll. */
+/* udp.c: a worker's UDP sockets, each answered by a thread of its own that blocks in
+ * recvmmsg and answers each batch with one sendmmsg (why not the loop: worker.c). */
 #include "worker_int.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +39,7 @@ static void set_buf(int fd, int force_name, int name, uint32_t size, const char 
 int udp_socket_open(const struct conf_listen *l, const struct conf *c, int *fd, struct err *e)
 {
     int fam = l->addr.ss_family;
-    int s = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int s = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0); /* blocking: its thread waits in it */
     if (s < 0)
         return err_set(e, -errno, NULL, 0, 0, "listen %s: udp socket: %s", l->text,
                        strerror(errno));
@@ -86,77 +90,72 @@ static bool src_port_zero(const struct sockaddr_storage *ss)
 
 /* Send smsg[0..n); a partial send is retried from where it stopped. Full buffers drop the
  * rest (the client retries); any other error drops the one answer the kernel refused. */
-static void udp_send_batch(struct worker *w, int fd, struct mmsghdr *smsg, unsigned n)
+static void udp_send_batch(struct udp_sock *u, struct mmsghdr *smsg, unsigned n)
 {
     unsigned off = 0;
     while (off < n) {
-        int r = sendmmsg(fd, smsg + off, n - off, MSG_DONTWAIT);
+        int r = sendmmsg(u->fd, smsg + off, n - off, MSG_DONTWAIT);
         if (r > 0) {
             off += (unsigned)r;
-            w->io.udp_sent += (uint64_t)r;
+            u->io.udp_sent += (uint64_t)r;
             continue;
         }
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-            w->io.udp_send_dropped += n - off;
+            u->io.udp_send_dropped += n - off;
             return;
         }
-        w->io.udp_send_errors++;
+        u->io.udp_send_errors++;
         off++;
     }
 }
 
 /* Response rate limiting (rrl.h) of the response of *len bytes at out, described by qo:
  * false when it must not be sent; a slip cuts it down in place. Valid cookies pass. */
-static bool udp_rrl(struct worker *w, const struct view *v, const struct query_out *qo,
+static bool udp_rrl(struct udp_sock *u, const struct view *v, const struct query_out *qo,
                     const struct sockaddr *src, uint8_t *out, size_t *len, uint32_t now)
 {
     const struct conf_rrl *c = &v->conf->rrl;
-    if (!c->enabled || qo->valid_cookie || w->rrl == NULL)
+    if (!c->enabled || qo->valid_cookie || u->rrl == NULL)
         return true;
-    switch (rrl_check(w->rrl, c, qo, src, now)) {
+    switch (rrl_check(u->rrl, c, qo, src, now)) {
     case RRL_PASS:
         return true;
     case RRL_DROP:
-        w->stats.rrl_dropped++;
+        u->stats.rrl_dropped++;
         return false;
     case RRL_SLIP:
-        w->stats.rrl_slipped++;
+        u->stats.rrl_slipped++;
         *len = query_truncate(out, *len, qo);
         return true;
     case RRL_EXEMPT:
-        w->stats.rrl_exempt++;
+        u->stats.rrl_exempt++;
         return true;
     case RRL_LOG_ONLY:
-        w->stats.rrl_log_only++;
+        u->stats.rrl_log_only++;
         return true;
     }
     return true;
 }
 
-/* Answer one recvmmsg batch; returns the number of datagrams read (0 when drained). */
-static unsigned udp_batch_once(struct worker *w, int fd, const struct view *v)
+/* Answer the n datagrams just read, in one reader span, and send the answers. */
+static void udp_answer(struct udp_sock *u, unsigned n)
 {
-    struct udp_batch *b = w->ub;
-    for (unsigned i = 0; i < UDP_BATCH; i++) {
-        b->rmsg[i].msg_hdr.msg_namelen = sizeof(b->src[i]);
-        b->rmsg[i].msg_hdr.msg_flags = 0;
-    }
-    int n = recvmmsg(fd, b->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
-    if (n <= 0)
-        return 0;
-    w->io.udp_received += (uint64_t)n;
+    struct udp_batch *b = u->ub;
+    struct rcu_reader *rd = &u->w->srv->readers[u->slot];
     /* one clock reading per batch: seconds are all cookies and rate limits need */
     struct timespec mono, wall;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
     clock_gettime(CLOCK_REALTIME_COARSE, &wall);
 
+    rcu_read_begin(rd);
+    const struct view *v = atomic_load_explicit(&u->w->srv->view, memory_order_acquire);
     unsigned nout = 0;
-    for (unsigned i = 0; i < (unsigned)n; i++) {
+    for (unsigned i = 0; i < n; i++) {
         struct msghdr *h = &b->rmsg[i].msg_hdr;
         if (v == NULL || (h->msg_flags & MSG_TRUNC) || src_port_zero(&b->src[i])) {
-            w->io.udp_dropped++;
+            u->io.udp_dropped++;
             continue;
         }
         struct query_out qo;
@@ -165,13 +164,13 @@ static unsigned udp_batch_once(struct worker *w, int fd, const struct view *v)
             .len = b->rmsg[i].msg_len,
             .src = (const struct sockaddr *)&b->src[i],
             .transport = QUERY_UDP,
-            .rng = &w->rng,
-            .worker = w->idx,
+            .rng = &u->rng,
+            .worker = u->slot,
             .now = (uint32_t)wall.tv_sec,
             .out = &qo,
         };
-        size_t len = query_answer(v, &req, b->out[nout], QUERY_UDP_BUF, &w->stats);
-        if (len == 0 || !udp_rrl(w, v, &qo, req.src, b->out[nout], &len, (uint32_t)mono.tv_sec))
+        size_t len = query_answer(v, &req, b->out[nout], QUERY_UDP_BUF, &u->stats);
+        if (len == 0 || !udp_rrl(u, v, &qo, req.src, b->out[nout], &len, (uint32_t)mono.tv_sec))
             continue;
         struct msghdr *o = &b->smsg[nout].msg_hdr;
         o->msg_name = &b->src[i];
@@ -179,29 +178,48 @@ static unsigned udp_batch_once(struct worker *w, int fd, const struct view *v)
         b->siov[nout].iov_len = len;
         nout++;
     }
+    rcu_read_end(rd);
     if (nout > 0)
-        udp_send_batch(w, fd, b->smsg, nout);
-    return (unsigned)n;
+        udp_send_batch(u, b->smsg, nout);
 }
 
-static void udp_on_readable(uv_poll_t *handle, int status, int events)
+/* The socket's thread: wait for a datagram, take every one that is waiting (up to a
+ * batch), answer them, again; until worker_stop sets stopping and shuts the socket down. */
+static void udp_main(void *arg)
 {
-    (void)events;
-    struct udp_sock *u = handle->data;
+    struct udp_sock *u = arg;
     struct worker *w = u->w;
-    if (status < 0)
-        return;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    char name[16];
+    snprintf(name, sizeof(name), "gslbd-u%u", u->slot);
+    pthread_setname_np(pthread_self(), name);
 
-    struct rcu_reader *rd = &w->srv->readers[w->idx];
-    rcu_read_begin(rd);
-    const struct view *v = atomic_load_explicit(&w->srv->view, memory_order_acquire);
-    /* A few batches, then back to the loop so the other sockets and TCP get their turn.
-     * A batch of several datagrams means traffic is flowing: read again at once instead of
-     * paying for another epoll_wait; a batch of one or two means the socket is drained. */
-    for (unsigned k = 0; k < UDP_BATCHES; k++)
-        if (udp_batch_once(w, u->fd, v) < UDP_BATCH / 8)
+    struct udp_batch *b = u->ub;
+    unsigned used = UDP_BATCH;
+    uint64_t errors = 0;
+    while (!atomic_load_explicit(&w->stopping, memory_order_acquire)) {
+        for (unsigned i = 0; i < used; i++) {
+            b->rmsg[i].msg_hdr.msg_namelen = sizeof(b->src[i]);
+            b->rmsg[i].msg_hdr.msg_flags = 0;
+        }
+        int n = recvmmsg(u->fd, b->rmsg, UDP_BATCH, MSG_WAITFORONE, NULL);
+        if (atomic_load_explicit(&w->stopping, memory_order_acquire))
             break;
-    rcu_read_end(rd);
+        if (n > 0) {
+            u->io.udp_received += (uint64_t)n;
+            udp_answer(u, (unsigned)n);
+            used = (unsigned)n;
+            continue;
+        }
+        if (n < 0 && errno != EINTR && errno != EAGAIN) {
+            /* ENOMEM and the like: say so now and then, and do not spin */
+            if (errors++ % 1000 == 0)
+                log_warn("worker %u: udp recvmmsg: %s", w->idx, strerror(errno));
+            uv_sleep(1);
+        }
+    }
 }
 
 /* The batch's fixed fields point at the worker's buffers once; per packet only the
@@ -222,29 +240,38 @@ static void udp_batch_setup(struct udp_batch *b)
     }
 }
 
-int udp_start(struct worker *w, struct udp_sock *u)
+int udp_prepare(struct worker *w, struct udp_sock *u, unsigned slot, uint32_t rrl_size)
 {
-    if (w->ub == NULL) {
-        w->ub = malloc(sizeof(*w->ub));
-        if (w->ub == NULL)
-            return -ENOMEM;
-        udp_batch_setup(w->ub);
-    }
     u->w = w;
-    int r = uv_poll_init(&w->loop, &u->poll, u->fd);
-    if (r < 0)
-        return r;
-    u->poll_init = true;
-    u->poll.data = u;
-    return uv_poll_start(&u->poll, UV_READABLE, udp_on_readable);
+    u->slot = slot;
+    uint64_t seed = w->rng ^ ((uint64_t)slot * 0x9E3779B97F4A7C15u);
+    u->rng = seed ? seed : 0x9E3779B97F4A7C15u;
+    u->ub = malloc(sizeof(*u->ub));
+    if (u->ub == NULL)
+        return -ENOMEM;
+    udp_batch_setup(u->ub);
+    /* made even while rrl is off, so a reload can turn it on; untouched pages cost
+     * nothing. table_size takes effect at restart. */
+    return rrl_table_new(rrl_size, &u->rrl);
 }
 
-void udp_close(struct udp_sock *u)
+int udp_thread_start(struct udp_sock *u)
 {
-    if (u->poll_init && !uv_is_closing((uv_handle_t *)&u->poll)) {
-        uv_poll_stop(&u->poll);
-        uv_close((uv_handle_t *)&u->poll, NULL);
-    }
+    int r = uv_thread_create(&u->thread, udp_main, u);
+    if (r == 0)
+        u->thread_started = true;
+    return r;
+}
+
+void udp_thread_stop(struct udp_sock *u)
+{
+    if (!u->thread_started)
+        return;
+    /* wakes the thread from recvmmsg (which then returns 0); the ENOTCONN it reports
+     * for an unconnected socket is expected */
+    shutdown(u->fd, SHUT_RD);
+    uv_thread_join(&u->thread);
+    u->thread_started = false;
 }
 
 void udp_sock_release(struct udp_sock *u)
@@ -252,4 +279,8 @@ void udp_sock_release(struct udp_sock *u)
     if (u->fd >= 0)
         close(u->fd);
     u->fd = -1;
+    free(u->ub);
+    u->ub = NULL;
+    rrl_table_free(u->rrl);
+    u->rrl = NULL;
 }

@@ -1,6 +1,7 @@
-/* worker.h: a DNS worker thread: its own libuv loop, its own SO_REUSEPORT UDP and TCP
- * sockets on every listen address, and the UDP (recvmmsg/sendmmsg) and TCP (RFC 7766)
- * framing around query_answer(). Workers read the server's view under rcu spans. */
+/* worker.h: a DNS worker: its own SO_REUSEPORT UDP and TCP sockets on every listen
+ * address, a thread with its own libuv loop for TCP (RFC 7766) and timers, and a thread
+ * per UDP socket (recvmmsg/sendmmsg), framing bytes around query_answer(). Every thread
+ * reads the server's view under rcu spans, each in its own reader slot. */
 #ifndef GSLBD_WORKER_H
 #define GSLBD_WORKER_H
 

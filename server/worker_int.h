@@ -2,6 +2,7 @@
 #ifndef GSLBD_WORKER_INT_H
 #define GSLBD_WORKER_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,7 +16,6 @@
 #include "worker.h"
 
 #define UDP_BATCH 32    /* datagrams per recvmmsg/sendmmsg call */
-#define UDP_BATCHES 4   /* recvmmsg calls per wakeup before yielding to the loop */
 #define UDP_IN_BUF 4096 /* larger queries are dropped (MSG_TRUNC) */
 #define TCP_BACKLOG 1024
 #define TCP_SWEEP_MS 250                      /* how often idle and I/O timeouts are checked */
@@ -26,12 +26,21 @@
 struct tcp_conn;
 struct rrl_table;
 
-/* One UDP socket (one per listen address); the fd is ours, libuv only polls it. */
+struct udp_batch;
+
+/* One UDP socket (one per listen address) and the thread that answers it (udp.c), with
+ * everything that thread writes: its own counters, rate-limiting table and batch. */
 struct udp_sock {
-    uv_poll_t poll;
     struct worker *w;
-    int fd; /* -1 when not open */
-    bool poll_init;
+    int fd;        /* -1 when not open */
+    unsigned slot; /* its reader slot (server.h) and answer-counter row */
+    uv_thread_t thread;
+    bool thread_started;
+    uint64_t rng;          /* xorshift state the engine advances for weighted splits */
+    struct rrl_table *rrl; /* response rate limiting accounts (rrl.h) */
+    struct udp_batch *ub;
+    struct query_stats stats;
+    struct worker_io_stats io; /* the udp_* counters */
 };
 
 /* One TCP listener; libuv owns the fd once opened = true. */
@@ -64,13 +73,12 @@ struct worker {
     uv_thread_t thread;
     bool thread_started;
     bool stopped;
+    _Atomic bool stopping; /* set by worker_stop: the UDP threads end */
 
     struct udp_sock *udp;
     size_t nudp;
     struct tcp_listener *tcpl;
     size_t ntcp;
-
-    struct udp_batch *ub;
 
     /* TCP: limits copied from the current view's conf (refreshed at accept and sweep). */
     struct conf_tcp lim;
@@ -84,9 +92,8 @@ struct worker {
     unsigned nconns;                        /* open (not closing) connections */
     uint64_t accept_log_ms;                 /* last accept error logged (rate limit) */
 
+    /* the loop thread's own (TCP); each UDP thread has its own in struct udp_sock */
     uint64_t rng; /* xorshift state the engine advances for weighted splits */
-    /* response rate limiting accounts (rrl.h), sized at start, used by this thread only */
-    struct rrl_table *rrl;
     struct query_stats stats;
     struct worker_io_stats io;
 };
@@ -94,10 +101,12 @@ struct worker {
 /* udp.c */
 /* Create, configure and bind the UDP socket for l; *fd is set only on success. */
 int udp_socket_open(const struct conf_listen *l, const struct conf *c, int *fd, struct err *e);
-/* Start polling u->fd on w's loop. */
-int udp_start(struct worker *w, struct udp_sock *u);
-/* Stop polling and close the handle (the fd stays open until udp_sock_release). */
-void udp_close(struct udp_sock *u);
+/* Give u (its fd open) its slot, batch buffers and rate-limiting table of rrl_size. */
+int udp_prepare(struct worker *w, struct udp_sock *u, unsigned slot, uint32_t rrl_size);
+/* Start u's thread; stop it (w->stopping must be set first) and wait for it to end. */
+int udp_thread_start(struct udp_sock *u);
+void udp_thread_stop(struct udp_sock *u);
+/* Close the fd and free what udp_prepare made (the thread stopped or never started). */
 void udp_sock_release(struct udp_sock *u);
 
 /* tcp.c */
