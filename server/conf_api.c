@@ -2,16 +2,11 @@
 #include "conf.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "conf_int.h"
-
-#define TOKEN_FILE_MAX 4096 /* bytes read from token_file; the token itself is shorter */
 
 static int listen_value(struct conf_loader *ld, json_t *v, void *base);
 static int token_value(struct conf_loader *ld, json_t *v, void *base);
@@ -73,23 +68,10 @@ static bool is_space(char ch)
     return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
 }
 
-/* Read the token from fd (already checked) into a; NULL or what is wrong with it. */
-static const char *read_token(int fd, struct conf_api *a)
+/* The token file's bytes into the conf_api at base; NULL or what is wrong with them. */
+static const char *parse_token(const char *buf, size_t len, void *base)
 {
-    char buf[TOKEN_FILE_MAX + 1];
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return "cannot be read";
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len == sizeof(buf))
-            return "is larger than 4096 bytes";
-    }
+    struct conf_api *a = base;
     size_t b = 0;
     while (b < len && is_space(buf[b]))
         b++;
@@ -112,17 +94,7 @@ static const char *read_token(int fd, struct conf_api *a)
  * the only thing that stands between a local user and draining every cluster. */
 static int token_value(struct conf_loader *ld, json_t *v, void *base)
 {
-    int fd = -1;
-    char *path = NULL;
-    int r = conf__open_private(ld, v, "token", false, &fd, &path);
-    if (r < 0)
-        return r;
-    const char *why = read_token(fd, base);
-    if (why != NULL)
-        r = conf__error(ld, "%s %s", path, why);
-    close(fd);
-    free(path);
-    return r;
+    return conf__read_private(ld, v, "token", false, parse_token, base);
 }
 
 int conf__api_value(struct conf_loader *ld, json_t *v, void *base)

@@ -2,18 +2,12 @@
 #include "conf.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "conf_int.h"
 #include "cookie.h"
-
-#define SECRET_FILE_MAX 4096 /* bytes read from secret_file; the secret is 32 of them */
 
 _Static_assert(CONF_COOKIE_SECRET_LEN == COOKIE_SECRET_LEN, "one secret size");
 
@@ -46,23 +40,10 @@ const struct conf_section conf__rrl_section = CONF_SECTION(rrl_items);
 
 /* ---- cookies.secret_file ---- */
 
-/* Read fd (a checked regular file) and parse the secret into c; NULL or what is wrong. */
-static const char *read_secret(int fd, struct conf_cookies *c)
+/* The secret file's bytes into the conf_cookies at base; NULL or what is wrong. */
+static const char *parse_secret(const char *buf, size_t len, void *base)
 {
-    char buf[SECRET_FILE_MAX + 1];
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return "cannot be read";
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len == sizeof(buf))
-            return "is larger than 4096 bytes";
-    }
+    struct conf_cookies *c = base;
     if (cookie_secret_parse(buf, len, c->secret) < 0)
         return "must hold the secret as 32 hex digits (16 bytes), e.g. from "
                "`openssl rand -hex 16`";
@@ -74,17 +55,7 @@ static const char *read_secret(int fd, struct conf_cookies *c)
  * the file gets the same checks as the API token file. */
 static int secret_value(struct conf_loader *ld, json_t *v, void *base)
 {
-    int fd = -1;
-    char *path = NULL;
-    int r = conf__open_private(ld, v, "secret", true, &fd, &path);
-    if (r < 0)
-        return r;
-    const char *why = read_secret(fd, base);
-    if (why != NULL)
-        r = conf__error(ld, "%s %s", path, why);
-    close(fd);
-    free(path);
-    return r;
+    return conf__read_private(ld, v, "secret", true, parse_secret, base);
 }
 
 /* ---- rrl.exempt ---- */

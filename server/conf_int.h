@@ -151,13 +151,19 @@ int conf__nomem(struct conf_loader *ld);
  * by the caller. 0 or the out-of-memory error. */
 int conf__resolve(struct conf_loader *ld, const char *name, char **out);
 
-/* Open the private file (a token or secret) named by the string v, resolved like every
- * path: a regular file owned by the user we run as (or by anyone when root_reads_any and
- * we are root: --user rereads it at reloads) and closed to group and others. kind names
- * it in errors ("token", "secret"). On success *fd and *path are set; the caller closes
- * and frees them. */
-int conf__open_private(struct conf_loader *ld, json_t *v, const char *kind, bool root_reads_any,
-                       int *fd, char **path);
+#define CONF_PRIVATE_MAX 4096 /* bytes a private file may hold */
+
+/* Turns the bytes of a private file into base; NULL, or what is wrong with them ("is
+ * empty"), which the caller reports after the file's path. */
+typedef const char *(*conf_private_parse)(const char *buf, size_t len, void *base);
+
+/* Read the private file (a token or secret) named by the string v, resolved like every
+ * path, and hand its bytes to parse. The file must be regular, owned by the user we run as
+ * (or by anyone when root_reads_any and we are root: --user rereads it at reloads), closed
+ * to group and others, and at most CONF_PRIVATE_MAX bytes. kind names it in errors
+ * ("token", "secret"). */
+int conf__read_private(struct conf_loader *ld, json_t *v, const char *kind, bool root_reads_any,
+                       conf_private_parse parse, void *base);
 
 /* ---- GSLB keys (conf_gslb.c) ---- */
 

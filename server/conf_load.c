@@ -669,8 +669,10 @@ int conf_load_file(const char *path, struct conf **out, struct err *e)
     return r;
 }
 
-int conf__open_private(struct conf_loader *ld, json_t *v, const char *kind, bool root_reads_any,
-                       int *fdp, char **pathp)
+/* Open the private file v names and check it (conf__read_private); 0 with *fdp and *pathp
+ * set, or the error. */
+static int open_private(struct conf_loader *ld, json_t *v, const char *kind, bool root_reads_any,
+                        int *fdp, char **pathp)
 {
     size_t n = json_is_string(v) ? json_string_length(v) : 0;
     const char *s = json_string_value(v);
@@ -704,4 +706,45 @@ int conf__open_private(struct conf_loader *ld, json_t *v, const char *kind, bool
     *fdp = fd;
     *pathp = path;
     return 0;
+}
+
+/* The whole of fd into buf (cap bytes); NULL with *len set, or what went wrong. */
+static const char *read_fd(int fd, char *buf, size_t cap, size_t *len)
+{
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + got, cap - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return "cannot be read";
+        if (n == 0)
+            break;
+        got += (size_t)n;
+        if (got == cap)
+            return "is larger than 4096 bytes";
+    }
+    *len = got;
+    return NULL;
+}
+
+int conf__read_private(struct conf_loader *ld, json_t *v, const char *kind, bool root_reads_any,
+                       conf_private_parse parse, void *base)
+{
+    _Static_assert(CONF_PRIVATE_MAX == 4096, "the message of read_fd");
+    int fd = -1;
+    char *path = NULL;
+    int r = open_private(ld, v, kind, root_reads_any, &fd, &path);
+    if (r < 0)
+        return r;
+    char buf[CONF_PRIVATE_MAX + 1]; /* one more: a full buffer means the file is too long */
+    size_t len = 0;
+    const char *why = read_fd(fd, buf, sizeof(buf), &len);
+    if (why == NULL)
+        why = parse(buf, len, base);
+    if (why != NULL)
+        r = conf__error(ld, "%s %s", path, why);
+    close(fd);
+    free(path);
+    return r;
 }
