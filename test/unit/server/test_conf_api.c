@@ -18,78 +18,7 @@
 
 #include "server/conf.h"
 
-/* Stands in for "*out untouched": never dereferenced. */
-#define SENTINEL ((struct conf *)(uintptr_t)0x5e5e)
-
-#define HEAD                                                                                       \
-    "{\"listen\": [\"127.0.0.1:5300\"], \"zones\": [{\"origin\": \"a\", \"file\": \"a\"}],\n"
-
-static char dir[64];
-
-static int setup_dir(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/gslbd-test-conf-api-XXXXXX");
-    return mkdtemp(dir) != NULL ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Write name in the test folder with content and mode; path gets its full name. */
-static void write_file(const char *name, const char *content, mode_t mode, char *path, size_t n)
-{
-    snprintf(path, n, "%s/%s", dir, name);
-    unlink(path);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fwrite(content, 1, strlen(content), f), strlen(content));
-    assert_int_equal(fclose(f), 0);
-    assert_int_equal(chmod(path, mode), 0);
-}
-
-/* Load HEAD + api_line + "}" as gslbd.json in the test folder. */
-static int load(const char *api_line, struct conf **c, struct err *e, char *path, size_t n)
-{
-    char text[2048];
-    snprintf(text, sizeof(text), HEAD "%s}\n", api_line);
-    write_file("gslbd.json", text, 0644, path, n);
-    return conf_load_file(path, c, e);
-}
-
-static struct conf *load_ok(const char *api_line)
-{
-    struct conf *c = NULL;
-    struct err e = {{0}};
-    char path[256];
-    int r = load(api_line, &c, &e, path, sizeof(path));
-    if (r != 0)
-        print_error("%s\n", e.msg);
-    assert_int_equal(r, 0);
-    assert_non_null(c);
-    return c;
-}
-
-/* The load fails with GSLBD_EINVAL and a message starting "PATH:want". */
-static void load_bad(const char *api_line, const char *want)
-{
-    struct conf *c = SENTINEL;
-    struct err e = {{0}};
-    char path[256];
-    char full[1536];
-    int r = load(api_line, &c, &e, path, sizeof(path));
-    snprintf(full, sizeof(full), "%s:%s", path, want);
-    if (r != GSLBD_EINVAL || strncmp(e.msg, full, strlen(full)) != 0)
-        print_error("got %d \"%s\"\nwant \"%s...\"\n", r, e.msg, full);
-    assert_int_equal(r, GSLBD_EINVAL);
-    assert_true(strncmp(e.msg, full, strlen(full)) == 0);
-    assert_ptr_equal(c, SENTINEL);
-}
+#include "test_conf_dir_util.h"
 
 static uint16_t port_of(const struct sockaddr_storage *ss)
 {
