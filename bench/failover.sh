@@ -59,25 +59,11 @@ say() { printf '%s\n' "$*" | tee -a "$RESULT"; }
 # Python helpers: free ports, answer polling (dnsq.py), medians.
 py() { PYTHONPATH=$REPO/test/integration python3 - "$@"; }
 
-free_port() { # ADDR...
+free_port() { # ADDR...: a port free for UDP and TCP on each (the integration tests' helper)
     py "$@" <<'PY'
-import random, socket, sys
-def free(a, p):
-    for t in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        s = socket.socket(socket.AF_INET, t)
-        try:
-            s.bind((a, p))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
-for _ in range(200):
-    p = random.randint(20000, 60999)
-    if all(free(a, p) for a in sys.argv[1:]):
-        print(p)
-        sys.exit(0)
-sys.exit(1)
+import sys
+import itest
+print(itest.free_port(sys.argv[1:]))
 PY
 }
 
