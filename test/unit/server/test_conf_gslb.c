@@ -9,7 +9,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "test_conf_gslb_util.h"
+#include "test_conf_file_util.h"
 
 #define DATA "test/data/conf/"
 

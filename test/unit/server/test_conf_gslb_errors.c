@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "test_conf_gslb_util.h"
+#include "test_conf_file_util.h"
 
 /* Stands in for "*out untouched": never dereferenced. */
 #define SENTINEL ((struct conf *)(uintptr_t)0x5e5e)

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "server/conf.h"
+#include "test_conf_file_util.h"
 
 #define DATA "test/data/conf/"
 
@@ -34,29 +35,6 @@ static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t n)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, buf, (socklen_t)n);
     else
         inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf, (socklen_t)n);
-}
-
-static struct conf *load_ok(const char *path)
-{
-    struct conf *c = NULL;
-    struct err e = {{0}};
-    int r = conf_load_file(path, &c, &e);
-    if (r != 0)
-        print_error("%s\n", e.msg);
-    assert_int_equal(r, 0);
-    assert_non_null(c);
-    return c;
-}
-
-/* Write content to a fresh file under /tmp; path receives its name. */
-static void write_tmp(const char *content, char *path, size_t n)
-{
-    snprintf(path, n, "/tmp/gslbd-test-conf-XXXXXX.json");
-    int fd = mkstemps(path, 5);
-    assert_true(fd >= 0);
-    size_t len = strlen(content);
-    assert_int_equal(write(fd, content, len), (ssize_t)len);
-    close(fd);
 }
 
 static void test_minimal_file(void **state)

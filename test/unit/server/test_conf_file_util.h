@@ -1,6 +1,6 @@
-/* test_conf_gslb_util.h: what the conf_gslb unit tests share: temp config files, loading them. */
-#ifndef GSLBD_TEST_CONF_GSLB_UTIL_H
-#define GSLBD_TEST_CONF_GSLB_UTIL_H
+/* test_conf_file_util.h: what the config unit tests share: temp config files, loading them. */
+#ifndef GSLBD_TEST_CONF_FILE_UTIL_H
+#define GSLBD_TEST_CONF_FILE_UTIL_H
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,7 +30,7 @@ static inline struct conf *load_ok(const char *path)
 /* Write content to a fresh file under /tmp; path receives its name. */
 static inline void write_tmp(const char *content, char *path, size_t n)
 {
-    snprintf(path, n, "/tmp/gslbd-test-gslb-XXXXXX.json");
+    snprintf(path, n, "/tmp/gslbd-test-conf-XXXXXX.json");
     int fd = mkstemps(path, 5);
     assert_true(fd >= 0);
     size_t len = strlen(content);
