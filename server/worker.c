@@ -200,6 +200,10 @@ int worker_start(struct server *srv, unsigned idx, struct worker **out, struct e
     int r;
     if (v == NULL || v->conf == NULL) {
         r = err_set(e, GSLBD_EINVAL, NULL, 0, 0, "worker %u: no view", idx);
+    } else if (v->conf->nlisten != srv->nlisten) {
+        /* a reload during start-up changed them: the reader slots are sized for the first */
+        r = err_set(e, GSLBD_EINVAL, NULL, 0, 0,
+                    "listen addresses changed before the workers started: restart gslbd");
     } else {
         w->lim = v->conf->tcp;
         r = worker_bind(w, v->conf, e);
