@@ -36,9 +36,21 @@ static void set_buf(int fd, int force_name, int name, uint32_t size, const char 
         log_warn("listen %s: setsockopt %s %d: %s", text, what, val, strerror(-r));
 }
 
-int udp_socket_open(const struct conf_listen *l, const struct conf *c, int *fd, struct err *e)
+/* 0.0.0.0 or ::: the kernel picks a reply's source by route, which on a host with several
+ * addresses need not be the one the query came to (SRC-1), so such a socket asks for each
+ * query's destination and answers from it. */
+static bool is_wildcard(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+    return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+int udp_socket_open(const struct conf_listen *l, const struct conf *c, int *fd, bool *pktinfo,
+                    struct err *e)
 {
     int fam = l->addr.ss_family;
+    bool wild = is_wildcard(&l->addr);
     int s = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0); /* blocking: its thread waits in it */
     if (s < 0)
         return err_set(e, -errno, NULL, 0, 0, "listen %s: udp socket: %s", l->text,
@@ -59,9 +71,15 @@ int udp_socket_open(const struct conf_listen *l, const struct conf *c, int *fd, 
         opt = "IPV6_DONTFRAG";
         if ((r = set_int(s, IPPROTO_IPV6, IPV6_DONTFRAG, 1)) < 0)
             goto fail;
+        opt = "IPV6_RECVPKTINFO";
+        if (wild && (r = set_int(s, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)) < 0)
+            goto fail;
     } else {
         opt = "IP_MTU_DISCOVER";
         if ((r = set_int(s, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_OMIT)) < 0)
+            goto fail;
+        opt = "IP_PKTINFO";
+        if (wild && (r = set_int(s, IPPROTO_IP, IP_PKTINFO, 1)) < 0)
             goto fail;
     }
     set_buf(s, SO_RCVBUFFORCE, SO_RCVBUF, c->udp_rcvbuf, "SO_RCVBUF", l->text);
@@ -73,6 +91,7 @@ int udp_socket_open(const struct conf_listen *l, const struct conf *c, int *fd, 
         return err_set(e, r, NULL, 0, 0, "listen %s: %s", l->text, strerror(-r));
     }
     *fd = s;
+    *pktinfo = wild;
     return 0;
 fail:
     close(s);
@@ -86,6 +105,42 @@ static bool src_port_zero(const struct sockaddr_storage *ss)
     if (ss->ss_family == AF_INET6)
         return ((const struct sockaddr_in6 *)ss)->sin6_port == 0;
     return true;
+}
+
+/* For a wildcard socket: make the answer's control message from the query's, so the
+ * answer leaves from the address the query came to. The interface is left to routing,
+ * except for an IPv6 link-local address, which means nothing without it. */
+static void udp_reply_from(struct msghdr *in, struct msghdr *out, union udp_ctl *ctl)
+{
+    out->msg_control = NULL;
+    out->msg_controllen = 0;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(in); cm != NULL; cm = CMSG_NXTHDR(in, cm)) {
+        union {
+            struct in_pktinfo v4;
+            struct in6_pktinfo v6;
+        } pi;
+        size_t size;
+        if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+            size = sizeof(pi.v4);
+            memcpy(&pi.v4, CMSG_DATA(cm), size);
+            pi.v4.ipi_ifindex = 0; /* ipi_spec_dst: the local address the query reached */
+        } else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+            size = sizeof(pi.v6);
+            memcpy(&pi.v6, CMSG_DATA(cm), size);
+            if (!IN6_IS_ADDR_LINKLOCAL(&pi.v6.ipi6_addr))
+                pi.v6.ipi6_ifindex = 0;
+        } else {
+            continue;
+        }
+        struct cmsghdr *oc = &ctl->align;
+        oc->cmsg_level = cm->cmsg_level;
+        oc->cmsg_type = cm->cmsg_type;
+        oc->cmsg_len = CMSG_LEN(size);
+        memcpy(CMSG_DATA(oc), &pi, size);
+        out->msg_control = ctl->buf;
+        out->msg_controllen = CMSG_SPACE(size);
+        return;
+    }
 }
 
 /* Send smsg[0..n); a partial send is retried from where it stopped. Full buffers drop the
@@ -175,6 +230,8 @@ static void udp_answer(struct udp_sock *u, unsigned n)
         struct msghdr *o = &b->smsg[nout].msg_hdr;
         o->msg_name = &b->src[i];
         o->msg_namelen = h->msg_namelen;
+        if (u->pktinfo)
+            udp_reply_from(h, o, &b->sctl[nout]);
         b->siov[nout].iov_len = len;
         nout++;
     }
@@ -203,6 +260,8 @@ static void udp_main(void *arg)
         for (unsigned i = 0; i < used; i++) {
             b->rmsg[i].msg_hdr.msg_namelen = sizeof(b->src[i]);
             b->rmsg[i].msg_hdr.msg_flags = 0;
+            if (u->pktinfo)
+                b->rmsg[i].msg_hdr.msg_controllen = sizeof(b->rctl[i]);
         }
         int n = recvmmsg(u->fd, b->rmsg, UDP_BATCH, MSG_WAITFORONE, NULL);
         if (atomic_load_explicit(&w->stopping, memory_order_acquire))
@@ -224,7 +283,7 @@ static void udp_main(void *arg)
 
 /* The batch's fixed fields point at the worker's buffers once; per packet only the
  * lengths and the reply address change. */
-static void udp_batch_setup(struct udp_batch *b)
+static void udp_batch_setup(struct udp_batch *b, bool pktinfo)
 {
     memset(b->rmsg, 0, sizeof(b->rmsg));
     memset(b->smsg, 0, sizeof(b->smsg));
@@ -234,6 +293,10 @@ static void udp_batch_setup(struct udp_batch *b)
         b->rmsg[i].msg_hdr.msg_iov = &b->riov[i];
         b->rmsg[i].msg_hdr.msg_iovlen = 1;
         b->rmsg[i].msg_hdr.msg_name = &b->src[i];
+        if (pktinfo) {
+            b->rmsg[i].msg_hdr.msg_control = b->rctl[i].buf;
+            b->rmsg[i].msg_hdr.msg_controllen = sizeof(b->rctl[i]);
+        }
         b->siov[i].iov_base = b->out[i];
         b->smsg[i].msg_hdr.msg_iov = &b->siov[i];
         b->smsg[i].msg_hdr.msg_iovlen = 1;
@@ -249,7 +312,7 @@ int udp_prepare(struct worker *w, struct udp_sock *u, unsigned slot, uint32_t rr
     u->ub = malloc(sizeof(*u->ub));
     if (u->ub == NULL)
         return -ENOMEM;
-    udp_batch_setup(u->ub);
+    udp_batch_setup(u->ub, u->pktinfo);
     /* made even while rrl is off, so a reload can turn it on; untouched pages cost
      * nothing. table_size takes effect at restart. */
     return rrl_table_new(rrl_size, &u->rrl);

@@ -110,7 +110,7 @@ static int worker_bind(struct worker *w, const struct conf *c, struct err *e)
     for (size_t i = 0; i < c->nlisten; i++)
         w->udp[i].fd = w->tcpl[i].fd = -1;
     for (size_t i = 0; i < c->nlisten; i++) {
-        int r = udp_socket_open(&c->listen[i], c, &w->udp[i].fd, e);
+        int r = udp_socket_open(&c->listen[i], c, &w->udp[i].fd, &w->udp[i].pktinfo, e);
         if (r == 0)
             r = tcp_socket_open(&c->listen[i], &w->tcpl[i].fd, e);
         if (r < 0)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -36,6 +37,7 @@ struct udp_sock {
     unsigned slot; /* its reader slot (server.h) and answer-counter row */
     uv_thread_t thread;
     bool thread_started;
+    bool pktinfo;          /* a wildcard address: each answer names its source (SRC-1) */
     uint64_t rng;          /* xorshift state the engine advances for weighted splits */
     struct rrl_table *rrl; /* response rate limiting accounts (rrl.h) */
     struct udp_batch *ub;
@@ -52,13 +54,21 @@ struct tcp_listener {
     bool opened;
 };
 
-/* The recvmmsg/sendmmsg batch, preallocated once per worker and shared by its sockets. */
+/* Room for the one control message of a wildcard socket: IP_PKTINFO or IPV6_PKTINFO. */
+union udp_ctl {
+    struct cmsghdr align;
+    uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+};
+
+/* The recvmmsg/sendmmsg batch of one UDP socket, allocated once by udp_prepare. */
 struct udp_batch {
     struct mmsghdr rmsg[UDP_BATCH];
     struct mmsghdr smsg[UDP_BATCH];
     struct iovec riov[UDP_BATCH];
     struct iovec siov[UDP_BATCH];
     struct sockaddr_storage src[UDP_BATCH];
+    union udp_ctl rctl[UDP_BATCH]; /* used by pktinfo sockets only */
+    union udp_ctl sctl[UDP_BATCH];
     uint8_t in[UDP_BATCH][UDP_IN_BUF];
     uint8_t out[UDP_BATCH][QUERY_UDP_BUF];
 };
@@ -99,8 +109,10 @@ struct worker {
 };
 
 /* udp.c */
-/* Create, configure and bind the UDP socket for l; *fd is set only on success. */
-int udp_socket_open(const struct conf_listen *l, const struct conf *c, int *fd, struct err *e);
+/* Create, configure and bind the UDP socket for l; *fd is set only on success, and
+ * *pktinfo tells whether l is a wildcard address that asks for each query's destination. */
+int udp_socket_open(const struct conf_listen *l, const struct conf *c, int *fd, bool *pktinfo,
+                    struct err *e);
 /* Give u (its fd open) its slot, batch buffers and rate-limiting table of rrl_size. */
 int udp_prepare(struct worker *w, struct udp_sock *u, unsigned slot, uint32_t rrl_size);
 /* Start u's thread; stop it (w->stopping must be set first) and wait for it to end. */

@@ -1,8 +1,10 @@
 """rules_transport.py: t_rules checks for the size, truncation, TCP, ANY, compression and
 source address rules: UDP-1, UDP-2, TC-1..3, TCP-1..6, ANY-1, COMP-1, SRC-1."""
 
+import os
 import socket
 import struct
+import subprocess
 import time
 
 from rules_common import *  # noqa: F401,F403 (the shared helpers and constants)
@@ -488,3 +490,39 @@ def t_source():
         data, frm = dnsq.udp_exchange(pkt, a, C.port, 2.0, src=src, want_from=True)
         R.check(data is not None and frm == (a, C.port), "SRC-1", "query to %s:%d (from %s): reply "
                 "leaves from %s:%d" % (a, C.port, src, a, C.port), "reply from %s" % (frm,))
+
+
+def t_source_wildcard():
+    """SRC-1 on a wildcard address: one socket takes queries to every local address, and
+    each reply must still leave from the address its query came to (IP_PKTINFO). The
+    server binds 0.0.0.0 and [::] for a few seconds; only loopback addresses are queried."""
+    addrs = ("0.0.0.0", "127.0.0.2") + (("::",) if C.v6 else ())
+    port = itest.free_port(addrs)
+    listen = ["--listen", "0.0.0.0:%d" % port] + (["--listen", "[::]:%d" % port] if C.v6 else [])
+    srv = itest.Gslbd("t_rules-wildcard", ["--zone", "%s=%s" % (Z, os.path.join(D, "rules.test.zone"))]
+                      + listen + ["--workers", "1"], probe=(H, port, Z))
+    try:
+        srv.start()
+    except RuntimeError as e:
+        R.fail("SRC-1", "wildcard server starts", str(e))
+        return
+    try:
+        for a in (H, "127.0.0.2", "127.0.0.3") + (("::1",) if C.v6 else ()):
+            src = "::1" if ":" in a else H
+            for _ in range(3):  # one socket: the reply address must follow each query
+                data, frm = dnsq.udp_exchange(make_query("www.rules.test."), a, port, 2.0, src=src,
+                                              want_from=True)
+                if data is None or frm != (a, port):
+                    break
+            R.check(data is not None and frm == (a, port), "SRC-1", "wildcard listen: query to "
+                    "%s:%d (from %s): reply leaves from %s:%d" % (a, port, src, a, port),
+                    "reply from %s" % (frm,))
+        # dig drops a reply from an address it did not ask
+        p = subprocess.run(["dig", "@127.0.0.2", "-p", str(port), "+norec", "+time=2", "+tries=1",
+                            "www.rules.test.", "A"], capture_output=True, text=True, timeout=10)
+        R.check(p.returncode == 0 and "status: NOERROR" in p.stdout and "ANSWER: 1" in p.stdout,
+                "SRC-1", "dig @127.0.0.2 to a server on 0.0.0.0 accepts the reply",
+                p.stdout[-600:] + p.stderr[-300:])
+    finally:
+        rc = srv.stop()
+        R.check(rc == 0, "SETUP", "wildcard server exits 0 on SIGTERM", "exit status %s" % rc)

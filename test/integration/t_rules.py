@@ -90,7 +90,7 @@ def main():
     watch = IdleWatch()
     for step in (hdr.t_header, hdr.t_opcode, hdr.t_question, ans.t_answers, ans.t_wildcards,
                  ans.t_delegation, ans.t_cname, ans.t_ttl, edns.t_edns, tr.t_size, tr.t_tcp,
-                 edns.t_ecs, tr.t_any, tr.t_compression, tr.t_source, edns.t_cookie):
+                 edns.t_ecs, tr.t_any, tr.t_compression, tr.t_source, tr.t_source_wildcard, edns.t_cookie):
         try:
             step()
         except Exception as e:  # one broken step must not hide the others
