@@ -103,8 +103,9 @@ $(BUILD)/test/replay_%: test/fuzz/%.c test/fuzz/replay_main.c $(MOD_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.a,$^) $(PKG_LIBS)
 
-# Micro benchmarks of make bench: the query engine alone, and geo lookups.
-BENCH_BIN := $(BUILD)/bench/engine_bench $(BUILD)/bench/geo_bench
+# Micro benchmarks of make bench: the query engine alone, geo lookups, and the kernel's
+# floor (floor.c: a UDP responder that does no DNS work, compared against in bench.sh).
+BENCH_BIN := $(BUILD)/bench/engine_bench $(BUILD)/bench/geo_bench $(BUILD)/bench/floor
 $(BUILD)/bench/%: bench/%.c $(MOD_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.a,$^) $(PKG_LIBS)
@@ -125,7 +126,8 @@ fuzz-replay: $(REPLAY_BIN)
 	@bash test/run-all.sh $(BUILD) fuzz
 
 bench: deps
-	@$(MAKE) --no-print-directory VARIANT=release all build/release/bench/engine_bench
+	@$(MAKE) --no-print-directory VARIANT=release all build/release/bench/engine_bench \
+		build/release/bench/floor
 	@bash bench/bench.sh build/release/gslbd
 	@bash bench/failover.sh
 

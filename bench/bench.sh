@@ -9,11 +9,11 @@
 #   BENCH_RUNS=3          interleaved runs per server (medians are reported)
 #   BENCH_SECONDS=20      length of each dnsperf measurement (default 20 s static, 15 s geo;
 #                         when set, both modes use it)
-#   BENCH_GEO_TARGETS="gslbd-static gslbd-geo gdnsd-geo"   what the geo mode measures
-#                         (gdnsd-static may be added)
+#   BENCH_GEO_TARGETS="gslbd-static gslbd-geo gdnsd-geo floor-geo"   what the geo mode
+#                         measures (gdnsd-static may be added; floor-geo: floor.c, the same queries)
 #   BENCH_RATE=30000      fixed query rate of the CPU-per-query measurement
-#   BENCH_SERVERS="gslbd gdnsd nsd"
-#   BENCH_PORT=25353      first of three loopback ports (one per server)
+#   BENCH_SERVERS="gslbd gdnsd nsd floor"   floor: bench/floor.c, the kernel's floor (static mode)
+#   BENCH_PORT=25353      first of four loopback ports (one per server)
 #   BENCH_E2E=0           1 adds the unpinned 2-worker end-to-end run (method 3)
 #   BENCH_QUIET_WAIT=10   seconds to wait, before each measurement, for other load to stop
 # Method and how to read the output: bench/README.md. Raw numbers go to bench/out/.
@@ -23,14 +23,16 @@ GSLBD=${1:+$(realpath -m "$1")}
 cd "$(dirname "$0")/.."
 GSLBD=${GSLBD:-build/release/gslbd}
 GSLBD_RUN=$GSLBD
+FLOOR=${GSLBD%/gslbd}/bench/floor # bench/floor.c, built beside the gslbd under test
+FLOOR_RUN=$FLOOR
 RUNS=${BENCH_RUNS:-3}
 MODES=${BENCH_MODES:-static geo}
 SECS_STATIC=${BENCH_SECONDS:-20}
 SECS_GEO=${BENCH_SECONDS:-15}
 SECS=$SECS_STATIC
-GEO_TARGETS=${BENCH_GEO_TARGETS:-gslbd-static gslbd-geo gdnsd-geo}
+GEO_TARGETS=${BENCH_GEO_TARGETS:-gslbd-static gslbd-geo gdnsd-geo floor-geo}
 RATE=${BENCH_RATE:-30000}
-SERVERS=${BENCH_SERVERS:-gslbd gdnsd nsd}
+SERVERS=${BENCH_SERVERS:-gslbd gdnsd nsd floor}
 PORT_BASE=${BENCH_PORT:-25353}
 E2E=${BENCH_E2E:-0}
 QUIET_WAIT=${BENCH_QUIET_WAIT:-10}
@@ -153,6 +155,7 @@ start_server() {
     gslbd) SERVER_PORT=$PORT_BASE ;;
     gdnsd) SERVER_PORT=$((PORT_BASE + 1)) ;;
     nsd) SERVER_PORT=$((PORT_BASE + 2)) ;;
+    floor) SERVER_PORT=$((PORT_BASE + 3)) ;;
     esac
     local -a cmd
     case $name in
@@ -182,6 +185,9 @@ start_server() {
         fill_template bench/peers/nsd/nsd.conf "$DIR/nsd.conf"
         cp "$ZONE" "$DIR/bench.example.zone"
         cmd=(nsd -d -c "$DIR/nsd.conf")
+        ;;
+    floor)
+        cmd=("$FLOOR_RUN" 127.0.0.1 "$SERVER_PORT")
         ;;
     esac
     if [ "$pin" = 1 ]; then
@@ -390,7 +396,7 @@ run_geo() {
                 continue
             fi
             SERVER_NAME=$t
-            if [[ " ${checked[*]} " != *" $s "* ]]; then
+            if [ "$s" != floor ] && [[ " ${checked[*]} " != *" $s "* ]]; then
                 echo "    $s answers www.geo.example (client subnet, addresses, region); socket buffers: $(socket_buffers)"
                 geo_answer_check | tee -a "$OUT/answers-geo-$s.txt"
                 python3 "$GEO/geoq.py" probe "$SERVER_PORT" "$WORK/geo/geo.bin" 500 >"$OUT/probe-$s.txt"
@@ -423,6 +429,9 @@ for s in $SERVERS; do
     gdnsd | nsd)
         if command -v "$s" >/dev/null; then active+=("$s"); else echo "bench: $s not installed, skipping" >&2; fi
         ;;
+    floor)
+        if [ -x "$FLOOR" ]; then active+=(floor); else echo "bench: no $FLOOR (make VARIANT=release $FLOOR), skipping floor" >&2; fi
+        ;;
     *) echo "bench: unknown server $s" >&2; exit 2 ;;
     esac
 done
@@ -439,7 +448,7 @@ geo_active=()
 if [ "$do_geo" = 1 ]; then
     for t in $GEO_TARGETS; do
         case $t in
-        gslbd-static | gslbd-geo | gdnsd-static | gdnsd-geo) ;;
+        gslbd-static | gslbd-geo | gdnsd-static | gdnsd-geo | floor-geo) ;;
         *) echo "bench: unknown geo target $t" >&2; exit 2 ;;
         esac
         [[ " ${active[*]} " == *" ${t%%-*} "* ]] && geo_active+=("$t")
@@ -457,6 +466,10 @@ if [[ " ${active[*]} " == *" gslbd "* ]]; then
     # A private copy: a rebuild during the run must not change the binary under test.
     cp "$GSLBD" "$WORK/gslbd-under-test"
     GSLBD_RUN=$WORK/gslbd-under-test
+fi
+if [[ " ${active[*]} " == *" floor "* ]]; then
+    cp "$FLOOR" "$WORK/floor-under-test"
+    FLOOR_RUN=$WORK/floor-under-test
 fi
 if [ "$do_geo" = 1 ]; then
     # The bench GeoIP database and the two query files (deterministic), built afresh.
@@ -593,7 +606,16 @@ ratio_line() {
         awk -v r="$r" -v l="$limit" 'BEGIN { exit !(r > l) }' && [ "$verdict" = met ] && verdict="NOT met"
         printf ' %-32s' "$label $r (runs $runs)"
     done
-    printf ' target <= %s: %s\n' "$limit" "$verdict"
+    if [ -n "$limit" ]; then printf ' target <= %s: %s\n' "$limit" "$verdict"; else printf '\n'; fi
+}
+
+# above_floor SERVER FLOOR: the server's CPU per query at capacity minus the floor's in the
+# same run, in ns (the median over runs): its own work, and what its larger answers cost.
+above_floor() {
+    awk -F'\t' -v a="$1" -v f="$2" 'NR > 1 && $2 == "capacity" && ($1 == a || $1 == f) && $9 > 0 {
+            x[$1, $3] = 1e9 / $9; r[$3] = 1 }
+        END { for (k in r) if ((a, k) in x && (f, k) in x) printf "%.0f\n", x[a, k] - x[f, k] }' "$RAW" |
+        sort -n | median
 }
 
 # The query engine alone (bench/engine_bench.c: no sockets, no kernel), pinned to the
@@ -623,6 +645,16 @@ summary_static() {
         [[ " ${active[*]} " == *" gdnsd "* ]] && ratio_line gslbd gdnsd 1.00
         [[ " ${active[*]} " == *" nsd "* ]] && ratio_line gslbd nsd 1.00
     fi
+    if [[ " ${active[*]} " == *" floor "* ]]; then
+        echo "against the kernel's floor (bench/floor.c: the same recvmmsg/sendmmsg, empty answers, no DNS"
+        echo "work; no server can spend less): CPU per query over the floor's, median of the run ratios,"
+        echo "and ns per query above the floor at capacity (the server's own work and larger answers):"
+        for s in gslbd gdnsd nsd; do
+            [[ " ${active[*]} " == *" $s "* ]] || continue
+            ratio_line "$s" floor ""
+            printf '%-26s %s ns/query above the floor\n' "" "$(above_floor "$s" floor)"
+        done
+    fi
     if [[ " ${active[*]} " == *" gslbd "* ]]; then
         echo "gslbd's own code per query, without sockets (median of 5 runs; the rest of the CPU above is the kernel's):"
         engine_line "  engine, static zone" -z "bench.example=$ZONE" "$STATIC_QUERIES"
@@ -639,6 +671,14 @@ summary_geo() {
     ratio_line gslbd-geo gslbd-static 1.10
     ratio_line gslbd-geo gdnsd-geo 1.00
     [[ " ${geo_active[*]} " == *" gdnsd-static "* ]] && ratio_line gdnsd-geo gdnsd-static 1.10
+    if [[ " ${geo_active[*]} " == *" floor-geo "* ]]; then
+        echo "against the kernel's floor (bench/floor.c answering the same queries, no DNS work):"
+        for t in gslbd-geo gdnsd-geo; do
+            [[ " ${geo_active[*]} " == *" $t "* ]] || continue
+            ratio_line "$t" floor-geo ""
+            printf '%-26s %s ns/query above the floor\n' "" "$(above_floor "$t" floor-geo)"
+        done
+    fi
     if [[ " ${geo_active[*]} " == *" gslbd-"* ]]; then
         local d=$WORK/engine
         mkdir -p "$d"
