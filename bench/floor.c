@@ -75,7 +75,7 @@ int main(int argc, char **argv)
             if (len < 12)
                 continue;
             buf[i][2] = (uint8_t)((buf[i][2] & 0x79) | 0x84); /* QR, AA; keep opcode, RD */
-            buf[i][3] = 0;                                     /* NOERROR */
+            buf[i][3] = 0;                                    /* NOERROR */
             iov[i].iov_len = len;
             if (out != i)
                 msg[out] = msg[i];

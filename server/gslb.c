@@ -27,6 +27,8 @@ void gslb_free(struct gslb *g)
     free(g->clusters);
     free(g->services);
     free(g->cluster_idx);
+    free(g->region_idx);
+    free(g->region_off);
     free((void *)g->addr_up);
     free((void *)g->admin);
     free(g->answers);
@@ -126,6 +128,8 @@ static int build_model(const struct conf *c, struct gslb *g, struct err *e)
     g->clusters = calloc(c->nclusters ? c->nclusters : 1, sizeof(*g->clusters));
     g->services = calloc(c->nservices ? c->nservices : 1, sizeof(*g->services));
     g->cluster_idx = calloc(nidx ? nidx : 1, sizeof(*g->cluster_idx));
+    g->region_idx = calloc(nidx ? nidx : 1, sizeof(*g->region_idx));
+    g->region_off = calloc(c->nservices * (c->nregions + 1) + 1, sizeof(*g->region_off));
     g->addr_up = calloc(naddrs ? naddrs : 1, sizeof(*g->addr_up));
     g->admin = calloc(c->nclusters ? c->nclusters : 1, sizeof(*g->admin));
     g->region_names = calloc(c->nregions ? c->nregions : 1, sizeof(*g->region_names));
@@ -136,8 +140,9 @@ static int build_model(const struct conf *c, struct gslb *g, struct err *e)
     g->answers = aligned_alloc(64, GSLB_COUNTER_ROWS * g->answers_stride * sizeof(uint64_t));
     if (g->answers != NULL)
         memset(g->answers, 0, GSLB_COUNTER_ROWS * g->answers_stride * sizeof(uint64_t));
-    if (!g->addrs || !g->clusters || !g->services || !g->cluster_idx || !g->addr_up || !g->admin ||
-        !g->region_names || !g->answers || !g->svc_all_down)
+    if (!g->addrs || !g->clusters || !g->services || !g->cluster_idx || !g->region_idx ||
+        !g->region_off || !g->addr_up || !g->admin || !g->region_names || !g->answers ||
+        !g->svc_all_down)
         return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
     for (size_t i = 0; i < c->nregions; i++) {
         g->region_names[i] = strdup(c->regions[i].name);
@@ -192,6 +197,18 @@ static int build_model(const struct conf *c, struct gslb *g, struct err *e)
             if (c->clusters[cs->clusters[k]].region != c->clusters[cs->clusters[0]].region)
                 s->one_region = false;
         }
+        /* by region, for the nearest policy: a query looks only at the regions it ranks */
+        uint32_t *off = &g->region_off[i * (c->nregions + 1)];
+        uint32_t n = 0;
+        for (size_t r = 0; r < c->nregions; r++) {
+            off[r] = n;
+            for (size_t k = 0; k < cs->nclusters; k++)
+                if (c->clusters[cs->clusters[k]].region == r)
+                    g->region_idx[used + n++] = (uint32_t)cs->clusters[k];
+        }
+        off[c->nregions] = n;
+        s->by_region = &g->region_idx[used];
+        s->region_off = off;
         used += cs->nclusters;
     }
     return 0;
@@ -273,10 +290,10 @@ bool gslb_cluster_up(const struct gslb *g, uint32_t cluster)
  * takes healthy drained (or zero-weight) clusters, used only when pass 0 found none. */
 static bool eligible(const struct gslb *g, uint32_t ci, int pass)
 {
-    if (!gslb_cluster_up(g, ci))
+    uint8_t admin = atomic_load_explicit(&g->admin[ci], memory_order_relaxed);
+    if (admin == GSLB_ADMIN_DOWN || (admin != GSLB_ADMIN_UP && !health_up(g, &g->clusters[ci])))
         return false;
-    bool drained = atomic_load_explicit(&g->admin[ci], memory_order_relaxed) == GSLB_ADMIN_DRAIN ||
-                   g->clusters[ci].weight == 0;
+    bool drained = admin == GSLB_ADMIN_DRAIN || g->clusters[ci].weight == 0;
     return pass == 0 ? !drained : drained;
 }
 
@@ -287,18 +304,16 @@ static uint64_t pass_weight(const struct gslb *g, uint32_t ci, int pass, bool fl
     return pass == 1 || flat ? 1 : g->clusters[ci].weight;
 }
 
-/* Weighted pick among the service's clusters in region (or all when region < 0) that
- * pass the filter; -1 when none. */
-static int32_t pick(const struct gslb *g, const struct gslb_service *s, int region, int pass,
-                    uint64_t rnd)
+/* Weighted pick among the n clusters of list that pass the filter; -1 when none. */
+static int32_t pick(const struct gslb *g, const uint32_t *list, uint32_t n, int pass, uint64_t rnd)
 {
+    if (n == 1) /* one cluster in the region, the common case: no split to make */
+        return pass == 2 || eligible(g, list[0], pass) ? (int32_t)list[0] : -1;
     bool any = false;
     for (int flat = 0; flat < 2; flat++) {
         uint64_t total = 0;
-        for (uint32_t k = 0; k < s->nclusters; k++) {
-            uint32_t ci = s->clusters[k];
-            if (region >= 0 && g->clusters[ci].region != region)
-                continue;
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t ci = list[k];
             if (pass < 2 && !eligible(g, ci, pass))
                 continue;
             any = true;
@@ -309,10 +324,8 @@ static int32_t pick(const struct gslb *g, const struct gslb_service *s, int regi
         if (total == 0)
             continue; /* fail-open over zero-weight clusters: split evenly */
         uint64_t r = rnd % total;
-        for (uint32_t k = 0; k < s->nclusters; k++) {
-            uint32_t ci = s->clusters[k];
-            if (region >= 0 && g->clusters[ci].region != region)
-                continue;
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t ci = list[k];
             if (pass < 2 && !eligible(g, ci, pass))
                 continue;
             uint64_t w = pass_weight(g, ci, pass, flat);
@@ -324,24 +337,12 @@ static int32_t pick(const struct gslb *g, const struct gslb_service *s, int regi
     return -1;
 }
 
-static bool region_has(const struct gslb *g, const struct gslb_service *s, int region)
+/* Any of the n clusters of list down or drained? */
+static bool degraded(const struct gslb *g, const uint32_t *list, uint32_t n)
 {
-    for (uint32_t k = 0; k < s->nclusters; k++)
-        if (g->clusters[s->clusters[k]].region == region)
+    for (uint32_t k = 0; k < n; k++)
+        if (!eligible(g, list[k], 0))
             return true;
-    return false;
-}
-
-/* Any cluster of s in region (all when < 0) that is down or drained? */
-static bool region_degraded(const struct gslb *g, const struct gslb_service *s, int region)
-{
-    for (uint32_t k = 0; k < s->nclusters; k++) {
-        uint32_t ci = s->clusters[k];
-        if (region >= 0 && g->clusters[ci].region != region)
-            continue;
-        if (!eligible(g, ci, 0))
-            return true;
-    }
     return false;
 }
 
@@ -349,23 +350,26 @@ static void decide_nearest(const struct gslb *g, const struct gslb_service *s,
                            struct gslb_decision *d, uint64_t rnd)
 {
     const uint16_t *rank = d->geo.rank;
-    int first = -1;
-    for (size_t i = 0; i < g->nregions; i++)
-        if (region_has(g, s, rank[i])) {
+    const uint32_t *off = s->region_off;
+    int first = -1; /* the nearest region where the service has clusters */
+    for (size_t i = 0; i < g->nregions && first < 0; i++)
+        if (off[rank[i] + 1] > off[rank[i]])
             first = rank[i];
-            break;
-        }
     for (int pass = 0; pass < 3; pass++) {
         for (size_t i = 0; i < g->nregions; i++) {
             int region = rank[i];
-            int32_t ci = pick(g, s, region, pass, rnd);
+            const uint32_t *list = s->by_region + off[region];
+            uint32_t n = off[region + 1] - off[region];
+            if (n == 0)
+                continue;
+            int32_t ci = pick(g, list, n, pass, rnd);
             if (ci < 0)
                 continue;
             d->cluster = ci;
             if (pass == 2) {
                 d->reason = GSLB_R_FAIL_OPEN;
                 d->all_addrs = true;
-            } else if (region != first || region_degraded(g, s, region)) {
+            } else if (region != first || degraded(g, list, n)) {
                 d->reason = GSLB_R_FAILOVER;
             }
             return;
@@ -377,14 +381,14 @@ static void decide_weighted(const struct gslb *g, const struct gslb_service *s,
                             struct gslb_decision *d, uint64_t rnd)
 {
     for (int pass = 0; pass < 3; pass++) {
-        int32_t ci = pick(g, s, -1, pass, rnd);
+        int32_t ci = pick(g, s->clusters, s->nclusters, pass, rnd);
         if (ci < 0)
             continue;
         d->cluster = ci;
         if (pass == 2) {
             d->reason = GSLB_R_FAIL_OPEN;
             d->all_addrs = true;
-        } else if (region_degraded(g, s, -1)) {
+        } else if (degraded(g, s->clusters, s->nclusters)) {
             d->reason = GSLB_R_FAILOVER;
         }
         return;

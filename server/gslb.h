@@ -37,6 +37,10 @@ struct gslb_service {
     enum conf_policy policy;
     const uint32_t *clusters; /* indexes into gslb.clusters, configured order */
     uint32_t nclusters;
+    /* The same clusters grouped by region, configured order within one: region r's are
+     * by_region[region_off[r] .. region_off[r + 1]) (region_off has nregions + 1 entries). */
+    const uint32_t *by_region;
+    const uint32_t *region_off;
     uint32_t ttl, failover_ttl;
     enum conf_all_down all_down;
     bool one_region; /* every cluster in one region: location never matters */
@@ -50,6 +54,8 @@ struct gslb {
     struct gslb_service *services;
     size_t nservices;
     uint32_t *cluster_idx; /* backing store of services' cluster lists */
+    uint32_t *region_idx;  /* backing store of services' by_region lists */
+    uint32_t *region_off;  /* backing store of services' region_off tables */
     char **region_names;
     size_t nregions;
     struct geo *geo;          /* NULL when no regions are configured */
