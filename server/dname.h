@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define DNAME_MAX 255
 #define DNAME_MAX_LABELS 128
@@ -20,6 +21,26 @@ struct dname_labels {
 static inline uint8_t dname_lower(uint8_t c)
 {
     return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+/* dst = src with ASCII letters lowercased, n bytes, eight at a time: in each byte, bit 7
+ * of (b & 0x7f) + (0x80 - 'A') says b >= 'A', of (b & 0x7f) + (0x80 - 'Z' - 1) says
+ * b > 'Z'; bytes >= 0x80 are left alone; 0x80 >> 2 is the case bit 0x20. */
+static inline void dname_lower_bytes(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, src + i, 8);
+        uint64_t low7 = w & ~high;
+        uint64_t ge_a = low7 + ones * (0x80 - 'A');
+        uint64_t gt_z = low7 + ones * (0x80 - 'Z' - 1);
+        w |= ((ge_a & ~gt_z & ~w) & high) >> 2;
+        memcpy(dst + i, &w, 8);
+    }
+    for (; i < n; i++)
+        dst[i] = dname_lower(src[i]);
 }
 
 /* Split a valid wire name into labels. Returns the name length, or -1 if invalid. */

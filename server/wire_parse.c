@@ -38,11 +38,6 @@ static int skip_name(const uint8_t *pkt, size_t len, size_t *pos, uint8_t *out, 
             return -1;
         if (p + 1u + c > len)
             return -1;
-        if (out != NULL) {
-            out[total] = c;
-            for (uint8_t i = 1; i <= c; i++)
-                out[total + i] = dname_lower(pkt[p + i]);
-        }
         total += 1u + c;
         if (c == 0) {
             if (!jumped)
@@ -50,6 +45,28 @@ static int skip_name(const uint8_t *pkt, size_t len, size_t *pos, uint8_t *out, 
             break;
         }
         p += 1u + c;
+    }
+    if (out != NULL) {
+        if (!jumped) {
+            /* one run of bytes: length bytes (<= 63) are no letters, so lowercase it all */
+            dname_lower_bytes(out, pkt + *pos, total);
+        } else {
+            /* a valid compressed name: follow it again, copying label by label */
+            size_t q = *pos, n = 0;
+            for (;;) {
+                uint8_t c = pkt[q];
+                if ((c & 0xC0) == 0xC0) {
+                    q = ((size_t)(c & 0x3F) << 8) | pkt[q + 1];
+                    continue;
+                }
+                out[n] = c;
+                dname_lower_bytes(out + n + 1, pkt + q + 1, c);
+                n += 1u + c;
+                if (c == 0)
+                    break;
+                q += 1u + c;
+            }
+        }
     }
     *pos = end;
     if (outlen != NULL)

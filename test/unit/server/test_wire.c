@@ -36,6 +36,45 @@ static void test_parse_plain_query(void **state)
     assert_false(q.edns);
 }
 
+/* The eight-at-a-time lowercasing agrees with dname_lower on every byte value, at every
+ * length and offset, and writes no byte past n. */
+static void test_lower_bytes(void **state)
+{
+    (void)state;
+    uint8_t src[256 + 16], dst[256 + 16], want[256 + 16];
+    for (size_t i = 0; i < sizeof(src); i++)
+        src[i] = (uint8_t)(i * 7 + 3);
+    for (size_t i = 0; i < 256; i++)
+        src[i] = (uint8_t)i;
+    for (size_t off = 0; off < 9; off++) {
+        for (size_t n = 0; off + n <= 256 + 8; n += (n < 40 ? 1 : 13)) {
+            memset(dst, 0xEE, sizeof(dst));
+            memset(want, 0xEE, sizeof(want));
+            for (size_t i = 0; i < n; i++)
+                want[i] = dname_lower(src[off + i]);
+            dname_lower_bytes(dst, src + off, n);
+            assert_memory_equal(dst, want, sizeof(dst));
+        }
+    }
+}
+
+/* A long mixed-case question (labels longer than eight bytes) comes out lowercase. */
+static void test_parse_long_mixed_case(void **state)
+{
+    (void)state;
+    static const uint8_t q[] = {0,   1,   0,   0,   0,   1,   0,   0,    0,    0,
+                                0,   0,   19,  'S', 'e', 'R', 'v', 'I',  'c',  'E',
+                                '-', 'Z', '9', '@', '[', '`', '{', 0xC1, 0xE1, 'A',
+                                'z', 'Q', 2,   'E', 'u', 0,   0,   1,    0,    1};
+    static const uint8_t want[] = {19,  's', 'e', 'r',  'v',  'i', 'c', 'e', '-', 'z', '9', '@',
+                                   '[', '`', '{', 0xC1, 0xE1, 'a', 'z', 'q', 2,   'e', 'u', 0};
+    struct wire_query w;
+    assert_int_equal(wire_parse_query(q, sizeof(q), &w), WIRE_OK);
+    assert_int_equal(w.qname_len, sizeof(want));
+    assert_memory_equal(w.lname, want, sizeof(want));
+    assert_int_equal(w.labels.count, 2);
+}
+
 static void test_parse_rejects(void **state)
 {
     (void)state;
@@ -172,6 +211,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_plain_query),
+        cmocka_unit_test(test_lower_bytes),
+        cmocka_unit_test(test_parse_long_mixed_case),
         cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_parse_answer_record_pointer_rules),
         cmocka_unit_test(test_ecs_validation),
