@@ -3,9 +3,11 @@
 #
 # Usage: bash bench/bench.sh [build/release/gslbd]      (from the repository root)
 # Environment:
-#   BENCH_MODES="static geo"  static: one static zone, gslbd vs gdnsd vs NSD;
+#   BENCH_MODES="static geo pair"  static: one static zone, gslbd vs gdnsd vs NSD;
 #                         geo: GSLB answers to EDNS Client Subnet queries from varied
-#                         networks, gslbd (static and GSLB names) vs gdnsd's geoip plugin
+#                         networks, gslbd (static and GSLB names) vs gdnsd's geoip plugin;
+#                         pair: gslbd and gdnsd measured at the same time (bench/pair.sh)
+#   BENCH_PAIR_ROUNDS=8 BENCH_PAIR_SECONDS=8 BENCH_PAIR_RATE=15000   the pair mode's rounds
 #   BENCH_RUNS=3          interleaved runs per server (medians are reported)
 #   BENCH_SECONDS=20      length of each dnsperf measurement (default 20 s static, 15 s geo;
 #                         when set, both modes use it)
@@ -26,7 +28,7 @@ GSLBD_RUN=$GSLBD
 FLOOR=${GSLBD%/gslbd}/bench/floor # bench/floor.c, built beside the gslbd under test
 FLOOR_RUN=$FLOOR
 RUNS=${BENCH_RUNS:-3}
-MODES=${BENCH_MODES:-static geo}
+MODES=${BENCH_MODES:-static geo pair}
 SECS_STATIC=${BENCH_SECONDS:-20}
 SECS_GEO=${BENCH_SECONDS:-15}
 SECS=$SECS_STATIC
@@ -60,6 +62,7 @@ RAW=$OUT/raw.tsv # raw.tsv for the static mode, raw-geo.tsv for the geo mode
 WORK=$(mktemp -d /tmp/gslbd-bench.XXXXXX)
 
 SERVER_PIDS=() # every process of the server under test (the started one and its children)
+PAIR_PIDS=()   # the pair mode's second server while it runs
 SERVER_NAME=
 SERVER_PORT=
 
@@ -239,6 +242,10 @@ stop_server() {
 
 cleanup() {
     stop_server
+    if [ ${#PAIR_PIDS[@]} -gt 0 ]; then
+        SERVER_PIDS=("${PAIR_PIDS[@]}")
+        stop_server
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -415,6 +422,9 @@ run_geo() {
     done
 }
 
+# shellcheck source=bench/pair.sh
+source bench/pair.sh
+
 # ---------------------------------------------------------------- main
 
 for tool in dnsperf dig taskset ss awk; do
@@ -436,14 +446,26 @@ for s in $SERVERS; do
     esac
 done
 [ ${#active[@]} -gt 0 ] || { echo "bench: no server to measure" >&2; exit 1; }
-do_static=0 do_geo=0
+do_static=0 do_geo=0 do_pair=0
 for m in $MODES; do
     case $m in
     static) do_static=1 ;;
     geo) do_geo=1 ;;
-    *) echo "bench: unknown mode $m (static, geo)" >&2; exit 2 ;;
+    pair) do_pair=1 ;;
+    *) echo "bench: unknown mode $m (static, geo, pair)" >&2; exit 2 ;;
     esac
 done
+have_geo_tools() { command -v python3 >/dev/null && perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null; }
+PAIR_KINDS=""
+if [ "$do_pair" = 1 ]; then
+    if [[ " ${active[*]} " != *" gslbd "* ]] || [[ " ${active[*]} " != *" gdnsd "* ]]; then
+        echo "bench: pair mode needs both gslbd and gdnsd, skipping it" >&2
+        do_pair=0
+    else
+        PAIR_KINDS="static"
+        if have_geo_tools; then PAIR_KINDS="static geo"; fi
+    fi
+fi
 geo_active=()
 if [ "$do_geo" = 1 ]; then
     for t in $GEO_TARGETS; do
@@ -456,12 +478,13 @@ if [ "$do_geo" = 1 ]; then
     if [ ${#geo_active[@]} -eq 0 ]; then
         echo "bench: geo mode: neither gslbd nor gdnsd to measure, skipping it" >&2
         do_geo=0
-    elif ! command -v python3 >/dev/null || ! perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null; then
+    elif ! have_geo_tools; then
         echo "bench: geo mode needs python3 and perl's MaxMind::DB::Writer (make deps), skipping it" >&2
         do_geo=0
     fi
 fi
-[ "$do_static" = 1 ] || [ "$do_geo" = 1 ] || { echo "bench: nothing to measure" >&2; exit 1; }
+[ "$do_static" = 1 ] || [ "$do_geo" = 1 ] || [ "$do_pair" = 1 ] ||
+    { echo "bench: nothing to measure" >&2; exit 1; }
 if [[ " ${active[*]} " == *" gslbd "* ]]; then
     # A private copy: a rebuild during the run must not change the binary under test.
     cp "$GSLBD" "$WORK/gslbd-under-test"
@@ -471,7 +494,7 @@ if [[ " ${active[*]} " == *" floor "* ]]; then
     cp "$FLOOR" "$WORK/floor-under-test"
     FLOOR_RUN=$WORK/floor-under-test
 fi
-if [ "$do_geo" = 1 ]; then
+if [ "$do_geo" = 1 ] || [[ " $PAIR_KINDS " == *" geo "* ]]; then
     # The bench GeoIP database and the two query files (deterministic), built afresh.
     mkdir -p "$WORK/geo"
     perl geo/mkmmdb.pl "$GEO/networks.txt" "$WORK/geo/bench.mmdb"
@@ -494,6 +517,13 @@ if [ "$do_geo" = 1 ]; then
     quiet=$((quiet + RUNS * ${#geo_active[@]} * 2 * (QUIET_WAIT - 1)))
     printf 'gslbd bench, geo mode: %s; %d runs x 2 tests x %d s\n' \
         "${geo_active[*]}" "$RUNS" "$SECS_GEO"
+fi
+if [ "$do_pair" = 1 ]; then
+    set -- $PAIR_KINDS
+    n=$#
+    [[ " ${active[*]} " == *" floor "* ]] && n=$((n + 1))
+    total=$((total + n * (PAIR_ROUNDS * 2 * (PAIR_SECS + 1) + WARMUP + 8)))
+    printf 'gslbd bench, pair mode: %s; %d rounds x 2 tests x %d s\n' "$PAIR_KINDS" "$PAIR_ROUNDS" "$PAIR_SECS"
 fi
 printf 'about %d min %02d s in all\n' $((total / 60)) $((total % 60))
 [ "$quiet" -gt 0 ] && printf '  (plus up to %d s waiting for other load to stop)\n' "$quiet"
@@ -518,6 +548,11 @@ echo "load before start: $(cut -d' ' -f1-3 /proc/loadavg)"
 begin=$(date +%s)
 [ "$do_static" = 1 ] && run_static
 [ "$do_geo" = 1 ] && run_geo
+if [ "$do_pair" = 1 ]; then
+    printf 'kind\ta\tb\ttest\tround\ta_completed\ta_cpu_s\ta_us_per_query\tb_completed\tb_cpu_s\tb_us_per_query\tratio\n' >"$OUT/raw-pair.tsv"
+    for k in $PAIR_KINDS; do run_pair "$k" gslbd gdnsd; done
+    [[ " ${active[*]} " == *" floor "* ]] && run_pair static floor gdnsd
+fi
 end=$(date +%s)
 
 # ---------------------------------------------------------------- summary
@@ -697,5 +732,6 @@ summary_geo() {
 {
     [ "$do_static" = 1 ] && summary_static
     [ "$do_geo" = 1 ] && summary_geo
+    [ "$do_pair" = 1 ] && summary_pair
     printf 'took %d s; raw numbers and dnsperf logs in %s/\n' $((end - begin)) "$OUT"
 } | tee "$OUT/summary.txt"
