@@ -23,24 +23,39 @@ static inline uint8_t dname_lower(uint8_t c)
     return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
 }
 
-/* dst = src with ASCII letters lowercased, n bytes, eight at a time: in each byte, bit 7
- * of (b & 0x7f) + (0x80 - 'A') says b >= 'A', of (b & 0x7f) + (0x80 - 'Z' - 1) says
- * b > 'Z'; bytes >= 0x80 are left alone; 0x80 >> 2 is the case bit 0x20. */
-static inline void dname_lower_bytes(uint8_t *dst, const uint8_t *src, size_t n)
+/* Eight bytes lowercased at once: in each byte, bit 7 of (b & 0x7f) + (0x80 - 'A') says
+ * b >= 'A', of (b & 0x7f) + (0x80 - 'Z' - 1) says b > 'Z' (no carry crosses a byte);
+ * bytes >= 0x80 are left alone; 0x80 >> 2 is the case bit 0x20.
+ * dname_lower_bytes: dst = src lowercased, n bytes, eight at a time; dst and src may be
+ * the same buffer but must not otherwise overlap. */
+static inline uint64_t dname_lower8(uint64_t w)
 {
     const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t low7 = w & ~high;
+    uint64_t ge_a = low7 + ones * (0x80 - 'A');
+    uint64_t gt_z = low7 + ones * (0x80 - 'Z' - 1);
+    return w | (((ge_a & ~gt_z & ~w) & high) >> 2);
+}
+
+static inline void dname_lower_bytes(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            dst[i] = dname_lower(src[i]);
+        return;
+    }
+    uint64_t w;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        uint64_t w;
         memcpy(&w, src + i, 8);
-        uint64_t low7 = w & ~high;
-        uint64_t ge_a = low7 + ones * (0x80 - 'A');
-        uint64_t gt_z = low7 + ones * (0x80 - 'Z' - 1);
-        w |= ((ge_a & ~gt_z & ~w) & high) >> 2;
+        w = dname_lower8(w);
         memcpy(dst + i, &w, 8);
     }
-    for (; i < n; i++)
-        dst[i] = dname_lower(src[i]);
+    if (i < n) { /* the last eight bytes again, overlapping: the same bytes come out */
+        memcpy(&w, src + n - 8, 8);
+        w = dname_lower8(w);
+        memcpy(dst + n - 8, &w, 8);
+    }
 }
 
 /* Split a valid wire name into labels. Returns the name length, or -1 if invalid. */
