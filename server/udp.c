@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,7 +150,7 @@ static void udp_send_batch(struct udp_sock *u, struct mmsghdr *smsg, unsigned n)
 {
     unsigned off = 0;
     while (off < n) {
-        int r = sendmmsg(u->fd, smsg + off, n - off, MSG_DONTWAIT);
+        int r = (int)syscall(SYS_sendmmsg, u->fd, smsg + off, n - off, MSG_DONTWAIT);
         if (r > 0) {
             off += (unsigned)r;
             u->io.udp_sent += (uint64_t)r;
@@ -200,12 +201,13 @@ static void udp_answer(struct udp_sock *u, unsigned n)
     struct udp_batch *b = u->ub;
     struct rcu_reader *rd = &u->w->srv->readers[u->slot];
     /* one clock reading per batch: seconds are all cookies and rate limits need */
-    struct timespec mono, wall;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
+    struct timespec mono = {0}, wall;
     clock_gettime(CLOCK_REALTIME_COARSE, &wall);
 
     rcu_read_begin(rd);
     const struct view *v = atomic_load_explicit(&u->w->srv->view, memory_order_acquire);
+    if (v != NULL && v->conf->rrl.enabled)
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
     unsigned nout = 0;
     for (unsigned i = 0; i < n; i++) {
         struct msghdr *h = &b->rmsg[i].msg_hdr;
@@ -263,7 +265,9 @@ static void udp_main(void *arg)
             if (u->pktinfo)
                 b->rmsg[i].msg_hdr.msg_controllen = sizeof(b->rctl[i]);
         }
-        int n = recvmmsg(u->fd, b->rmsg, UDP_BATCH, MSG_WAITFORONE, NULL);
+        /* syscall(), not glibc's wrapper: the wrapper is a thread cancellation point and
+         * pays for that on every call; these threads are never cancelled */
+        int n = (int)syscall(SYS_recvmmsg, u->fd, b->rmsg, UDP_BATCH, MSG_WAITFORONE, NULL);
         if (atomic_load_explicit(&w->stopping, memory_order_acquire))
             break;
         if (n > 0) {
