@@ -83,16 +83,9 @@ size_t dname_len(const uint8_t *name)
 
 size_t dname_copy_lower(uint8_t *dst, const uint8_t *src)
 {
-    size_t pos = 0;
-    for (;;) {
-        uint8_t len = src[pos];
-        dst[pos] = len;
-        if (len == 0)
-            return pos + 1;
-        for (uint8_t i = 1; i <= len; i++)
-            dst[pos + i] = dname_lower(src[pos + i]);
-        pos += 1u + len;
-    }
+    size_t n = dname_len(src);
+    dname_lower_bytes(dst, src, n); /* length bytes (<= 63) are never letters */
+    return n;
 }
 
 bool dname_equal(const uint8_t *a, const uint8_t *b)

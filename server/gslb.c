@@ -276,9 +276,9 @@ static bool health_up(const struct gslb *g, const struct gslb_cluster *c)
     return false;
 }
 
-bool gslb_cluster_up(const struct gslb *g, uint32_t cluster)
+/* Up given its admin state, read once by the caller: forced, or by the probes. */
+static bool up_as(const struct gslb *g, uint32_t cluster, uint8_t admin)
 {
-    uint8_t admin = atomic_load_explicit(&g->admin[cluster], memory_order_relaxed);
     if (admin == GSLB_ADMIN_UP)
         return true;
     if (admin == GSLB_ADMIN_DOWN)
@@ -286,12 +286,17 @@ bool gslb_cluster_up(const struct gslb *g, uint32_t cluster)
     return health_up(g, &g->clusters[cluster]);
 }
 
+bool gslb_cluster_up(const struct gslb *g, uint32_t cluster)
+{
+    return up_as(g, cluster, atomic_load_explicit(&g->admin[cluster], memory_order_relaxed));
+}
+
 /* Eligibility in a pass: pass 0 takes healthy, undrained clusters with weight; pass 1
  * takes healthy drained (or zero-weight) clusters, used only when pass 0 found none. */
 static bool eligible(const struct gslb *g, uint32_t ci, int pass)
 {
     uint8_t admin = atomic_load_explicit(&g->admin[ci], memory_order_relaxed);
-    if (admin == GSLB_ADMIN_DOWN || (admin != GSLB_ADMIN_UP && !health_up(g, &g->clusters[ci])))
+    if (!up_as(g, ci, admin))
         return false;
     bool drained = admin == GSLB_ADMIN_DRAIN || g->clusters[ci].weight == 0;
     return pass == 0 ? !drained : drained;

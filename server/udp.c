@@ -3,9 +3,6 @@
 #include "worker_int.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,12 +245,7 @@ static void udp_main(void *arg)
 {
     struct udp_sock *u = arg;
     struct worker *w = u->w;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-    char name[16];
-    snprintf(name, sizeof(name), "gslbd-u%u", u->slot);
-    pthread_setname_np(pthread_self(), name);
+    worker_thread_begin('u', u->slot);
 
     struct udp_batch *b = u->ub;
     unsigned used = UDP_BATCH;

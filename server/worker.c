@@ -66,16 +66,21 @@ static void on_walk_close(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-static void worker_main(void *arg)
+void worker_thread_begin(char kind, unsigned n)
 {
-    struct worker *w = arg;
-    /* Signals belong to the control thread; a worker is never interrupted by one. */
+    /* Signals belong to the control thread; a worker thread is never interrupted by one. */
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     char name[16];
-    snprintf(name, sizeof(name), "gslbd-w%u", w->idx);
+    snprintf(name, sizeof(name), "gslbd-%c%u", kind, n);
     pthread_setname_np(pthread_self(), name);
+}
+
+static void worker_main(void *arg)
+{
+    struct worker *w = arg;
+    worker_thread_begin('w', w->idx);
     uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 

@@ -134,6 +134,8 @@ void tcp_worker_close(struct worker *w);
 void tcp_worker_release(struct worker *w);
 
 /* worker.c */
+/* Start of every worker thread (loop 'w', UDP 'u'): block signals, name it gslbd-KINDn. */
+void worker_thread_begin(char kind, unsigned n);
 /* Copy the current view's TCP limits into w->lim (inside a reader span). */
 void worker_refresh_limits(struct worker *w);
 

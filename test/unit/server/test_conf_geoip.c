@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "server/conf.h"
+#include "test_conf_file_util.h"
 
 #define DATA "test/data/conf/"
 
@@ -53,18 +54,6 @@ static void scratch_remove(struct scratch *s)
     unlink(s->conf);
     unlink(s->nets);
     assert_int_equal(rmdir(s->dir), 0);
-}
-
-static struct conf *load_ok(const char *path)
-{
-    struct conf *c = NULL;
-    struct err e = {{0}};
-    int r = conf_load_file(path, &c, &e);
-    if (r != 0)
-        print_error("%s\n", e.msg);
-    assert_int_equal(r, 0);
-    assert_non_null(c);
-    return c;
 }
 
 static void expect_net(const struct conf_net *n, const char *addr, unsigned prefix, size_t region)
