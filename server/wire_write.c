@@ -49,11 +49,17 @@ static int find_comp(const struct wire_writer *w, const uint8_t *name)
     return -1;
 }
 
+/* The labels of the new name are registered for compression only once the whole name is in
+ * the buffer: registered earlier, a later suffix of the same name could match a label whose
+ * tail is not written yet (ns.bar.bar. would point "bar." at its own first "bar"), giving a
+ * pointer to itself or forward. So every pointer goes strictly back to a complete name. */
 int wire_put_name(struct wire_writer *w, const uint8_t *name)
 {
     struct wire_mark m = wire_mark(w);
     size_t start = w->len;
     const uint8_t *p = name;
+    uint16_t fresh[DNAME_MAX_LABELS];
+    unsigned nfresh = 0;
     for (;;) {
         if (*p == 0) {
             if (w->len + 1 > w->limit)
@@ -73,10 +79,13 @@ int wire_put_name(struct wire_writer *w, const uint8_t *name)
         if (w->len + l > w->limit)
             goto full;
         memcpy(w->buf + w->len, p, l);
-        comp_add(w, w->len);
+        if (nfresh < DNAME_MAX_LABELS && w->len < 0x4000)
+            fresh[nfresh++] = (uint16_t)w->len;
         w->len += l;
         p += l;
     }
+    for (unsigned i = 0; i < nfresh; i++)
+        comp_add(w, fresh[i]);
     return (int)start;
 full:
     wire_rewind(w, m);

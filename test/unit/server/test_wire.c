@@ -189,6 +189,129 @@ static void test_rr_rdata_compression_only_where_listed(void **state)
     assert_memory_equal(buf + rd, srv, sizeof(srv));
 }
 
+/* Label starts of the names already checked: where a pointer may go. */
+struct name_walk {
+    bool label_start[1024];
+};
+
+/* Checks the name written at off and every compression pointer in it: each must point
+ * strictly back, at a label start of a name that was complete before this one began.
+ * Decodes the name (lowercased) into text; returns the offset just past it. */
+static size_t walk_name(struct name_walk *wk, const uint8_t *buf, size_t off, char *text)
+{
+    size_t start = off, p = off, o = 0, end = 0;
+    size_t fresh[128], nfresh = 0;
+    for (int hops = 0;; hops++) {
+        assert_true(hops < 128);
+        uint8_t c = buf[p];
+        if ((c & 0xC0) == 0xC0) {
+            size_t to = ((size_t)(c & 0x3F) << 8) | buf[p + 1];
+            if (to >= start || !wk->label_start[to])
+                fail_msg("name at %zu: pointer at %zu to %zu, not a complete earlier name", start,
+                         p, to);
+            if (end == 0)
+                end = p + 2;
+            p = to;
+            continue;
+        }
+        assert_int_equal(c & 0xC0, 0);
+        if (end == 0 && c != 0)
+            fresh[nfresh++] = p;
+        if (c == 0) {
+            if (end == 0)
+                end = p + 1;
+            break;
+        }
+        for (uint8_t i = 1; i <= c; i++)
+            text[o++] = (char)dname_lower(buf[p + i]);
+        text[o++] = '.';
+        p += 1u + c;
+    }
+    text[o] = '\0';
+    for (size_t i = 0; i < nfresh; i++)
+        wk->label_start[fresh[i]] = true;
+    return end;
+}
+
+/* Names whose last labels repeat (ns.bar.bar., net.net., x.y.y., campus.campus.*.*.) once
+ * made the writer point a suffix at a label of the same name whose tail was not written
+ * yet: a pointer to itself, which dig rejects as "bad compression pointer". */
+static void test_compression_repeated_labels(void **state)
+{
+    (void)state;
+    static const char *const names[] = {
+        "\2ns\3bar\3bar",     "\3net\3net",
+        "\1x\1y\1y",          "\6campus\6campus\1*\1*",
+        "\3bar\3bar",         "\2ns\3BAR\3bar",
+        "\3NET\3net",         "\1y\1y\1y\1y",
+        "\1a\1b\1a\1b\1a\1b", "\3www\7example\7example",
+        "\7example\7example", "\1*\1*\1*",
+    };
+    static const char *const want[] = {
+        "ns.bar.bar.",      "net.net.", "x.y.y.",   "campus.campus.*.*.", "bar.bar.",
+        "ns.bar.bar.",      "net.net.", "y.y.y.y.", "a.b.a.b.a.b.",       "www.example.example.",
+        "example.example.", "*.*.*.",
+    };
+    const size_t nnames = sizeof(names) / sizeof(names[0]);
+    uint8_t buf[1024];
+    memset(buf, 0, sizeof(buf)); /* zero bytes past len are what made the old match succeed */
+    size_t n = make_query(buf);
+    struct wire_writer w = {.buf = buf, .len = n, .limit = sizeof(buf)};
+    wire_comp_add_name(&w, DNS_HDR);
+    for (size_t i = 0; i < nnames; i++)
+        assert_true(wire_put_name(&w, (const uint8_t *)names[i]) >= 0);
+    struct name_walk wk = {{false}};
+    char text[300];
+    assert_int_equal(walk_name(&wk, buf, DNS_HDR, text), DNS_HDR + 13);
+    assert_string_equal(text, "www.example.");
+    size_t off = n;
+    for (size_t i = 0; i < nnames; i++) {
+        off = walk_name(&wk, buf, off, text);
+        assert_string_equal(text, want[i]);
+    }
+    assert_int_equal(off, w.len);
+    /* the second ns.bar.bar. is one pointer to the first */
+    size_t before = w.len;
+    assert_int_equal(wire_put_name(&w, (const uint8_t *)"\2ns\3bar\3bar"), (int)before);
+    assert_int_equal(w.len, before + 2);
+    assert_int_equal(wire_get16(buf + w.len - 2), 0xC000 | n);
+}
+
+/* The referral and apex NS cases of the same defect, written as records: owner net.net.
+ * with RDATA net.net., then ns.bar.bar. below it. */
+static void test_compression_repeated_labels_in_records(void **state)
+{
+    (void)state;
+    uint8_t buf[1024];
+    memset(buf, 0, sizeof(buf));
+    size_t n = make_query(buf);
+    struct wire_writer w = {.buf = buf, .len = n, .limit = sizeof(buf)};
+    wire_comp_add_name(&w, DNS_HDR);
+    static const uint8_t rd1[] = {3, 'n', 'e', 't', 3, 'n', 'e', 't', 0};
+    static const uint8_t rd2[] = {2, 'n', 's', 3, 'b', 'a', 'r', 3, 'b', 'a', 'r', 0};
+    static const uint8_t own2[] = {3, 's', 'u', 'b', 3, 'b', 'a', 'r', 3, 'b', 'a', 'r', 0};
+    struct zone_rr r1 = {rd1, sizeof(rd1), 1, {0, 0}}, r2 = {rd2, sizeof(rd2), 1, {0, 0}};
+    int a = wire_put_rr_name(&w, rd1, DNS_T_NS, DNS_C_IN, 60, &r1);
+    int b = wire_put_rr_name(&w, own2, DNS_T_NS, DNS_C_IN, 60, &r2);
+    assert_true(a > 0 && b > a);
+    struct name_walk wk = {{false}};
+    char text[300];
+    walk_name(&wk, buf, DNS_HDR, text);
+    /* owner, fixed fields (10 bytes), RDATA; then the same for the second record */
+    size_t off = walk_name(&wk, buf, n, text);
+    assert_string_equal(text, "net.net.");
+    assert_int_equal(off + 10, (size_t)a);
+    off = walk_name(&wk, buf, (size_t)a, text);
+    assert_string_equal(text, "net.net.");
+    assert_int_equal(off - (size_t)a, wire_get16(buf + a - 2)); /* RDLENGTH covers the name */
+    off = walk_name(&wk, buf, off, text);
+    assert_string_equal(text, "sub.bar.bar.");
+    assert_int_equal(off + 10, (size_t)b);
+    off = walk_name(&wk, buf, (size_t)b, text);
+    assert_string_equal(text, "ns.bar.bar.");
+    assert_int_equal(off, w.len);
+}
+
 static void test_dname_helpers(void **state)
 {
     (void)state;
@@ -218,6 +341,8 @@ int main(void)
         cmocka_unit_test(test_ecs_validation),
         cmocka_unit_test(test_compression),
         cmocka_unit_test(test_rr_rdata_compression_only_where_listed),
+        cmocka_unit_test(test_compression_repeated_labels),
+        cmocka_unit_test(test_compression_repeated_labels_in_records),
         cmocka_unit_test(test_dname_helpers),
     };
     return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
