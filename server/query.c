@@ -231,11 +231,11 @@ static size_t error_response(struct qctx *c, uint8_t rcode, bool with_question,
 
 /* ---- lookup (RFC 1034 4.3.2) --------------------------------------------------------- */
 
-enum lookup_kind { LK_FOUND, LK_WILDCARD, LK_NXDOMAIN, LK_DELEGATION };
+enum lookup_kind { LK_FOUND, LK_WILDCARD, LK_NXDOMAIN, LK_DELEGATION, LK_DNAME };
 
 struct lookup {
     enum lookup_kind kind;
-    const struct zone_node *node; /* the match, the wildcard node, or the cut */
+    const struct zone_node *node; /* the match, the wildcard node, the cut or the DNAME owner */
     int node_label;               /* label index of node's name in the looked-up name */
 };
 
@@ -246,13 +246,25 @@ static void lookup(const struct zone *z, const uint8_t *name, const struct dname
     size_t len = dname_len(name);
     const struct zone_node *n = z->apex;
     int i;
+    if (apex_label > 0 && (n->flags & ZONE_NODE_DNAME)) { /* DN-3: a DNAME at the apex */
+        r->kind = LK_DNAME;
+        r->node = n;
+        r->node_label = apex_label;
+        return;
+    }
     for (i = apex_label - 1; i >= 0; i--) {
         const struct zone_node *m = zone_lookup(z, name + l->off[i], len - l->off[i], h[i]);
         if (m == NULL)
             break;
         n = m;
         if ((n->flags & ZONE_NODE_CUT) && !(i == 0 && qtype == DNS_T_DS)) {
-            r->kind = LK_DELEGATION;
+            r->kind = LK_DELEGATION; /* before the DNAME test: the referral wins (DN-3) */
+            r->node = n;
+            r->node_label = i;
+            return;
+        }
+        if (i > 0 && (n->flags & ZONE_NODE_DNAME)) { /* DN-1: strictly below the owner */
+            r->kind = LK_DNAME;
             r->node = n;
             r->node_label = i;
             return;
@@ -484,17 +496,66 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
     return 0;
 }
 
-/* Resolve the question, following CNAMEs inside our zones (CN-1, CN-2). */
+/* DN-1, DN-2: the current name (lowercase name, its owner at owner_off in the response) is
+ * strictly below the DNAME owner d, whose name starts prefix octets into it. Writes d's
+ * DNAME, then the CNAME synthesized from it straight into the response: owner the current
+ * name, TTL the DNAME's, target (also left in cur) the name with d's name replaced by the
+ * DNAME target. The replaced part is lowercase, as NSD writes it. Returns 1 with *target_off
+ * set when the target must be looked up, 0 when the answer is complete (YXDOMAIN,
+ * QTYPE=CNAME), -1 when it did not fit. */
+static int answer_dname(struct qctx *c, const struct zone_node *d, const uint8_t *name,
+                        size_t prefix, uint16_t owner_off, uint16_t qtype, uint8_t *cur,
+                        int *target_off)
+{
+    const struct zone_rrset *dn = zone_node_rrset(d, DNS_T_DNAME);
+    const struct zone_rr *rr = &dn->rrs[0];
+    struct wire_mark m = wire_mark(&c->w);
+    if (wire_put_rr_name(&c->w, d->name, DNS_T_DNAME, DNS_C_IN, dn->ttl, rr) < 0)
+        return -1;
+    c->an++;
+    size_t tlen = dname_len(rr->rdata);
+    if (prefix + tlen > DNAME_MAX) { /* DN-2: the DNAME alone explains the error */
+        c->rcode = DNS_R_YXDOMAIN;
+        return 0;
+    }
+    memcpy(cur, name, prefix);
+    memcpy(cur + prefix, rr->rdata, tlen);
+    if (c->w.len + 12 > c->w.limit)
+        goto full;
+    uint8_t *h = c->w.buf + c->w.len;
+    wire_put16(h, (uint16_t)(0xC000u | owner_off));
+    wire_put16(h + 2, DNS_T_CNAME);
+    wire_put16(h + 4, DNS_C_IN);
+    wire_put32(h + 6, dn->ttl);
+    c->w.len += 12;
+    int at = wire_put_name(&c->w, cur);
+    if (at < 0)
+        goto full;
+    wire_put16(h + 10, (uint16_t)(c->w.len - (size_t)at));
+    c->an++;
+    *target_off = at;
+    return qtype == DNS_T_CNAME ? 0 : 1;
+full:
+    wire_rewind(&c->w, m);
+    c->an--;
+    return -1;
+}
+
+/* Resolve the question, following CNAMEs and DNAMEs inside our zones (CN-1, CN-2, DN-1). */
 static int resolve(struct qctx *c, const struct zone *z, int apex_label)
 {
     const uint8_t *name = c->q.lname;
     struct dname_labels l = c->q.labels;
     uint8_t lname[DNAME_MAX];
+    uint8_t cur[DNAME_MAX]; /* a DNAME's synthesized target */
     uint16_t owner_off = DNS_HDR;
     uint16_t qtype = c->q.qtype;
     /* owners answered so far, to stop a loop at its first repeat (CN-2) */
     const struct zone_node *seen_node[CNAME_CHAIN_MAX];
     uint32_t seen_hash[CNAME_CHAIN_MAX];
+    /* DNAMEs applied so far: meeting one again is a loop (CN-2 for DNAME steps, as NSD) */
+    const struct zone_node *dnames[CNAME_CHAIN_MAX];
+    int ndnames = 0;
 
     for (int step = 0;; step++) {
         struct lookup r;
@@ -519,7 +580,18 @@ static int resolve(struct qctx *c, const struct zone *z, int apex_label)
         }
         int cname_off = 0;
         const uint8_t *target = NULL;
-        int rc = answer_node(c, z, r.node, owner_off, qtype, &cname_off, &target);
+        int rc;
+        if (r.kind == LK_DNAME) {
+            for (int k = 0; k < ndnames; k++)
+                if (dnames[k] == r.node)
+                    return 0; /* the chain so far, NOERROR */
+            dnames[ndnames++] = r.node;
+            size_t prefix = r.node_label < l.count ? l.off[r.node_label] : dname_len(name) - 1;
+            rc = answer_dname(c, r.node, name, prefix, owner_off, qtype, cur, &cname_off);
+            target = cur;
+        } else {
+            rc = answer_node(c, z, r.node, owner_off, qtype, &cname_off, &target);
+        }
         if (rc <= 0 || step + 1 >= CNAME_CHAIN_MAX)
             return rc < 0 ? -1 : 0; /* CN-2: a long chain stops with what it has */
         size_t tlen = dname_copy_lower(lname, target);

@@ -112,6 +112,9 @@ static int load_zone(struct view *v, size_t zi, struct err *e)
         if (n != NULL && zone_node_rrset(n, DNS_T_CNAME_VALUE) != NULL)
             rc = err_set(e, GSLBD_EINVAL, z->file, 0, 0,
                          "service %s: the zone has a CNAME at that name", sname);
+        if (rc == 0 && n != NULL && (n->flags & ZONE_NODE_OCCLUDED)) /* DN-3 */
+            rc = err_set(e, GSLBD_EINVAL, z->file, 0, 0,
+                         "service %s: below a DNAME, so never answered", sname);
         if (n != NULL && (zone_node_rrset(n, 1) != NULL || zone_node_rrset(n, 28) != NULL))
             log_info("%s: A/AAAA at %s come from the GSLB service, not the zone", z->file, sname);
         for (const uint8_t *p = name; rc == 0 && *p != 0 && dname_len(p) > z->origin_len;

@@ -14,6 +14,7 @@
 #define T_SOA 6
 #define T_MX 15
 #define T_SRV 33
+#define T_DNAME 39
 #define T_RRSIG 46
 #define T_NSEC 47
 
@@ -197,6 +198,8 @@ struct owner_group {
     size_t first;
     size_t end;
     uint16_t nrrsets;
+    bool dname; /* the owner has a DNAME */
+    bool ns;    /* the owner has NS records */
 };
 
 /* CN-3 and TTL-1 for one owner; counts its RRsets. */
@@ -205,6 +208,7 @@ static int check_owner(const struct zone_src *src, struct zone_src_rr *const *v,
 {
     char tbuf[16], tbuf2[16], name[DNAME_MAX * 4 + 1];
     const struct zone_src_rr *cname = NULL, *cname2 = NULL, *other = NULL;
+    const struct zone_src_rr *dname = NULL, *dname2 = NULL;
     const struct zone_src_rr *set_first = NULL;
     size_t set_count = 0;
 
@@ -231,6 +235,14 @@ static int check_owner(const struct zone_src *src, struct zone_src_rr *const *v,
         if (++set_count > UINT16_MAX)
             return err_set(e, GSLBD_ELIMIT, src->files[r->file], (int)r->line, (int)r->col,
                            "more than %u records in one RRset", UINT16_MAX);
+        if (r->type == T_NS)
+            g->ns = true;
+        if (r->type == T_DNAME) {
+            if (dname == NULL)
+                dname = r;
+            else if (dname2 == NULL)
+                dname2 = r;
+        }
         if (r->type == T_CNAME) {
             if (cname == NULL)
                 cname = r;
@@ -253,6 +265,12 @@ static int check_owner(const struct zone_src *src, struct zone_src_rr *const *v,
         return err_set(e, GSLBD_EINVAL, src->files[cname2->file], (int)cname2->line,
                        (int)cname2->col, "second CNAME at %s (the first is at %s:%u)", name,
                        src->files[cname->file], cname->line);
+    /* RFC 6672 2.4: one DNAME per owner (CN-3 covers a CNAME beside it, DN-3) */
+    if (dname2 != NULL)
+        return err_set(e, GSLBD_EINVAL, src->files[dname2->file], (int)dname2->line,
+                       (int)dname2->col, "second DNAME at %s (the first is at %s:%u)", name,
+                       src->files[dname->file], dname->line);
+    g->dname = dname != NULL;
     return 0;
 }
 
@@ -365,7 +383,8 @@ static const struct zone_node *find_target(const struct zone *z, const struct zo
     dname_copy_lower(name, r->canon + off);
     if (!dname_is_subdomain(name, z->origin))
         return NULL;
-    return zone_lookup(z, name, (size_t)len, dname_hash(name));
+    const struct zone_node *n = zone_lookup(z, name, (size_t)len, dname_hash(name));
+    return n != NULL && !(n->flags & ZONE_NODE_OCCLUDED) ? n : NULL; /* DN-3 */
 }
 
 /* The RRsets of one owner into the arena; target nodes must all exist already. */
@@ -420,10 +439,73 @@ static int build_rrsets(struct zone *z, struct zone_arena *a, struct zone_node *
     return 0;
 }
 
+/* DN-3: the DNAME owner that occludes the node named name (len octets), or NULL. That is
+ * an ancestor with a DNAME and no zone cut at or above it: a DNAME at or below a cut is
+ * never followed, so it hides nothing. Ancestors are suffixes, walked up to the apex. */
+static const struct zone_node *occluding_dname(const struct zone *z, const uint8_t *name,
+                                               size_t len)
+{
+    const struct zone_node *by = NULL;
+    while (len > z->origin_len) {
+        len -= 1u + name[0];
+        name += 1u + name[0];
+        const struct zone_node *up = zone_lookup(z, name, len, dname_hash(name));
+        if (up == NULL)
+            continue;
+        if (up->flags & ZONE_NODE_CUT)
+            by = NULL;
+        else if (up->flags & ZONE_NODE_DNAME)
+            by = up;
+    }
+    return by;
+}
+
+static void mark_occluded(struct zone *z, struct zone_node *nodes, size_t count)
+{
+    bool any = false;
+    for (size_t i = 0; i < count && !any; i++)
+        any = (nodes[i].flags & ZONE_NODE_DNAME) != 0;
+    for (size_t i = 0; any && i < count; i++)
+        if (occluding_dname(z, nodes[i].name, nodes[i].namelen) != NULL)
+            nodes[i].flags |= ZONE_NODE_OCCLUDED;
+}
+
+#define OCCLUDED_WARN_MAX 20 /* warnings naming a record; the rest are counted */
+
+/* DN-3: records below a DNAME are loaded but never served; say so, naming their lines. */
+static void warn_occluded(const struct zone_src *src, const struct zone *z,
+                          struct zone_src_rr *const *v, const struct owner_group *groups,
+                          size_t ngroups, const struct zone_node *const *owner_node)
+{
+    char tbuf[16], name[DNAME_MAX * 4 + 1], dname[DNAME_MAX * 4 + 1];
+    size_t warned = 0, more = 0;
+    for (size_t gi = 0; gi < ngroups; gi++) {
+        const struct zone_node *n = owner_node[gi];
+        if (!(n->flags & ZONE_NODE_OCCLUDED))
+            continue;
+        const struct zone_node *up = occluding_dname(z, n->name, n->namelen);
+        for (size_t i = groups[gi].first; i < groups[gi].end; i++) {
+            const struct zone_src_rr *r = v[i];
+            if (r->dropped)
+                continue;
+            if (warned++ >= OCCLUDED_WARN_MAX) {
+                more++;
+                continue;
+            }
+            log_warn("%s:%u: %s %s is below the DNAME at %s and is never served",
+                     src->files[r->file], r->line, dname_to_text(r->owner, name, sizeof(name)),
+                     type_name(r->type, tbuf, sizeof(tbuf)),
+                     dname_to_text(up->name, dname, sizeof(dname)));
+        }
+    }
+    if (more > 0)
+        log_warn("%s: %zu more records below a DNAME are never served", src->files[0], more);
+}
+
 /* Nodes and hash chains first, so NS/MX/SRV targets can be resolved while RRsets are built. */
-static int build_nodes(struct zone *z, struct zone_arena *a, const struct name_set *s,
-                       struct zone_src_rr *const *v, const struct owner_group *groups,
-                       size_t ngroups)
+static int build_nodes(const struct zone_src *src, struct zone *z, struct zone_arena *a,
+                       const struct name_set *s, struct zone_src_rr *const *v,
+                       const struct owner_group *groups, size_t ngroups)
 {
     z->nnodes = s->count;
     z->nbuckets = (uint32_t)pow2_at_least(s->count);
@@ -460,6 +542,14 @@ static int build_nodes(struct zone *z, struct zone_arena *a, const struct name_s
         if (x->group >= 0)
             owner_node[x->group] = n;
     }
+    for (size_t gi = 0; gi < ngroups; gi++) {
+        if (groups[gi].dname)
+            owner_node[gi]->flags |= ZONE_NODE_DNAME;
+        if (groups[gi].ns && !(owner_node[gi]->flags & ZONE_NODE_APEX))
+            owner_node[gi]->flags |= ZONE_NODE_CUT; /* build_rrsets sets it too; needed here */
+    }
+    mark_occluded(z, nodes, s->count);
+    warn_occluded(src, z, v, groups, ngroups, (const struct zone_node *const *)owner_node);
     int rc = 0;
     for (size_t gi = 0; rc == 0 && gi < ngroups; gi++)
         rc = build_rrsets(z, a, owner_node[gi], v, &groups[gi]);
@@ -511,14 +601,14 @@ static int build(const struct zone_src *src, struct zone *z, const struct zone_e
         size_t j = i + 1;
         while (j < src->nrrs && cmp_name(v[i], v[j]) == 0)
             j++;
-        groups[ngroups] = (struct owner_group){i, j, 0};
+        groups[ngroups] = (struct owner_group){i, j, 0, false, false};
         rc = check_owner(src, v, &groups[ngroups], e);
         i = j;
     }
     if (rc == 0)
         rc = collect_names(src, v, groups, ngroups, extra, nextra, &set);
     if (rc == 0)
-        rc = build_nodes(z, a, &set, v, groups, ngroups);
+        rc = build_nodes(src, z, a, &set, v, groups, ngroups);
     if (rc == 0)
         rc = finish_soa(z, src->files[0], e);
     for (size_t k = 0; rc == 0 && k < nextra; k++) {

@@ -34,8 +34,10 @@ struct zone_rrset {
 };
 
 enum {
-    ZONE_NODE_APEX = 1 << 0, /* the zone origin */
-    ZONE_NODE_CUT = 1 << 1,  /* has NS and is not the apex: a delegation point */
+    ZONE_NODE_APEX = 1 << 0,     /* the zone origin */
+    ZONE_NODE_CUT = 1 << 1,      /* has NS and is not the apex: a delegation point */
+    ZONE_NODE_DNAME = 1 << 2,    /* has a DNAME: names strictly below are redirected (DN-1) */
+    ZONE_NODE_OCCLUDED = 1 << 3, /* strictly below a DNAME owner: never served (DN-3) */
 };
 
 struct zone_node {
@@ -68,7 +70,9 @@ struct zone {
 /* Load origin (text, with or without the final dot) from a master file. $ORIGIN, $TTL,
  * $INCLUDE (relative to the file's folder), relative names, RFC 3597 unknown types.
  * Rejects, naming file:line:col in e: syntax errors, a missing or second SOA, a CNAME
- * beside other data, data outside the origin. Duplicate RRs are dropped (logged).
+ * beside other data, a DNAME beside a CNAME, a second CNAME or DNAME at one owner, data
+ * outside the origin. Duplicate RRs are dropped, data below a DNAME is kept but never
+ * served (both logged with their lines).
  * On success *out is set and the caller owns it; on failure *out is untouched. */
 int zone_load(const char *origin, const char *file, struct zone **out, struct err *e);
 
