@@ -451,6 +451,53 @@ static void test_cn3_cname_beside_data(void **state)
     assert_ptr_equal(z, SENTINEL);
 }
 
+/* DN-3: a DNAME beside a CNAME, or a second DNAME, is a load error naming the line. */
+static void test_dn3_dname_load_errors(void **state)
+{
+    (void)state;
+    struct zone *z = SENTINEL;
+    struct err e = {{0}};
+    assert_int_equal(zone_load("good.example.", DATA "bad_dname_cname.zone", &z, &e), GSLBD_EINVAL);
+    assert_string_equal(e.msg, DATA "bad_dname_cname.zone:6:1: CNAME and other data at "
+                                    "old.good.example.: CNAME here, DNAME at " DATA
+                                    "bad_dname_cname.zone:5");
+    assert_ptr_equal(z, SENTINEL);
+    assert_int_equal(zone_load("good.example.", DATA "bad_dname2.zone", &z, &e), GSLBD_EINVAL);
+    assert_string_equal(e.msg, DATA "bad_dname2.zone:7:1: second DNAME at old.good.example. (the "
+                                    "first is at " DATA "bad_dname2.zone:5)");
+    assert_ptr_equal(z, SENTINEL);
+}
+
+/* DN-3: data below a DNAME is loaded with a warning naming each record's line and marked
+ * occluded; a DNAME at a zone cut occludes nothing (the glue below the cut stays usable),
+ * and an MX naming an occluded host gets no additional-section target. */
+static void test_dn3_occluded(void **state)
+{
+    (void)state;
+    struct zone *z = NULL;
+    const char *path = "test/data/integration/dname-occluded.test.zone";
+    char *log = load_capturing("occ.test.", path, &z);
+    assert_non_null(strstr(log, "dname-occluded.test.zone:8: hidden.d.occ.test. A is below the "
+                                "DNAME at d.occ.test. and is never served"));
+    assert_non_null(strstr(log, "dname-occluded.test.zone:9: deep.hidden.d.occ.test. TXT is "
+                                "below the DNAME at d.occ.test."));
+    assert_null(strstr(log, "ns.cut.occ.test."));
+    assert_null(strstr(log, "below.cut.occ.test."));
+    assert_true(find(z, "d.occ.test.")->flags & ZONE_NODE_DNAME);
+    assert_false(find(z, "d.occ.test.")->flags & ZONE_NODE_OCCLUDED);
+    assert_true(find(z, "hidden.d.occ.test.")->flags & ZONE_NODE_OCCLUDED);
+    assert_true(find(z, "deep.hidden.d.occ.test.")->flags & ZONE_NODE_OCCLUDED);
+    assert_true(find(z, "cut.occ.test.")->flags & ZONE_NODE_CUT);
+    assert_false(find(z, "ns.cut.occ.test.")->flags & ZONE_NODE_OCCLUDED);
+    assert_false(find(z, "below.cut.occ.test.")->flags & ZONE_NODE_OCCLUDED);
+    const struct zone_rrset *mx = rrset(z, "mx.occ.test.", T_MX);
+    assert_non_null(mx->targets);
+    assert_null(mx->targets[0]);
+    const struct zone_rrset *ns = rrset(z, "cut.occ.test.", T_NS);
+    assert_ptr_equal(ns->targets[0], find(z, "ns.cut.occ.test."));
+    zone_free(z);
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -479,6 +526,8 @@ int main(void)
         cmocka_unit_test(test_neg3_soa_ttl_below_minimum),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_cn3_cname_beside_data),
+        cmocka_unit_test(test_dn3_dname_load_errors),
+        cmocka_unit_test(test_dn3_occluded),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_free_null),
     };
