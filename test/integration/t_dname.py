@@ -6,6 +6,7 @@ synthesized CNAME is checked against the DNAME in the same answer, and where NSD
 zone too, the answer and authority sections are compared with NSD's as sets.
 Prints a TAP plan line first; every daemon logs to a fresh file in a per-run temp dir."""
 
+import json
 import os
 import re
 import shutil
@@ -88,7 +89,7 @@ CASES = [
 ]
 TOOLS = ("dig", "kdig")
 N_NSD = sum(1 for c in CASES if c[5].get("nsd"))
-N_OTHER = 5  # load warnings, two load errors, the server survives, it exits 0
+N_OTHER = 6  # load warnings, two load errors, a service below a DNAME, survives, exits 0
 PLAN = len(CASES) * len(TOOLS) + N_NSD + N_OTHER
 
 R = itest.Report("t_dname")
@@ -255,6 +256,29 @@ def check_load(tmp):
     rc, out = check("good.example.", bad)
     R.check(rc == 1 and "%s:7:1: second DNAME at old.good.example." % bad in out, "DN-3",
             "a second DNAME at one owner is a load error with file:line", out)
+
+    def service_check(name):
+        conf = os.path.join(tmp, "svc.json")
+        with open(conf, "w") as f:
+            json.dump({"listen": ["127.0.0.1:1"],
+                       "zones": [{"origin": "dn.test.",
+                                  "file": os.path.join(D, "dname.test.zone")}],
+                       "regions": [{"name": "east", "lat": 39.0, "lon": -77.5}],
+                       "clusters": [{"name": "east-a", "region": "east",
+                                     "addresses": ["192.0.2.1"]}],
+                       "services": [{"name": name, "policy": "nearest",
+                                     "clusters": ["east-a"]}],
+                       "geoip": {"default_order": ["east"]}}, f)
+        p = subprocess.run([itest.GSLBD, "-c", conf, "--check"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=20, cwd=tmp)
+        return p.returncode, p.stdout.decode("utf-8", "replace")
+
+    rc1, out1 = service_check("x.d.dn.test.")
+    rc2, out2 = service_check("d.dn.test.")
+    R.check(rc1 == 1 and "service x.d.dn.test.: below a DNAME, so never answered" in out1
+            and rc2 == 0, "DN-3", "a GSLB service below a DNAME is a config error; one at "
+            "the DNAME owner is fine", "below: exit %d\n%s\nat the owner: exit %d\n%s" % (
+                rc1, out1, rc2, out2))
 
 
 def main():
