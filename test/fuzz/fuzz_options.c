@@ -367,7 +367,8 @@ static void check_answer(struct view *v, const uint8_t *pkt, size_t len, bool tc
     if (n == 0 || n > cap)
         fuzz_fail(TAG, "no answer, or one longer than its buffer", pkt, len);
     struct fuzz_resp fr;
-    fuzz_resp_check(TAG, out, n, pkt, len, &fr);
+    size_t limit = tcp ? QUERY_TCP_BUF : resp_udp_limit(pkt, len, v->conf->edns_max_udp);
+    fuzz_resp_check(TAG, out, n, pkt, len, limit, &fr);
     if (fr.opts != 1)
         fuzz_fail(TAG, "answer to an EDNS query without OPT", out, n);
     if (fr.opt_udp != v->conf->edns_max_udp)

@@ -111,7 +111,7 @@ static void answer_one(struct view *v, const struct sockaddr *src, uint64_t *rng
         struct fuzz_resp r;
         if (n > QUERY_TCP_BUF)
             fuzz_fail(TAG, "answer longer than its buffer", resp_buf, QUERY_TCP_BUF);
-        fuzz_resp_check(TAG, resp_buf, n, exact, mlen, &r);
+        fuzz_resp_check(TAG, resp_buf, n, exact, mlen, QUERY_TCP_BUF, &r);
         if (r.flags & 0x0200)
             fuzz_fail(TAG, "TC set over TCP", resp_buf, n);
         if (r.opts == 1 && (r.rcode & 0x0F) != (resp_buf[3] & 0x0F))
