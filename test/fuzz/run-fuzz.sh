@@ -6,7 +6,7 @@
 #   FUZZ_TARGETS   "fuzz_query fuzz_options ..." to run a subset (default: every fuzz_*.c)
 #   FUZZ_PARALLEL  targets run at the same time (default 1; each uses one core)
 #   FUZZ_NICE      nice level of the fuzzers (default 10: builds and tests keep priority)
-#   FUZZ_MAX_LEN   largest input (default 4096; fuzz_config 16384, its seeds are whole files)
+#   FUZZ_MAX_LEN   largest input (default 4096; fuzz_config and fuzz_zone 16384: whole files)
 #   FUZZ_SAN       sanitizers (default address,undefined)
 # The server sources (server/*.c but main.c, server/*.S, plus geo/ and health/ sources)
 # are compiled with clang and -fsanitize=fuzzer-no-link plus FUZZ_SAN; each target links
@@ -83,7 +83,9 @@ fuzz_one() {
     work=$OUT/corpus-$corpus_name
     log=$OUT/$name.log
     max_len=${FUZZ_MAX_LEN:-4096}
-    [ "$name" = fuzz_config ] && [ -z "${FUZZ_MAX_LEN:-}" ] && max_len=16384
+    case $name in # whole files as seeds
+    fuzz_config | fuzz_zone) [ -z "${FUZZ_MAX_LEN:-}" ] && max_len=16384 ;;
+    esac
     [ -f "test/fuzz/$name.dict" ] && dict=("-dict=test/fuzz/$name.dict")
     rm -rf "$work"
     mkdir -p "$work"
