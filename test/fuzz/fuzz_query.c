@@ -102,6 +102,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .src = (const struct sockaddr *)&st->udp_src,
         .transport = QUERY_UDP,
     };
+    /* Zeroed first: an answer must not depend on what the buffer held (a writer that reads
+     * past what it wrote, as name compression once did, then fails the same way every run). */
+    memset(st->udp_out, 0, QUERY_UDP_BUF);
     size_t n = query_answer(st->view, &req, st->udp_out, QUERY_UDP_BUF, &st->stats);
     struct fuzz_resp fr;
     if (n > 0) {
@@ -116,6 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     req.src = (const struct sockaddr *)&st->tcp_src;
     req.transport = QUERY_TCP;
+    memset(st->tcp_out, 0, QUERY_TCP_BUF);
     n = query_answer(st->view, &req, st->tcp_out, QUERY_TCP_BUF, &st->stats);
     if (n > 0) {
         if (n > QUERY_TCP_BUF)

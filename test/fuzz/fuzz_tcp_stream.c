@@ -107,6 +107,9 @@ static void answer_one(struct view *v, const struct sockaddr *src, uint64_t *rng
         .rng = rng,
         .worker = 0,
     };
+    /* Zeroed first: an answer must not depend on what the buffer held (a writer that reads
+     * past what it wrote, as name compression once did, then fails the same way every run). */
+    memset(resp_buf, 0, QUERY_TCP_BUF);
     size_t n = query_answer(v, &req, resp_buf, QUERY_TCP_BUF, NULL);
     t->messages++;
     if (n > 0) {
