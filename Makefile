@@ -46,13 +46,16 @@ UNIT_SRC := $(wildcard test/unit/*/test_*.c)
 UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 REPLAY_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(BUILD)/test/replay_%)
+# The response validator (test/util/resp_check.c): fuzz targets, unit tests and wirecheck.
+RESP_CHECK_OBJ := $(BUILD)/test/util/resp_check.o
+WIRECHECK := $(BUILD)/test/wirecheck
 
 .PHONY: all run test unit integration fuzz-replay bench fuzz soak deps clean format format-check deb
 
 # The bundled demo GeoIP database, built from synthetic networks (geo/demo-networks.txt).
 DEMO_MMDB := build/geo/demo.mmdb
 
-all: $(GSLBD) $(DEMO_MMDB)
+all: $(GSLBD) $(DEMO_MMDB) $(WIRECHECK)
 
 $(DEMO_MMDB): geo/demo-networks.txt geo/mkmmdb.pl
 	@mkdir -p $(dir $@)
@@ -97,11 +100,19 @@ $(BUILD)/test/unit/geo/%: test/unit/geo/%.c $(LIBGEO)
 $(BUILD)/test/unit/health/%: test/unit/health/%.c $(LIBHEALTH)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.a,$^) $(PKG_LIBS) $(CMOCKA_LIBS)
+$(BUILD)/test/unit/util/%: test/unit/util/%.c $(RESP_CHECK_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(CMOCKA_LIBS)
+
+# wirecheck: lines of "QUERY_HEX RESPONSE_HEX LIMIT" in, "ok" or "bad: REASON" out.
+$(WIRECHECK): test/util/wirecheck.c $(RESP_CHECK_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS)
 
 # Fuzz targets replayed over their corpus by a plain main() (gcc; ASan in VARIANT=asan).
-$(BUILD)/test/replay_%: test/fuzz/%.c test/fuzz/replay_main.c $(MOD_LIBS)
+$(BUILD)/test/replay_%: test/fuzz/%.c test/fuzz/replay_main.c $(RESP_CHECK_OBJ) $(MOD_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.a,$^) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(PKG_LIBS)
 
 # Micro benchmarks of make bench: the query engine alone, geo lookups, and the kernel's
 # floor (floor.c: a UDP responder that does no DNS work, compared against in bench.sh).
@@ -144,9 +155,9 @@ fuzz: deps
 	@bash test/fuzz/run-fuzz.sh $(FUZZ_SECONDS)
 
 format:
-	clang-format -i $(wildcard */*.c */*.h test/*/*.c test/*/*/*.c)
+	clang-format -i $(wildcard */*.c */*.h test/*/*.c test/*/*.h test/*/*/*.c)
 format-check:
-	clang-format --dry-run --Werror $(wildcard */*.c */*.h test/*/*.c test/*/*/*.c)
+	clang-format --dry-run --Werror $(wildcard */*.c */*.h test/*/*.c test/*/*.h test/*/*/*.c)
 
 clean:
 	rm -rf build

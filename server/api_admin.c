@@ -7,32 +7,38 @@
 
 #include "log.h"
 
-/* The wanted state from ?state= or the body {"state": "..."}; NULL with *why set if bad. */
-static const char *wanted_state(struct MHD_Connection *c, const struct api_req *r, json_t **root,
-                                const char **why)
+int api_admin_parse_state(const char *query, const char *body, size_t len, enum gslb_admin *want,
+                          const char **why)
 {
-    const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
     const char *b = NULL;
-    *root = NULL;
-    if (r->len > 0) {
+    json_t *root = NULL;
+    int rc = -EINVAL;
+    if (len > 0) {
         json_error_t je;
-        *root = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &je);
-        json_t *st = json_object_get(*root, "state");
-        if (!json_is_object(*root) || !json_is_string(st) || json_object_size(*root) != 1) {
+        root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+        json_t *st = json_object_get(root, "state");
+        if (!json_is_object(root) || !json_is_string(st) || json_object_size(root) != 1) {
             *why = "the body must be {\"state\": \"auto|up|down|drain\"}";
-            return NULL;
+            goto out;
         }
         b = json_string_value(st);
     }
-    if (q != NULL && b != NULL && strcmp(q, b) != 0) {
+    if (query != NULL && b != NULL && strcmp(query, b) != 0) {
         *why = "?state= and the body disagree";
-        return NULL;
+        goto out;
     }
-    if (q == NULL && b == NULL) {
+    if (query == NULL && b == NULL) {
         *why = "give the state as {\"state\": \"auto|up|down|drain\"} or ?state=";
-        return NULL;
+        goto out;
     }
-    return b != NULL ? b : q;
+    if (gslb_admin_parse(b != NULL ? b : query, want) < 0) {
+        *why = "state must be auto, up, down or drain";
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
 }
 
 enum MHD_Result api_cluster_state(struct api *a, struct MHD_Connection *c, const char *name,
@@ -43,17 +49,11 @@ enum MHD_Result api_cluster_state(struct api *a, struct MHD_Connection *c, const
     snprintf(what, sizeof(what), "state of cluster %s", name);
     if (!api_authorized(a, c, what, &rc))
         return rc;
-    json_t *root = NULL;
     const char *why = "bad request";
-    const char *text = wanted_state(c, r, &root, &why);
+    const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
     enum gslb_admin want;
-    if (text == NULL || gslb_admin_parse(text, &want) < 0) {
-        rc = api_reply_error(c, MHD_HTTP_BAD_REQUEST, "%s",
-                             text == NULL ? why : "state must be auto, up, down or drain");
-        json_decref(root);
-        return rc;
-    }
-    json_decref(root);
+    if (api_admin_parse_state(q, r->body, r->len, &want, &why) < 0)
+        return api_reply_error(c, MHD_HTTP_BAD_REQUEST, "%s", why);
 
     char who[80];
     api_client_text(c, who, sizeof(who));

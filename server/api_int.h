@@ -119,6 +119,12 @@ enum MHD_Result api_explain(struct api *a, struct MHD_Connection *c);
 enum MHD_Result api_cluster_state(struct api *a, struct MHD_Connection *c, const char *name,
                                   const struct api_req *r);
 enum MHD_Result api_reload(struct api *a, struct MHD_Connection *c);
+/* The admin state a cluster-state request asks for: from query (the ?state= argument, NULL
+ * when absent) and/or body[0..len) ({"state": "auto|up|down|drain"}, or empty); both given
+ * must agree. 0 with *want set, or -EINVAL with *why set to the reason for the client.
+ * Pure: no connection, no allocation that outlives the call (fuzz_api_body.c calls it). */
+int api_admin_parse_state(const char *query, const char *body, size_t len, enum gslb_admin *want,
+                          const char **why);
 /* api_static.c: the dashboard's files; false when url is not one of them. */
 bool api_static(struct MHD_Connection *c, const char *url, enum MHD_Result *rc);
 

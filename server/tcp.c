@@ -1,4 +1,4 @@
-/* tcp.c: DNS over TCP (RFC 7766) for one worker: framing, pipelining, limits, timeouts. */
+/* tcp.c: DNS over TCP (RFC 7766) for one worker: connections, pipelining, limits, timeouts. */
 #include "worker_int.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tcp_frame.h"
 
 #define TCP_SMALL_IN 512 /* inline room for a partial message; most queries fit */
 
@@ -313,15 +314,16 @@ static size_t conn_answer(struct tcp_conn *c, const struct view *v, const uint8_
     uint8_t *out = w->tcp_out;
     size_t olen = 0, off = 0;
 
-    while (n - off >= 2 && !c->closing && !c->paused) {
-        size_t mlen = (size_t)p[off] << 8 | p[off + 1];
-        if (mlen < 12) { /* HDR-4: no header to answer; the stream cannot be trusted */
+    while (!c->closing && !c->paused) {
+        size_t mlen;
+        enum tcp_frame_kind k = tcp_frame_next(p + off, n - off, &mlen);
+        if (k == TCP_FRAME_BAD) { /* HDR-4: no header to answer; the stream cannot be trusted */
             w->io.tcp_bad_length++;
             conn_send(c, out, olen);
             conn_finish(c);
             return n;
         }
-        if (n - off - 2 < mlen)
+        if (k == TCP_FRAME_MORE)
             break;
         if (TCP_OUT_BUF - olen < QUERY_TCP_BUF + 2) {
             conn_send(c, out, olen);
@@ -367,12 +369,7 @@ static int conn_keep(struct tcp_conn *c, const uint8_t *p, size_t n)
         c->have = 0;
         return 0;
     }
-    size_t need = n;
-    if (n >= 2) {
-        size_t m = ((size_t)p[0] << 8 | p[1]) + 2;
-        if (m > need)
-            need = m;
-    }
+    size_t need = tcp_frame_need(p, n);
     if (need < TCP_SMALL_IN)
         need = TCP_SMALL_IN;
     if (need > c->incap) {

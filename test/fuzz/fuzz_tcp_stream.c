@@ -1,8 +1,9 @@
 /* fuzz_tcp_stream.c: libFuzzer target: a DNS-over-TCP byte stream, cut into segments, answered.
  *
- * tcp.c keeps its framing inside libuv callbacks, so this target models it (RFC 7766 as
- * tcp.c implements it): a 2-byte length, then the message; a length under 12 closes the
- * connection (HDR-4); a partial message waits for the next segment. Input layout:
+ * The framing is tcp.c's own: server/tcp_frame.c (RFC 7766 as tcp.c implements it: a 2-byte
+ * length, then the message; a length under 12 closes the connection (HDR-4); a partial
+ * message waits for the next segment). Only the buffering around it, which tcp.c does in
+ * libuv callbacks, is modelled here. Input layout:
  *
  *   byte 0      low 4 bits: number of cut points K; high 4 bits: client address kind
  *   bytes 1..4  health bits (address i of the GSLB view is down when bit i is set)
@@ -27,6 +28,7 @@
 
 #include "fuzz_util.h"
 #include "server/query.h"
+#include "server/tcp_frame.h"
 #include "server/view.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -105,13 +107,16 @@ static void answer_one(struct view *v, const struct sockaddr *src, uint64_t *rng
         .rng = rng,
         .worker = 0,
     };
+    /* Zeroed first: an answer must not depend on what the buffer held (a writer that reads
+     * past what it wrote, as name compression once did, then fails the same way every run). */
+    memset(resp_buf, 0, QUERY_TCP_BUF);
     size_t n = query_answer(v, &req, resp_buf, QUERY_TCP_BUF, NULL);
     t->messages++;
     if (n > 0) {
         struct fuzz_resp r;
         if (n > QUERY_TCP_BUF)
             fuzz_fail(TAG, "answer longer than its buffer", resp_buf, QUERY_TCP_BUF);
-        fuzz_resp_check(TAG, resp_buf, n, exact, mlen, &r);
+        fuzz_resp_check(TAG, resp_buf, n, exact, mlen, QUERY_TCP_BUF, &r);
         if (r.flags & 0x0200)
             fuzz_fail(TAG, "TC set over TCP", resp_buf, n);
         if (r.opts == 1 && (r.rcode & 0x0F) != (resp_buf[3] & 0x0F))
@@ -143,20 +148,33 @@ static void conn_segment(struct conn_model *c, struct view *v, const struct sock
     }
     memcpy(c->in + c->have, seg, n);
     c->have += n;
-    size_t off = 0;
-    while (c->have - off >= 2) {
-        size_t mlen = (size_t)c->in[off] << 8 | c->in[off + 1];
-        if (mlen < 12) { /* no header to answer: the stream cannot be trusted */
+    size_t off = 0, mlen;
+    for (;;) {
+        size_t left = c->have - off;
+        enum tcp_frame_kind k = tcp_frame_next(c->in + off, left, &mlen);
+        /* what the framing says must agree with the prefix itself */
+        size_t declared = left >= 2 ? (size_t)c->in[off] << 8 | c->in[off + 1] : 0;
+        if (mlen != declared || (k == TCP_FRAME_BAD) != (left >= 2 && declared < TCP_FRAME_MIN) ||
+            (k == TCP_FRAME_MSG) !=
+                (left >= 2 && declared >= TCP_FRAME_MIN && left >= declared + 2))
+            fuzz_fail(TAG, "tcp_frame_next misreads the length prefix", c->in + off, left);
+        if (k == TCP_FRAME_BAD) { /* no header to answer: the stream cannot be trusted */
             c->closed = true;
             t->closed = true;
             break;
         }
-        if (c->have - off - 2 < mlen)
+        if (k == TCP_FRAME_MORE)
             break;
         answer_one(v, src, rng, c->in + off + 2, mlen, t);
         off += mlen + 2;
         t->consumed += mlen + 2;
     }
+    /* tcp.c keeps the rest in a buffer of tcp_frame_need bytes: it must hold it all and, once
+     * the prefix is there, the whole message it announces. */
+    size_t left = c->have - off;
+    size_t need = tcp_frame_need(c->in + off, left);
+    if (need < left || (left >= 2 && need < 2 + ((size_t)c->in[off] << 8 | c->in[off + 1])))
+        fuzz_fail(TAG, "tcp_frame_need leaves no room for the pending message", c->in + off, left);
     memmove(c->in, c->in + off, c->have - off);
     c->have -= off;
 }

@@ -1,7 +1,8 @@
 /* fuzz_util.h: helpers shared by the fuzz targets: a response checker and a GSLB view.
  *
  * Header-only (static inline) so each target stays one .c file for the Makefile's
- * replay rule and for run-fuzz.sh. fuzz_resp_check() aborts on a malformed response;
+ * replay rule and for run-fuzz.sh (both link test/util/resp_check.c, the validator).
+ * fuzz_resp_check() aborts on a malformed response;
  * fuzz_gslb_view() builds, once per process, a view over fuzz.zone with GSLB services
  * whose health the caller may flip between inputs (the view is owned by the helper). */
 #ifndef GSLBD_FUZZ_UTIL_H
@@ -18,6 +19,7 @@
 #include "server/gslb.h"
 #include "server/log.h"
 #include "server/view.h"
+#include "test/util/resp_check.h"
 
 /* Print what is wrong and the first bytes of the offending message, then abort. */
 static inline void fuzz_fail(const char *target, const char *what, const uint8_t *msg, size_t len)
@@ -45,103 +47,32 @@ struct fuzz_resp {
     uint16_t opt_udp;
 };
 
-/* Skip the name at *off: labels of at most 63 bytes, pointers only to earlier bytes, at
- * most 255 bytes expanded. */
-static inline void fuzz_check_name(const char *tag, const uint8_t *r, size_t len, size_t *off)
-{
-    size_t pos = *off, total = 0;
-    bool jumped = false;
-    for (int hops = 0;; hops++) {
-        if (pos >= len || hops > 255)
-            fuzz_fail(tag, "name runs past the end", r, len);
-        uint8_t b = r[pos];
-        if ((b & 0xC0) == 0xC0) {
-            if (pos + 1 >= len)
-                fuzz_fail(tag, "truncated compression pointer", r, len);
-            size_t target = (size_t)(b & 0x3F) << 8 | r[pos + 1];
-            if (target >= pos || target < 12)
-                fuzz_fail(tag, "compression pointer not to an earlier name", r, len);
-            if (!jumped)
-                *off = pos + 2;
-            jumped = true;
-            pos = target;
-            continue;
-        }
-        if ((b & 0xC0) != 0)
-            fuzz_fail(tag, "bad label type", r, len);
-        total += (size_t)b + 1;
-        if (total > 255)
-            fuzz_fail(tag, "name longer than 255 bytes", r, len);
-        if (b == 0) {
-            if (!jumped)
-                *off = pos + 1;
-            return;
-        }
-        pos += (size_t)b + 1;
-    }
-}
-
-/* Walk every section of response r to query q: QR set, ID and OPCODE copied, every
- * record inside the message, nothing after the last, at most one OPT and only in the
- * additional section. Fills *out. */
+/* Response r to query q must pass resp_check (test/util/resp_check.c) within limit bytes:
+ * parsed by ldns, compression pointers only to earlier complete names, counts that match,
+ * nothing after the last record, ID, OPCODE and question echoed, QR set, at most one OPT
+ * and only in the additional section. Aborts with the reason otherwise; fills *out. */
 static inline void fuzz_resp_check(const char *tag, const uint8_t *r, size_t len, const uint8_t *q,
-                                   size_t qlen, struct fuzz_resp *out)
+                                   size_t qlen, size_t limit, struct fuzz_resp *out)
 {
-    memset(out, 0, sizeof(*out));
-    if (len < 12)
-        fuzz_fail(tag, "response shorter than a header", r, len);
-    if (!(r[2] & 0x80))
-        fuzz_fail(tag, "QR not set", r, len);
-    if (qlen >= 2 && memcmp(r, q, 2) != 0)
-        fuzz_fail(tag, "ID not copied", r, len);
-    if (qlen >= 3 && ((r[2] >> 3) & 0x0F) != ((q[2] >> 3) & 0x0F))
-        fuzz_fail(tag, "OPCODE not copied", r, len);
-    out->flags = fuzz_get16(r + 2);
-    out->rcode = r[3] & 0x0F;
-    out->qd = fuzz_get16(r + 4);
-    out->an = fuzz_get16(r + 6);
-    out->ns = fuzz_get16(r + 8);
-    out->ar = fuzz_get16(r + 10);
-    size_t off = 12;
-    for (unsigned i = 0; i < out->qd; i++) {
-        fuzz_check_name(tag, r, len, &off);
-        if (off + 4 > len)
-            fuzz_fail(tag, "question runs past the end", r, len);
-        off += 4;
+    struct resp_info info;
+    int rc = resp_check(q, qlen, r, len, limit, &info);
+    if (rc != 0) {
+        char what[256];
+        snprintf(what, sizeof(what), "%s: %s", resp_check_strerror(rc), info.why);
+        fuzz_fail(tag, what, r, len);
     }
-    unsigned total = out->an + out->ns + out->ar;
-    for (unsigned i = 0; i < total; i++) {
-        size_t owner = off;
-        fuzz_check_name(tag, r, len, &off);
-        if (off + 10 > len)
-            fuzz_fail(tag, "RR header runs past the end", r, len);
-        uint16_t type = fuzz_get16(r + off);
-        size_t rdlen = fuzz_get16(r + off + 8);
-        if (off + 10 + rdlen > len)
-            fuzz_fail(tag, "RDATA runs past the end", r, len);
-        if (type == 41) {
-            if (i < out->an + out->ns)
-                fuzz_fail(tag, "OPT outside the additional section", r, len);
-            if (r[owner] != 0)
-                fuzz_fail(tag, "OPT owner is not the root", r, len);
-            if (++out->opts > 1)
-                fuzz_fail(tag, "more than one OPT", r, len);
-            out->opt_udp = fuzz_get16(r + off + 2);
-            out->rcode = (uint8_t)(out->rcode | r[off + 4] << 4);
-            out->opt_rdata = off + 10;
-            out->opt_rdlen = (uint16_t)rdlen;
-            /* the options themselves must tile the RDATA exactly */
-            size_t p = 0;
-            while (p < rdlen) {
-                if (rdlen - p < 4 || fuzz_get16(r + off + 10 + p + 2) > rdlen - p - 4)
-                    fuzz_fail(tag, "OPT options do not tile the RDATA", r, len);
-                p += 4u + fuzz_get16(r + off + 10 + p + 2);
-            }
-        }
-        off += 10 + rdlen;
-    }
-    if (off != len)
-        fuzz_fail(tag, "bytes after the last record", r, len);
+    *out = (struct fuzz_resp){
+        .rcode = info.rcode,
+        .flags = info.flags,
+        .qd = info.qd,
+        .an = info.an,
+        .ns = info.ns,
+        .ar = info.ar,
+        .opts = info.opts,
+        .opt_rdata = info.opt_rdata,
+        .opt_rdlen = info.opt_rdlen,
+        .opt_udp = info.opt_udp,
+    };
 }
 
 /* The folder this header sits in (test/fuzz/), with the final '/'. */

@@ -6,11 +6,12 @@
 #   FUZZ_TARGETS   "fuzz_query fuzz_options ..." to run a subset (default: every fuzz_*.c)
 #   FUZZ_PARALLEL  targets run at the same time (default 1; each uses one core)
 #   FUZZ_NICE      nice level of the fuzzers (default 10: builds and tests keep priority)
-#   FUZZ_MAX_LEN   largest input (default 4096; fuzz_config 16384, its seeds are whole files)
+#   FUZZ_MAX_LEN   largest input (default 4096; fuzz_config and fuzz_zone 16384: whole files)
 #   FUZZ_SAN       sanitizers (default address,undefined)
 # The server sources (server/*.c but main.c, server/*.S, plus geo/ and health/ sources)
 # are compiled with clang and -fsanitize=fuzzer-no-link plus FUZZ_SAN; each target links
-# them with -fsanitize=fuzzer. An object is rebuilt when its source, any header or this
+# them and the response validator (test/util/resp_check.c, FUZZ_SAN only: its branches
+# are not coverage to chase) with -fsanitize=fuzzer. An object is rebuilt when its source, any header or this
 # script is newer. Target fuzz_NAME starts from a copy of test/fuzz/corpus/NAME (the
 # committed seeds stay untouched) and uses test/fuzz/fuzz_NAME.dict when there is one; new
 # inputs land in build/fuzz/corpus-NAME, crashes in build/fuzz/artifacts/, logs in
@@ -41,10 +42,10 @@ mkdir -p "$OUT/obj" "$OUT/artifacts"
 # Library objects. A header change rebuilds everything: cheaper than tracking who includes
 # what, and the tree is small.
 shopt -s nullglob
-newest_header=$(find server geo health -name '*.h' -newer "$OUT/obj/.stamp" 2>/dev/null | head -n 1 || true)
+newest_header=$(find server geo health test/util -name '*.h' -newer "$OUT/obj/.stamp" 2>/dev/null | head -n 1 || true)
 [ -e "$OUT/obj/.stamp" ] || newest_header=all
 objs=()
-for src in server/*.c geo/*.c health/*.c server/*.S geo/*.S health/*.S; do
+for src in server/*.c geo/*.c health/*.c server/*.S geo/*.S health/*.S test/util/resp_check.c; do
     [ "$src" = server/main.c ] && continue
     obj=$OUT/obj/${src%.*}.o
     mkdir -p "$(dirname "$obj")"
@@ -52,6 +53,8 @@ for src in server/*.c geo/*.c health/*.c server/*.S geo/*.S health/*.S; do
         case $src in
         *.S) # embedded static files (.incbin, paths relative to the repository)
             "$CC" -c -I. "$src" -o "$obj" ;;
+        test/util/*) # the response validator: sanitized, but its branches are not coverage
+            nice -n "$NICE" "$CC" "${CFLAGS[@]}" "${SAN[@]}" -c "$src" -o "$obj" ;;
         *) nice -n "$NICE" "$CC" "${CFLAGS[@]}" "${SAN[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" ;;
         esac || { echo "run-fuzz: compiling $src failed" >&2; exit 1; }
     fi
@@ -80,7 +83,9 @@ fuzz_one() {
     work=$OUT/corpus-$corpus_name
     log=$OUT/$name.log
     max_len=${FUZZ_MAX_LEN:-4096}
-    [ "$name" = fuzz_config ] && [ -z "${FUZZ_MAX_LEN:-}" ] && max_len=16384
+    case $name in # whole files as seeds
+    fuzz_config | fuzz_zone) [ -z "${FUZZ_MAX_LEN:-}" ] && max_len=16384 ;;
+    esac
     [ -f "test/fuzz/$name.dict" ] && dict=("-dict=test/fuzz/$name.dict")
     rm -rf "$work"
     mkdir -p "$work"

@@ -35,6 +35,35 @@ class Ctx:
 C = Ctx()
 last_err = [""]
 
+# Every reply also goes through wirecheck (build/*/test/wirecheck, the response validator
+# of test/util/resp_check.c): a reply it rejects counts as no usable reply. One process for
+# the whole run, one line per reply.
+_WIRECHECK = os.path.join(os.path.dirname(os.path.abspath(itest.GSLBD)), "test", "wirecheck")
+_wc = [None]
+
+
+def wirecheck(pkt, raw, tcp):
+    """None when raw is a well-formed answer to pkt, else the validator's reason."""
+    if _wc[0] is None:
+        if not os.access(_WIRECHECK, os.X_OK):
+            raise RuntimeError("no wirecheck at %s (run make)" % _WIRECHECK)
+        import subprocess
+        _wc[0] = subprocess.Popen([_WIRECHECK], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True, bufsize=1)
+    limit = 65535
+    if not tcp:  # UDP-1: the query's OPT sets the limit (the server's own cap is checked apart)
+        limit = 512
+        try:
+            m = dnsq.Msg(pkt)
+            if m.opt is not None:
+                limit = max(512, m.opt.udp)
+        except dnsq.WireError:
+            pass
+    _wc[0].stdin.write("%s %s %d\n" % (pkt.hex(), raw.hex(), limit))
+    _wc[0].stdin.flush()
+    verdict = _wc[0].stdout.readline().strip()
+    return None if verdict == "ok" else verdict
+
 
 def ask(pkt, tcp=False, host=None, port=None, timeout=2.0):
     """Send raw bytes; a parsed Msg, or None (no reply, or a reply dnsq cannot parse:
@@ -47,10 +76,15 @@ def ask(pkt, tcp=False, host=None, port=None, timeout=2.0):
         last_err[0] = "no reply within %.1fs" % timeout
         return None
     try:
-        return dnsq.Msg(raw)
+        msg = dnsq.Msg(raw)
     except dnsq.WireError as e:
         last_err[0] = "malformed reply (%s): %s" % (e, raw.hex())
         return None
+    bad = wirecheck(pkt, raw, tcp)
+    if bad is not None:
+        last_err[0] = "wirecheck: %s: %s" % (bad, raw.hex())
+        return None
+    return msg
 
 
 def q(name, qtype="A", qclass="IN", tcp=False, host=None, port=None, timeout=2.0, **kw):

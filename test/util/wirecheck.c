@@ -1,0 +1,86 @@
+/* wirecheck.c: batch front end of resp_check for scripts: hex query and response in, verdict out.
+ *
+ * Reads lines "QUERY_HEX RESPONSE_HEX LIMIT" from stdin (LIMIT: the largest response size
+ * allowed, decimal) and prints one line for each, flushed at once: "ok", or "bad: REASON".
+ * A line that cannot be read gets "bad: input: ..." so the caller's line count stays in
+ * step. Exits 0 at the end of input, 2 on a read error. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test/util/resp_check.h"
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decode the hex word at *s into out (cap bytes); *s moves past it. -1 when it is not hex. */
+static long unhex(char **s, unsigned char *out, size_t cap)
+{
+    char *p = *s;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t n = 0;
+    while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+        int hi = hexval((unsigned char)p[0]), lo = hi < 0 ? -1 : hexval((unsigned char)p[1]);
+        if (hi < 0 || lo < 0 || n >= cap)
+            return -1;
+        out[n++] = (unsigned char)(hi << 4 | lo);
+        p += 2;
+    }
+    *s = p;
+    return (long)n;
+}
+
+static void check_line(char *line, unsigned char *q, unsigned char *r, size_t cap)
+{
+    char *p = line;
+    long qn = unhex(&p, q, cap);
+    long rn = qn < 0 ? -1 : unhex(&p, r, cap);
+    if (qn < 0 || rn < 0) {
+        printf("bad: input: not two hex fields\n");
+        return;
+    }
+    char *end;
+    errno = 0;
+    unsigned long limit = strtoul(p, &end, 10);
+    while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+        end++;
+    if (end == p || *end != '\0' || errno != 0) {
+        printf("bad: input: LIMIT is not a decimal number\n");
+        return;
+    }
+    struct resp_info info;
+    int rc = resp_check(q, (size_t)qn, r, (size_t)rn, limit, &info);
+    if (rc == 0)
+        printf("ok\n");
+    else
+        printf("bad: %s: %s\n", resp_check_strerror(rc), info.why);
+}
+
+int main(void)
+{
+    size_t cap = 65536;
+    unsigned char *q = malloc(cap), *r = malloc(cap);
+    char *line = NULL;
+    size_t linecap = 0;
+    if (q == NULL || r == NULL)
+        return 2;
+    while (getline(&line, &linecap, stdin) >= 0) {
+        check_line(line, q, r, cap);
+        fflush(stdout);
+    }
+    int rc = ferror(stdin) ? 2 : 0;
+    free(line);
+    free(q);
+    free(r);
+    return rc;
+}
