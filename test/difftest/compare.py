@@ -62,14 +62,26 @@ def view(m, qtype, notes):
         # name. Only "something was answered" is compared, plus any CNAME chain's start.
         notes.add("any")
         answer = ("<ANY answer>",)
-    return (rc, "aa" if m.flags & dns.flags.AA else "", "", answer, rrs(m.authority))
+    return (rc, "aa" if m.flags & dns.flags.AA else "", "", answer, rrs(m.authority)) + glue(m)
+
+
+def glue(m):
+    """DEL-2: a referral must carry the glue below its cut; other additional data is
+    optional (MX/SRV targets, sibling addresses) and not compared."""
+    if m.flags & dns.flags.AA or m.answer or m.rcode() != 0:
+        return ()
+    cuts = [r.name for r in m.authority if r.rdtype == dns.rdatatype.NS]
+    if not cuts:
+        return ()
+    return (rrs([r for r in m.additional if r.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)
+                 and r.name.is_subdomain(cuts[0])]),)
 
 
 def aspects(a, b):
     """Which aspects of two views differ (for the category of a disagreement)."""
     if len(a) != len(b) or len(a) == 1:
         return ["reply" if len(a) == 1 or len(b) == 1 else "tc"]
-    names = ("rcode", "aa", "tc", "answer", "authority")
+    names = ("rcode", "aa", "tc", "answer", "authority", "glue")
     return [n for n, x, y in zip(names, a, b) if x != y]
 
 
