@@ -202,6 +202,7 @@ class Tally:
         self.ncase = 0
         self.written = Counter()
         self.phases = Counter()  # seconds per phase
+        self.verbose = False  # print the three answers (--case)
 
     def add(self, batch, results, bad):
         self.zones += len(batch.zones)
@@ -211,6 +212,9 @@ class Tally:
             notes = set()
             msgs = {n: compare.parse(raw[n]) for n in ("gslbd", "nsd", "knot")}
             v = {n: compare.view(m, q.qtype, notes) for n, m in msgs.items()}
+            if self.verbose:
+                for n, m in msgs.items():
+                    print("--- %s:\n%s" % (n, compare.show(m)))
             verdict = compare.verdict(v["gslbd"], v["nsd"], v["knot"])
             self.total += 1
             self.kind_total[q.kind] += 1
@@ -383,6 +387,7 @@ def replay(d):
         text = f.read()
     q = gen.Query(c["qname"], c["qtype"], c["edns"], c["kind"])
     tally = Tally(None)
+    tally.verbose = True
     run_batch([(c["origin"], text, [q])], tally)
     for x in tally.summary():
         print(x)
