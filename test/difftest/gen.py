@@ -206,6 +206,10 @@ def gen_zone(rng, origin):
                     add(labels, t, _rdata(rng, t, z), ttl=300)
         if len(set(labels)) < len(labels):
             z.repeated.add(labels)
+    if rng.random() < 0.08 and ("dl1",) not in z.names and ("dl2",) not in z.names:
+        add(("dl1",), "DNAME", "dl2." + origin)  # a DNAME loop
+        add(("dl2",), "DNAME", "dl1." + origin)
+        z.dnames.update({("dl1",), ("dl2",)})
     # CNAME chains and loops between fresh names
     if rng.random() < 0.5:
         chain = [("c%d" % i,) for i in range(rng.randint(2, 5))]
