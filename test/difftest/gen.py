@@ -51,23 +51,6 @@ class Zone:
                 return True
         return False
 
-    def taken(self, labels):
-        """A new owner here would clash (CNAME beside data, below a cut or DNAME)."""
-        if not labels:
-            return True
-        for i in range(1, len(labels)):
-            anc = labels[-i:]
-            if anc in self.cuts or anc in self.dnames or anc in self.cnames:
-                # a CNAME owner with children is legal but keep chains readable
-                if anc in self.cuts or anc in self.dnames:
-                    return True
-        return labels in self.names or self.below_taken(labels)
-
-    def below_taken(self, labels):
-        # a cut or DNAME may not get children after the fact: refuse names above data
-        # when the new owner would be a cut or DNAME (checked by the callers)
-        return False
-
     def has_children(self, labels):
         n = len(labels)
         return any(len(k) > n and k[-n:] == labels for k in self.names) if n else True
@@ -186,8 +169,6 @@ def gen_zone(rng, origin):
                 labels = ("*",) + labels  # *.*.x
         if z.occluded(labels) or labels in z.cnames or labels in z.cuts or labels in z.dnames:
             continue
-        if any(len(labels) > i and labels[-i:] in z.cnames for i in range(1, len(labels))):
-            pass  # names below a CNAME owner are legal; the CNAME stays at its own node
         r = rng.random()
         fresh = labels not in z.names
         if r < 0.12 and fresh and not z.has_children(labels) and labels[0] != "*":
