@@ -100,6 +100,8 @@ def verdict(g, n, k):
     """'agree', 'fail' (gslbd differs from both peers, who agree), 'peers' (NSD and Knot
     disagree; gslbd matches one of them) or 'peers-neither' (they disagree and gslbd
     matches neither: listed, not failed)."""
+    if len(g) == 1 and (len(n) > 1 or len(k) > 1):
+        return "fail"  # no reply or an unparseable one, where a peer answered
     if n == k:
         return "agree" if g == n else "fail"
     return "peers" if g in (n, k) else "peers-neither"
