@@ -324,9 +324,11 @@ def tap(args):
     kinds = gen.KINDS
     print("1..%d" % (len(kinds) + 5), flush=True)
     n = [0]
+    failed = [0]
 
     def check(ok, text, detail=()):
         n[0] += 1
+        failed[0] += 0 if ok else 1
         print("%s %d %s" % ("ok" if ok else "not ok", n[0], text))
         for d in detail:
             print("#   " + d)
@@ -363,7 +365,7 @@ def tap(args):
     for x in lines[1:]:
         print("# " + x)
     print("# %.1f s" % (time.monotonic() - t0))
-    return 0
+    return 1 if failed[0] else 0
 
 
 def campaign(args):
