@@ -4,6 +4,7 @@
 #   make test       install deps, build, run unit, integration and fuzz-replay tests
 #   make bench      compare gslbd with gdnsd and NSD (dnsperf, pinned cores)
 #   make fuzz       build libFuzzer targets with clang and run each FUZZ_SECONDS
+#   make difftest   N queries against NSD and Knot (SEED=...), cases in test/out/difftest/
 #   make format-check, make clean
 
 VARIANT ?= debug
@@ -50,7 +51,7 @@ REPLAY_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(BUILD)/test/replay_%)
 RESP_CHECK_OBJ := $(BUILD)/test/util/resp_check.o
 WIRECHECK := $(BUILD)/test/wirecheck
 
-.PHONY: all run test unit integration fuzz-replay bench fuzz soak deps clean format format-check deb
+.PHONY: all run test unit integration fuzz-replay bench fuzz soak deps clean difftest format format-check deb
 
 # The bundled demo GeoIP database, built from synthetic networks (geo/demo-networks.txt).
 DEMO_MMDB := build/geo/demo.mmdb
@@ -149,6 +150,16 @@ SOAK_SECONDS ?= 1800
 soak: deps
 	@$(MAKE) --no-print-directory VARIANT=release all
 	@SOAK_SECONDS=$(SOAK_SECONDS) bash bench/soak.sh build/release/gslbd
+
+# A long random differential campaign against NSD and Knot (test/difftest/): N queries in
+# batches of 300 zones, seeds SEED, SEED+1, ...; each disagreement is written as a
+# reproducible case (zone, query, the three answers, rerun.sh) under test/out/difftest/.
+N ?= 200000
+SEED ?= $(shell date +%s)
+difftest: deps $(GSLBD)
+	@rm -rf test/out/difftest
+	@GSLBD=$(abspath $(GSLBD)) /usr/bin/python3 test/difftest/run.py --seed $(SEED) --zones 300 \
+		--queries 10500 --batches $$(( ($(N) + 10499) / 10500 )) --out test/out/difftest
 
 FUZZ_SECONDS ?= 60
 fuzz: deps
