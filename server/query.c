@@ -366,6 +366,41 @@ static uint64_t next_rand(struct qctx *c)
     return (x * 0x2545F4914F6CDD1Dull) >> 11;
 }
 
+/* ---- the decision record (explain asks for it; nothing is done when it does not) -------- */
+
+/* Record one lookup of the chain. */
+static void trace_step(const struct qctx *c, const uint8_t *name, const struct lookup *r)
+{
+    struct query_decision *t = c->req->decision;
+    if (t == NULL || t->nsteps >= QUERY_CHAIN_MAX)
+        return;
+    struct query_step *s = &t->steps[t->nsteps++];
+    memcpy(s->name, name, dname_len(name));
+    s->node = r->node;
+    s->match = r->kind == LK_FOUND      ? QUERY_M_NAME
+               : r->kind == LK_WILDCARD ? QUERY_M_WILDCARD
+               : r->kind == LK_NXDOMAIN ? QUERY_M_NXDOMAIN
+                                        : QUERY_M_CUT;
+}
+
+/* Record the GSLB decision the answer was built from. */
+static void trace_gslb(const struct qctx *c, int32_t service, int family, const uint8_t *addr,
+                       const struct gslb_decision *d)
+{
+    struct query_decision *t = c->req->decision;
+    if (t == NULL)
+        return;
+    t->gslb = true;
+    t->service = (uint32_t)service;
+    t->family = family;
+    t->has_addr = addr != NULL;
+    t->from_ecs = c->q.ecs && c->q.ecs_source > 0;
+    memset(t->addr, 0, sizeof(t->addr));
+    if (addr != NULL)
+        memcpy(t->addr, addr, family == AF_INET ? 4 : 16);
+    t->d = *d;
+}
+
 /* The client's location (LOC-1): the ECS address when SOURCE > 0, else the source. */
 static const uint8_t *client_address(const struct qctx *c, int *family)
 {
@@ -397,6 +432,7 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
     int family;
     const uint8_t *addr = client_address(c, &family);
     gslb_decide(g, s, family, addr, next_rand(c), &d);
+    trace_gslb(c, n->service, family, addr, &d);
     if (d.scope > c->ecs_scope)
         c->ecs_scope = d.scope;
     if (c->st != NULL)
@@ -411,7 +447,7 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
     }
     const struct gslb_cluster *cl = &g->clusters[d.cluster];
     if (c->st != NULL) /* explain passes no stats: its answers are not traffic */
-        gslb_count_answer((struct gslb *)g, c->req->worker, (uint32_t)d.cluster);
+        gslb_count_answer(g, c->req->worker, (uint32_t)d.cluster);
     struct wire_mark m = wire_mark(&c->w);
     uint16_t count = 0;
     for (uint32_t i = cl->first_addr; i < cl->first_addr + cl->naddrs; i++) {
@@ -499,6 +535,7 @@ static int resolve(struct qctx *c, const struct zone *z, int apex_label)
     for (int step = 0;; step++) {
         struct lookup r;
         lookup(z, name, &l, c->hashes, apex_label, qtype, &r);
+        trace_step(c, name, &r);
         for (int k = 0; k < step; k++)
             if (seen_node[k] == r.node && seen_hash[k] == c->hashes[0])
                 return 0; /* a loop: the chain so far, NOERROR */
@@ -584,6 +621,10 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     c.key_node = NULL;
     c.referral = false;
     c.st = st;
+    if (req->decision != NULL) {
+        req->decision->nsteps = 0;
+        req->decision->gslb = false;
+    }
 
     if (st != NULL) {
         st->queries++;

@@ -21,9 +21,13 @@ struct query_req {
     const struct sockaddr *src; /* client address (borrowed); NULL in unit tests is fine */
     enum query_transport transport;
     uint64_t *rng;   /* the worker's xorshift state for weighted splits; NULL = derived from ID */
-    unsigned worker; /* the worker's index, for per-worker counters */
+    unsigned worker; /* the calling thread's reader slot (server.h), its row of the per-thread
+                      * GSLB answer counters: below the rows gslb_set_rows gave (0 if unset) */
     uint32_t now;    /* wall clock, seconds since 1970, for cookies; 0 = read the clock */
     struct query_out *out; /* filled when not NULL (rate limiting, cookie status) */
+    /* filled when not NULL (explain): the lookups and the GSLB decision behind the answer.
+     * It is asked for here, not in *out, because transports leave *out uninitialised. */
+    struct query_decision *decision;
 };
 
 /* How a response counts for response rate limiting (server/rrl.h), as in BIND. */
@@ -46,6 +50,38 @@ struct query_out {
     const uint8_t *name;   /* the rclass's key name, lowercase wire form, borrowed from the
                             * view; NULL for QUERY_RC_ERROR */
     uint32_t name_hash;    /* dname_hash(name) */
+};
+
+#define QUERY_CHAIN_MAX 16 /* lookups recorded in a struct query_decision */
+
+/* How one lookup of the chain matched (RFC 1034 4.3.2). */
+enum query_match {
+    QUERY_M_NAME = 0, /* the name itself */
+    QUERY_M_WILDCARD, /* a wildcard (WC-1): node is the wildcard's own name */
+    QUERY_M_NXDOMAIN, /* no such name: node is the closest encloser */
+    QUERY_M_CUT,      /* at or below a zone cut: node is the cut (a referral) */
+};
+
+/* One lookup: the name looked up and the zone node that answered it. */
+struct query_step {
+    uint8_t name[DNAME_MAX];      /* lowercase wire form */
+    const struct zone_node *node; /* borrowed from the view */
+    uint8_t match;                /* enum query_match */
+};
+
+/* What the engine actually did for one query, so explain only formats it: every lookup
+ * from the question through CNAMEs (and wildcards) to the answering name, and, when a GSLB
+ * service answered, the policy's decision and the client address it was made for. */
+struct query_decision {
+    unsigned nsteps; /* the first QUERY_CHAIN_MAX lookups */
+    struct query_step steps[QUERY_CHAIN_MAX];
+    bool gslb;        /* a service answered: the fields below are set */
+    uint32_t service; /* index into the view's gslb->services */
+    int family;       /* AF_INET / AF_INET6 of addr */
+    bool has_addr;    /* false: no client address was known */
+    bool from_ecs;    /* addr is the ECS address, not the source (LOC-1) */
+    uint8_t addr[16];
+    struct gslb_decision d;
 };
 
 /* Query types counted one by one in struct query_stats.qtype; the rest are QUERY_QT_OTHER. */
