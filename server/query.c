@@ -89,11 +89,11 @@ static void cookie_stage(struct qctx *c)
     c->valid_cookie = vd != COOKIE_BAD;
     if (c->st != NULL) {
         if (c->q.cookie_server_len == 0)
-            c->st->cookie_client_only++;
+            STAT_ADD(c->st->cookie_client_only, 1);
         else if (c->valid_cookie)
-            c->st->cookie_valid++;
+            STAT_ADD(c->st->cookie_valid, 1);
         else
-            c->st->cookie_invalid++;
+            STAT_ADD(c->st->cookie_invalid, 1);
     }
 }
 
@@ -202,9 +202,9 @@ static size_t finish(struct qctx *c, bool with_question, struct query_stats *st)
     wire_put16(b + 8, c->ns);
     wire_put16(b + 10, c->ar);
     if (st != NULL) {
-        st->rcode[c->rcode < 24 ? c->rcode : 23]++;
+        STAT_ADD(st->rcode[c->rcode < 24 ? c->rcode : 23], 1);
         if (flags & DNS_F_TC)
-            st->truncated++;
+            STAT_ADD(st->truncated, 1);
     }
     report(c, with_question);
     return c->w.len;
@@ -436,10 +436,10 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
     if (d.scope > c->ecs_scope)
         c->ecs_scope = d.scope;
     if (c->st != NULL)
-        c->st->gslb_answers++;
+        STAT_ADD(c->st->gslb_answers, 1);
     if (d.cluster < 0) { /* POL-6 servfail */
         if (c->st != NULL)
-            c->st->gslb_servfail++;
+            STAT_ADD(c->st->gslb_servfail, 1);
         c->rcode = DNS_R_SERVFAIL;
         c->flags &= (uint16_t)~DNS_F_AA;
         c->ecs_scope = 0;
@@ -627,8 +627,8 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     }
 
     if (st != NULL) {
-        st->queries++;
-        st->transport[req->transport == QUERY_TCP]++;
+        STAT_ADD(st->queries, 1);
+        STAT_ADD(st->transport[req->transport == QUERY_TCP], 1);
     }
     /* HDR-4: UDP from port 0 is dropped (reflection against port 0 services) */
     if (req->transport == QUERY_UDP && req->src != NULL &&
@@ -649,10 +649,10 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     c.opt_size = opt_size(&c);
     c.w.limit = c.max_size - c.opt_size;
     if (st != NULL) {
-        st->edns += c.q.edns;
-        st->ecs += c.q.ecs;
+        STAT_ADD(st->edns, c.q.edns);
+        STAT_ADD(st->ecs, c.q.ecs);
         if (c.q.has_question)
-            st->qtype[qtype_slot(c.q.qtype)]++;
+            STAT_ADD(st->qtype[qtype_slot(c.q.qtype)], 1);
     }
 
     /* classify */
@@ -691,7 +691,7 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
 
 drop:
     if (st != NULL)
-        st->dropped++;
+        STAT_ADD(st->dropped, 1);
     return 0;
 }
 

@@ -99,7 +99,15 @@ enum query_qtype {
     QUERY_QT_COUNT
 };
 
-/* Per-worker counters, written only by the owning worker (relaxed), summed by readers. */
+/* Add n to a per-thread counter. Each counter has one writer, its thread, and is read by
+ * the metrics thread: a relaxed load and store make that read defined (no data race) and
+ * cost what a plain add does (no locked instruction). Readers use __atomic_load_n. */
+#define STAT_ADD(field, n)                                                                         \
+    __atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (uint64_t)(n),        \
+                     __ATOMIC_RELAXED)
+#define STAT_SET(field, v) __atomic_store_n(&(field), (uint64_t)(v), __ATOMIC_RELAXED)
+
+/* Per-thread counters, written only by the owning thread (STAT_ADD), summed by readers. */
 struct query_stats {
     uint64_t queries;
     uint64_t dropped;
