@@ -1,7 +1,9 @@
-# gslbd: one non-recursive Makefile. Variants: VARIANT=debug (default), release, asan.
+# gslbd: one non-recursive Makefile. Variants: VARIANT=debug (default), release, asan, tsan.
 #   make            build the daemon (build/$(VARIANT)/gslbd)
 #   make run        install deps, build, serve conf/gslbd.json on 127.0.0.1:5300
 #   make test       install deps, build, run unit, integration and fuzz-replay tests
+#                   (VARIANT=tsan: unit tests and the threaded, reloading integration
+#                   scripts only, through test/run-tsan.sh)
 #   make bench      compare gslbd with gdnsd and NSD (dnsperf, pinned cores)
 #   make fuzz       build libFuzzer targets with clang and run each FUZZ_SECONDS
 #   make difftest   N queries against NSD and Knot (SEED=...), cases in test/out/difftest/
@@ -25,6 +27,8 @@ ifeq ($(VARIANT),release)
 OPT := -O2 -DNDEBUG
 else ifeq ($(VARIANT),asan)
 OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else ifeq ($(VARIANT),tsan)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 else
 OPT := -O2
 endif
@@ -127,8 +131,13 @@ run: deps
 	@bash packaging/run.sh $(GSLBD)
 
 test: deps
+ifeq ($(VARIANT),tsan)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@bash test/run-tsan.sh $(BUILD)
+else
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(REPLAY_BIN) $(BENCH_BIN)
 	@bash test/run-all.sh $(BUILD)
+endif
 
 unit: $(UNIT_BIN)
 	@bash test/run-all.sh $(BUILD) unit

@@ -1,4 +1,5 @@
-/* explain.c: the decision path of one query as JSON (spec/gslb.md EXP-1). */
+/* explain.c: the decision path of one query as JSON (EXP-1): runs the engine on a built
+ * query and formats the decision the engine reports (struct query_decision). */
 #include "explain.h"
 
 #include <arpa/inet.h>
@@ -183,6 +184,41 @@ static json_t *answer_json(const uint8_t *pkt, size_t len)
     return o;
 }
 
+/* A wire name (uncompressed) in presentation form with the final dot. */
+static json_t *name_json(const uint8_t *name)
+{
+    ldns_rdf *d = ldns_dname_new_frm_data((uint16_t)dname_len(name), name);
+    char *t = d != NULL ? ldns_rdf2str(d) : NULL;
+    json_t *j = json_string(t != NULL ? t : "?");
+    free(t);
+    ldns_rdf_deep_free(d);
+    return j;
+}
+
+/* The lookups that led to the answer: each name, how it matched and, when it did not
+ * match by itself, the node that answered (the wildcard, the cut, the closest encloser). */
+static json_t *chain_json(const struct query_decision *t)
+{
+    static const char *const how[] = {"name", "wildcard", "nxdomain", "delegation"};
+    json_t *a = json_array();
+    for (unsigned i = 0; i < t->nsteps; i++) {
+        const struct query_step *s = &t->steps[i];
+        json_t *o = json_pack("{s:o, s:s}", "name", name_json(s->name), "match",
+                              s->match < 4 ? how[s->match] : "?");
+        if (s->match != QUERY_M_NAME)
+            json_object_set_new(o, "node", name_json(s->node->name));
+        if (s->match == QUERY_M_NAME || s->match == QUERY_M_WILDCARD) {
+            const struct zone_rrset *cn = zone_node_rrset(s->node, DNS_T_CNAME);
+            if (cn != NULL && i + 1 < t->nsteps)
+                json_object_set_new(o, "cname", name_json(t->steps[i + 1].name));
+            else if (s->node->service >= 0)
+                json_object_set_new(o, "service", json_true());
+        }
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
 /* Mark assumed-down clusters in a private admin array. */
 static int assume_down(const struct gslb *g, const char *list, _Atomic uint8_t *admin,
                        struct err *e)
@@ -234,8 +270,9 @@ int explain_query(const struct view *v, const struct explain_req *r, json_t **ou
     _Atomic uint8_t *admin = calloc(live->nclusters + 1, sizeof(*admin));
     _Atomic uint8_t *up = calloc(live->naddrs + 1, sizeof(*up));
     uint8_t *resp = malloc(QUERY_TCP_BUF);
+    struct query_decision *dec = malloc(sizeof(*dec));
     json_t *o = NULL;
-    if (admin == NULL || up == NULL || resp == NULL) {
+    if (admin == NULL || up == NULL || resp == NULL || dec == NULL) {
         rc = err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
         goto out;
     }
@@ -254,53 +291,42 @@ int explain_query(const struct view *v, const struct explain_req *r, json_t **ou
 
     o = json_pack("{s:{s:s, s:s, s:s, s:s?}}", "query", "name", r->name, "type", r->type, "client",
                   r->client, "ecs", r->ecs);
-    /* find the service at this name, if any */
-    uint8_t lname[DNAME_MAX];
-    dname_copy_lower(lname, q + DNS_HDR);
-    const struct gslb_service *svc = NULL;
-    for (size_t i = 0; i < g->nservices; i++)
-        if (dname_equal(g->services[i].lname, lname))
-            svc = &g->services[i];
+    /* The real engine answers, and tells what it looked up and decided: nothing below
+     * repeats a step of its own, so the explanation is the answer's (EXP-1). */
     uint64_t rng = 0x5eed5eed5eedULL;
-    if (svc != NULL) {
+    struct query_req req = {q, qlen, (struct sockaddr *)&ss, QUERY_TCP, &rng, 0, 0, NULL, dec};
+    size_t n = query_answer(&vcopy, &req, resp, QUERY_TCP_BUF, NULL);
+    json_object_set_new(o, "chain", chain_json(dec));
+    if (dec->gslb) {
         static const char *const pol[] = {"nearest", "weighted", "failover"};
-        int fam = ecs_family && ecs_prefix > 0 ? ecs_family : ss.ss_family;
-        const uint8_t *addr = ecs_family && ecs_prefix > 0 ? ecs_addr
-                              : fam == AF_INET             ? (const uint8_t *)&sin->sin_addr
-                                                           : (const uint8_t *)&sin6->sin6_addr;
-        char atext[INET6_ADDRSTRLEN];
-        inet_ntop(fam, addr, atext, sizeof(atext));
-        struct gslb_decision d;
-        uint64_t rng2 = rng;
-        uint64_t x = rng2;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        gslb_decide(g, svc, fam, addr, (x * 0x2545F4914F6CDD1Dull) >> 11, &d);
+        const struct gslb_service *svc = &g->services[dec->service];
+        const struct gslb_decision *d = &dec->d;
+        char atext[INET6_ADDRSTRLEN] = "unknown";
+        if (dec->has_addr)
+            inet_ntop(dec->family, dec->addr, atext, sizeof(atext));
         json_object_set_new(o, "service", json_string(svc->name));
         json_object_set_new(o, "policy", json_string(pol[svc->policy]));
-        json_object_set_new(o, "location", location_json(g, &d, atext));
-        json_object_set_new(o, "regions", region_list(g, &d));
+        json_object_set_new(o, "location", location_json(g, d, atext));
+        json_object_set_new(o, "regions", region_list(g, d));
         json_object_set_new(o, "clusters", clusters_json(g, svc));
         json_object_set_new(
             o, "decision",
             json_pack("{s:s?, s:s, s:i, s:s, s:i, s:s}", "cluster",
-                      d.cluster >= 0 ? g->clusters[d.cluster].name : NULL, "reason",
-                      gslb_reason_name(d.reason), "ttl", (int)d.ttl, "ttl_reason",
-                      ttl_reason(d.reason), "ecs_scope", (int)d.scope, "scope_reason",
-                      d.scope == 0 ? "answer does not depend on the client's address"
-                                   : "prefix of the network whose data decided the answer"));
+                      d->cluster >= 0 ? g->clusters[d->cluster].name : NULL, "reason",
+                      gslb_reason_name(d->reason), "ttl", (int)d->ttl, "ttl_reason",
+                      ttl_reason(d->reason), "ecs_scope", (int)d->scope, "scope_reason",
+                      d->scope == 0 ? "answer does not depend on the client's address"
+                                    : "prefix of the network whose data decided the answer"));
     } else {
         json_object_set_new(o, "service", json_null());
         json_object_set_new(o, "note", json_string("static data from the zone: scope 0"));
     }
-    struct query_req req = {q, qlen, (struct sockaddr *)&ss, QUERY_TCP, &rng, 0, 0, NULL};
-    size_t n = query_answer(&vcopy, &req, resp, QUERY_TCP_BUF, NULL);
     json_object_set_new(o, "response", answer_json(resp, n));
     *out = o;
 out:
     free((void *)admin);
     free((void *)up);
     free(resp);
+    free(dec);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* explain.h: what gslbd would answer for a (name, type, client, ECS) and why (EXP-1), as
- * JSON. Runs the real engine on a built query plus the policy's trace; not for the hot path. */
+ * JSON. Runs the real engine on a built query and formats the decision the engine reports
+ * for that very answer (struct query_decision); not for the hot path. */
 #ifndef GSLBD_EXPLAIN_H
 #define GSLBD_EXPLAIN_H
 

@@ -137,11 +137,8 @@ static int build_model(const struct conf *c, struct gslb *g, struct err *e)
     g->answers_stride = (c->nclusters + 7) / 8 * 8; /* whole cache lines per row */
     if (g->answers_stride == 0)
         g->answers_stride = 8;
-    g->answers = aligned_alloc(64, GSLB_COUNTER_ROWS * g->answers_stride * sizeof(uint64_t));
-    if (g->answers != NULL)
-        memset(g->answers, 0, GSLB_COUNTER_ROWS * g->answers_stride * sizeof(uint64_t));
     if (!g->addrs || !g->clusters || !g->services || !g->cluster_idx || !g->region_idx ||
-        !g->region_off || !g->addr_up || !g->admin || !g->region_names || !g->answers ||
+        !g->region_off || !g->addr_up || !g->admin || !g->region_names || gslb_set_rows(g, 1) < 0 ||
         !g->svc_all_down)
         return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
     for (size_t i = 0; i < c->nregions; i++) {
@@ -230,10 +227,23 @@ int gslb_build(const struct conf *c, struct gslb **out, struct err *e)
     return 0;
 }
 
+int gslb_set_rows(struct gslb *g, unsigned rows)
+{
+    size_t bytes = (size_t)(rows ? rows : 1) * g->answers_stride * sizeof(uint64_t);
+    uint64_t *a = aligned_alloc(64, bytes);
+    if (a == NULL)
+        return -ENOMEM;
+    memset(a, 0, bytes);
+    free(g->answers);
+    g->answers = a;
+    g->answer_rows = rows ? rows : 1;
+    return 0;
+}
+
 uint64_t gslb_answers_total(const struct gslb *g, uint32_t ci)
 {
     uint64_t sum = 0;
-    for (size_t r = 0; r < GSLB_COUNTER_ROWS; r++)
+    for (size_t r = 0; r < g->answer_rows; r++)
         sum += __atomic_load_n(&g->answers[r * g->answers_stride + ci], __ATOMIC_RELAXED);
     return sum;
 }

@@ -61,24 +61,32 @@ struct gslb {
     struct geo *geo;          /* NULL when no regions are configured */
     _Atomic uint8_t *addr_up; /* per address: 1 up, 0 down (health result; 1 until probed) */
     _Atomic uint8_t *admin;   /* per cluster: enum gslb_admin */
-    /* Answers per cluster, one row per worker (row = worker % GSLB_COUNTER_ROWS), each row
-     * cache-line aligned so workers never share a line; read racily by the API. */
+    /* Answers per cluster: one row per thread that answers queries (its reader slot,
+     * server.h), answer_rows rows of answers_stride counters, each row cache-line aligned.
+     * A row has exactly one writer, so a relaxed load and store count without a locked
+     * instruction; the API sums the rows with relaxed loads. The storage is a side table:
+     * counting writes through the pointer and leaves the (const) gslb itself untouched. */
     uint64_t *answers;
     size_t answers_stride; /* uint64_t per row */
+    unsigned answer_rows;
     /* POL-6 bookkeeping, control thread only: which services have every cluster down */
     uint8_t *svc_all_down;
     uint64_t all_down_transitions;
 };
 
-#define GSLB_COUNTER_ROWS 64
-
-/* Count an answer from cluster ci by worker w (query path: a plain add in the worker's row). */
-static inline void gslb_count_answer(struct gslb *g, unsigned w, uint32_t ci)
+/* Count an answer from cluster ci by the thread of reader slot `slot` (query path, slot
+ * below answer_rows): its own row, so no other thread writes the word. */
+static inline void gslb_count_answer(const struct gslb *g, unsigned slot, uint32_t ci)
 {
-    g->answers[(w % GSLB_COUNTER_ROWS) * g->answers_stride + ci]++;
+    uint64_t *p = &g->answers[(size_t)slot * g->answers_stride + ci];
+    __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
-/* Sum of every worker's count for cluster ci. */
+/* Give the answer counters one row per answering thread (rows = the server's reader slots),
+ * zeroed; gslb_build makes one row. Call before the view is published. */
+int gslb_set_rows(struct gslb *g, unsigned rows);
+
+/* Sum of every thread's count for cluster ci (relaxed loads: any thread). */
 uint64_t gslb_answers_total(const struct gslb *g, uint32_t ci);
 
 /* Why a decision came out as it did. */

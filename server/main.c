@@ -286,7 +286,13 @@ struct runtime {
 static int rebuild(void *arg, struct view **out, struct err *e)
 {
     struct runtime *rt = arg;
-    return build_view(rt->opts, out, e);
+    int rc = build_view(rt->opts, out, e);
+    if (rc == 0 && gslb_set_rows((*out)->gslb, rt->srv->nreaders) < 0) {
+        view_free(*out);
+        *out = NULL;
+        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    return rc;
 }
 
 /* Least privilege: once every socket is bound, become user (and its groups) for good. */
@@ -407,7 +413,8 @@ int main(int argc, char **argv)
     srv.nreaders = srv.nworkers * (1 + (unsigned)srv.nlisten);
     srv.readers = aligned_alloc(64, sizeof(*srv.readers) * srv.nreaders);
     srv.workers = calloc(srv.nworkers, sizeof(*srv.workers));
-    if (srv.readers == NULL || srv.workers == NULL) {
+    /* one row of GSLB answer counters per thread that answers (reader slot) */
+    if (srv.readers == NULL || srv.workers == NULL || gslb_set_rows(v->gslb, srv.nreaders) < 0) {
         fprintf(stderr, "gslbd: out of memory\n");
         return 1;
     }

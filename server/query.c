@@ -89,11 +89,11 @@ static void cookie_stage(struct qctx *c)
     c->valid_cookie = vd != COOKIE_BAD;
     if (c->st != NULL) {
         if (c->q.cookie_server_len == 0)
-            c->st->cookie_client_only++;
+            STAT_ADD(c->st->cookie_client_only, 1);
         else if (c->valid_cookie)
-            c->st->cookie_valid++;
+            STAT_ADD(c->st->cookie_valid, 1);
         else
-            c->st->cookie_invalid++;
+            STAT_ADD(c->st->cookie_invalid, 1);
     }
 }
 
@@ -202,9 +202,9 @@ static size_t finish(struct qctx *c, bool with_question, struct query_stats *st)
     wire_put16(b + 8, c->ns);
     wire_put16(b + 10, c->ar);
     if (st != NULL) {
-        st->rcode[c->rcode < 24 ? c->rcode : 23]++;
+        STAT_ADD(st->rcode[c->rcode < 24 ? c->rcode : 23], 1);
         if (flags & DNS_F_TC)
-            st->truncated++;
+            STAT_ADD(st->truncated, 1);
     }
     report(c, with_question);
     return c->w.len;
@@ -378,6 +378,41 @@ static uint64_t next_rand(struct qctx *c)
     return (x * 0x2545F4914F6CDD1Dull) >> 11;
 }
 
+/* ---- the decision record (explain asks for it; nothing is done when it does not) -------- */
+
+/* Record one lookup of the chain. */
+static void trace_step(const struct qctx *c, const uint8_t *name, const struct lookup *r)
+{
+    struct query_decision *t = c->req->decision;
+    if (t == NULL || t->nsteps >= QUERY_CHAIN_MAX)
+        return;
+    struct query_step *s = &t->steps[t->nsteps++];
+    memcpy(s->name, name, dname_len(name));
+    s->node = r->node;
+    s->match = r->kind == LK_FOUND      ? QUERY_M_NAME
+               : r->kind == LK_WILDCARD ? QUERY_M_WILDCARD
+               : r->kind == LK_NXDOMAIN ? QUERY_M_NXDOMAIN
+                                        : QUERY_M_CUT;
+}
+
+/* Record the GSLB decision the answer was built from. */
+static void trace_gslb(const struct qctx *c, int32_t service, int family, const uint8_t *addr,
+                       const struct gslb_decision *d)
+{
+    struct query_decision *t = c->req->decision;
+    if (t == NULL)
+        return;
+    t->gslb = true;
+    t->service = (uint32_t)service;
+    t->family = family;
+    t->has_addr = addr != NULL;
+    t->from_ecs = c->q.ecs && c->q.ecs_source > 0;
+    memset(t->addr, 0, sizeof(t->addr));
+    if (addr != NULL)
+        memcpy(t->addr, addr, family == AF_INET ? 4 : 16);
+    t->d = *d;
+}
+
 /* The client's location (LOC-1): the ECS address when SOURCE > 0, else the source. */
 static const uint8_t *client_address(const struct qctx *c, int *family)
 {
@@ -409,13 +444,14 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
     int family;
     const uint8_t *addr = client_address(c, &family);
     gslb_decide(g, s, family, addr, next_rand(c), &d);
+    trace_gslb(c, n->service, family, addr, &d);
     if (d.scope > c->ecs_scope)
         c->ecs_scope = d.scope;
     if (c->st != NULL)
-        c->st->gslb_answers++;
+        STAT_ADD(c->st->gslb_answers, 1);
     if (d.cluster < 0) { /* POL-6 servfail */
         if (c->st != NULL)
-            c->st->gslb_servfail++;
+            STAT_ADD(c->st->gslb_servfail, 1);
         c->rcode = DNS_R_SERVFAIL;
         c->flags &= (uint16_t)~DNS_F_AA;
         c->ecs_scope = 0;
@@ -423,7 +459,7 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
     }
     const struct gslb_cluster *cl = &g->clusters[d.cluster];
     if (c->st != NULL) /* explain passes no stats: its answers are not traffic */
-        gslb_count_answer((struct gslb *)g, c->req->worker, (uint32_t)d.cluster);
+        gslb_count_answer(g, c->req->worker, (uint32_t)d.cluster);
     struct wire_mark m = wire_mark(&c->w);
     uint16_t count = 0;
     for (uint32_t i = cl->first_addr; i < cl->first_addr + cl->naddrs; i++) {
@@ -560,6 +596,7 @@ static int resolve(struct qctx *c, const struct zone *z, int apex_label)
     for (int step = 0;; step++) {
         struct lookup r;
         lookup(z, name, &l, c->hashes, apex_label, qtype, &r);
+        trace_step(c, name, &r);
         for (int k = 0; k < step; k++)
             if (seen_node[k] == r.node && seen_hash[k] == c->hashes[0])
                 return 0; /* a loop: the chain so far, NOERROR */
@@ -656,10 +693,14 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     c.key_node = NULL;
     c.referral = false;
     c.st = st;
+    if (req->decision != NULL) {
+        req->decision->nsteps = 0;
+        req->decision->gslb = false;
+    }
 
     if (st != NULL) {
-        st->queries++;
-        st->transport[req->transport == QUERY_TCP]++;
+        STAT_ADD(st->queries, 1);
+        STAT_ADD(st->transport[req->transport == QUERY_TCP], 1);
     }
     /* HDR-4: UDP from port 0 is dropped (reflection against port 0 services) */
     if (req->transport == QUERY_UDP && req->src != NULL &&
@@ -680,10 +721,10 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     c.opt_size = opt_size(&c);
     c.w.limit = c.max_size - c.opt_size;
     if (st != NULL) {
-        st->edns += c.q.edns;
-        st->ecs += c.q.ecs;
+        STAT_ADD(st->edns, c.q.edns);
+        STAT_ADD(st->ecs, c.q.ecs);
         if (c.q.has_question)
-            st->qtype[qtype_slot(c.q.qtype)]++;
+            STAT_ADD(st->qtype[qtype_slot(c.q.qtype)], 1);
     }
 
     /* classify */
@@ -722,7 +763,7 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
 
 drop:
     if (st != NULL)
-        st->dropped++;
+        STAT_ADD(st->dropped, 1);
     return 0;
 }
 

@@ -21,9 +21,13 @@ struct query_req {
     const struct sockaddr *src; /* client address (borrowed); NULL in unit tests is fine */
     enum query_transport transport;
     uint64_t *rng;   /* the worker's xorshift state for weighted splits; NULL = derived from ID */
-    unsigned worker; /* the worker's index, for per-worker counters */
+    unsigned worker; /* the calling thread's reader slot (server.h), its row of the per-thread
+                      * GSLB answer counters: below the rows gslb_set_rows gave (0 if unset) */
     uint32_t now;    /* wall clock, seconds since 1970, for cookies; 0 = read the clock */
     struct query_out *out; /* filled when not NULL (rate limiting, cookie status) */
+    /* filled when not NULL (explain): the lookups and the GSLB decision behind the answer.
+     * It is asked for here, not in *out, because transports leave *out uninitialised. */
+    struct query_decision *decision;
 };
 
 /* How a response counts for response rate limiting (server/rrl.h), as in BIND. */
@@ -48,6 +52,38 @@ struct query_out {
     uint32_t name_hash;    /* dname_hash(name) */
 };
 
+#define QUERY_CHAIN_MAX 16 /* lookups recorded in a struct query_decision */
+
+/* How one lookup of the chain matched (RFC 1034 4.3.2). */
+enum query_match {
+    QUERY_M_NAME = 0, /* the name itself */
+    QUERY_M_WILDCARD, /* a wildcard (WC-1): node is the wildcard's own name */
+    QUERY_M_NXDOMAIN, /* no such name: node is the closest encloser */
+    QUERY_M_CUT,      /* at or below a zone cut: node is the cut (a referral) */
+};
+
+/* One lookup: the name looked up and the zone node that answered it. */
+struct query_step {
+    uint8_t name[DNAME_MAX];      /* lowercase wire form */
+    const struct zone_node *node; /* borrowed from the view */
+    uint8_t match;                /* enum query_match */
+};
+
+/* What the engine actually did for one query, so explain only formats it: every lookup
+ * from the question through CNAMEs (and wildcards) to the answering name, and, when a GSLB
+ * service answered, the policy's decision and the client address it was made for. */
+struct query_decision {
+    unsigned nsteps; /* the first QUERY_CHAIN_MAX lookups */
+    struct query_step steps[QUERY_CHAIN_MAX];
+    bool gslb;        /* a service answered: the fields below are set */
+    uint32_t service; /* index into the view's gslb->services */
+    int family;       /* AF_INET / AF_INET6 of addr */
+    bool has_addr;    /* false: no client address was known */
+    bool from_ecs;    /* addr is the ECS address, not the source (LOC-1) */
+    uint8_t addr[16];
+    struct gslb_decision d;
+};
+
 /* Query types counted one by one in struct query_stats.qtype; the rest are QUERY_QT_OTHER. */
 enum query_qtype {
     QUERY_QT_A = 0,
@@ -63,7 +99,15 @@ enum query_qtype {
     QUERY_QT_COUNT
 };
 
-/* Per-worker counters, written only by the owning worker (relaxed), summed by readers. */
+/* Add n to a per-thread counter. Each counter has one writer, its thread, and is read by
+ * the metrics thread: a relaxed load and store make that read defined (no data race) and
+ * cost what a plain add does (no locked instruction). Readers use __atomic_load_n. */
+#define STAT_ADD(field, n)                                                                         \
+    __atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (uint64_t)(n),        \
+                     __ATOMIC_RELAXED)
+#define STAT_SET(field, v) __atomic_store_n(&(field), (uint64_t)(v), __ATOMIC_RELAXED)
+
+/* Per-thread counters, written only by the owning thread (STAT_ADD), summed by readers. */
 struct query_stats {
     uint64_t queries;
     uint64_t dropped;

@@ -4,9 +4,17 @@
 #include <stdlib.h>
 #include <time.h>
 
+#ifdef RCU_TSAN
+static _Atomic uint64_t barrier_word; /* the tsan build's full barrier (rcu.h) */
+#endif
+
 void rcu_synchronize(struct rcu_reader *readers, size_t n)
 {
+#ifdef RCU_TSAN
+    atomic_fetch_add_explicit(&barrier_word, 1, memory_order_seq_cst);
+#else
     atomic_thread_fence(memory_order_seq_cst);
+#endif
     uint64_t *snap = calloc(n ? n : 1, sizeof(*snap));
     if (snap == NULL) { /* cannot snapshot: wait for every reader to be outside a span */
         for (size_t i = 0; i < n; i++)

@@ -172,8 +172,8 @@ static void conn_close(struct tcp_conn *c)
     src_remove(w, c);
     atomic_fetch_sub_explicit(&w->srv->tcp_connections, 1, memory_order_relaxed);
     w->nconns--;
-    w->io.tcp_open = w->nconns;
-    w->io.tcp_closed++;
+    STAT_SET(w->io.tcp_open, w->nconns);
+    STAT_ADD(w->io.tcp_closed, 1);
     if (w->nconns == 0 && w->sweep_init)
         uv_timer_stop(&w->sweep);
     uv_close((uv_handle_t *)&c->h, on_conn_closed);
@@ -248,7 +248,7 @@ static void conn_send(struct tcp_conn *c, const uint8_t *p, size_t n)
     uint32_t max = c->w->lim.max_pending_out;
     if (!c->closing && !c->paused && max > 0 && c->wlen + c->plen > max) {
         c->paused = true;
-        c->w->io.tcp_paused++;
+        STAT_ADD(c->w->io.tcp_paused, 1);
         uv_read_stop((uv_stream_t *)&c->h);
     }
 }
@@ -318,7 +318,7 @@ static size_t conn_answer(struct tcp_conn *c, const struct view *v, const uint8_
         size_t mlen;
         enum tcp_frame_kind k = tcp_frame_next(p + off, n - off, &mlen);
         if (k == TCP_FRAME_BAD) { /* HDR-4: no header to answer; the stream cannot be trusted */
-            w->io.tcp_bad_length++;
+            STAT_ADD(w->io.tcp_bad_length, 1);
             conn_send(c, out, olen);
             conn_finish(c);
             return n;
@@ -331,7 +331,7 @@ static size_t conn_answer(struct tcp_conn *c, const struct view *v, const uint8_
             if (c->closing || c->paused)
                 break;
         }
-        w->io.tcp_messages++;
+        STAT_ADD(w->io.tcp_messages, 1);
         size_t rlen = 0;
         if (v != NULL) {
             struct query_req req = {
@@ -461,7 +461,7 @@ static bool conn_admit(struct worker *w, struct tcp_conn *c)
 {
     struct tcp_conn *old;
     if (w->lim.max_per_source > 0 && src_count(w, c, &old) >= w->lim.max_per_source) {
-        w->io.tcp_evicted++;
+        STAT_ADD(w->io.tcp_evicted, 1);
         conn_close(old);
     }
     unsigned total =
@@ -471,7 +471,7 @@ static bool conn_admit(struct worker *w, struct tcp_conn *c)
             atomic_fetch_sub_explicit(&w->srv->tcp_connections, 1, memory_order_relaxed);
             return false;
         }
-        w->io.tcp_evicted++;
+        STAT_ADD(w->io.tcp_evicted, 1);
         conn_close(w->idle_head);
     }
     return true;
@@ -489,7 +489,7 @@ static void on_connection(uv_stream_t *server, int status)
     struct tcp_listener *t = server->data;
     struct worker *w = t->w;
     if (status < 0) { /* EMFILE and friends: count always, log at most once a second */
-        w->io.tcp_accept_errors++;
+        STAT_ADD(w->io.tcp_accept_errors, 1);
         uint64_t now = uv_now(&w->loop);
         if (now - w->accept_log_ms >= 1000) {
             w->accept_log_ms = now;
@@ -499,7 +499,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     struct tcp_conn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
-        w->io.tcp_accept_errors++;
+        STAT_ADD(w->io.tcp_accept_errors, 1);
         log_err("worker %u: tcp accept: out of memory", w->idx);
         return;
     }
@@ -515,18 +515,18 @@ static void on_connection(uv_stream_t *server, int status)
         uv_close((uv_handle_t *)&c->h, on_refused_closed);
         return;
     }
-    w->io.tcp_accepted++;
+    STAT_ADD(w->io.tcp_accepted, 1);
     int len = sizeof(c->peer);
     if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer, &len) < 0) {
         uv_close((uv_handle_t *)&c->h, on_refused_closed);
-        w->io.tcp_closed++;
+        STAT_ADD(w->io.tcp_closed, 1);
         return;
     }
     set_key(c);
     worker_refresh_limits(w);
     if (!conn_admit(w, c)) {
-        w->io.tcp_refused++;
-        w->io.tcp_closed++;
+        STAT_ADD(w->io.tcp_refused, 1);
+        STAT_ADD(w->io.tcp_closed, 1);
         uv_close((uv_handle_t *)&c->h, on_refused_closed);
         return;
     }
@@ -537,7 +537,7 @@ static void on_connection(uv_stream_t *server, int status)
     w->src_buckets[c->bucket] = c;
     if (w->nconns++ == 0)
         uv_timer_start(&w->sweep, on_sweep, TCP_SWEEP_MS, TCP_SWEEP_MS);
-    w->io.tcp_open = w->nconns;
+    STAT_SET(w->io.tcp_open, w->nconns);
     /* Answers are written whole, one write per read: Nagle would only delay them. */
     uv_tcp_nodelay(&c->h, 1);
     if (uv_read_start((uv_stream_t *)&c->h, on_alloc, on_read) < 0)
@@ -553,11 +553,11 @@ static void on_sweep(uv_timer_t *t)
     uint64_t now = uv_now(&w->loop);
     uint64_t idle = w->lim.idle_timeout_ms, io = w->lim.io_timeout_ms;
     while (idle > 0 && w->idle_head && now - w->idle_head->last_active >= idle) {
-        w->io.tcp_idle_timeouts++;
+        STAT_ADD(w->io.tcp_idle_timeouts, 1);
         conn_close(w->idle_head);
     }
     while (io > 0 && w->part_head && now - w->part_head->msg_start >= io) {
-        w->io.tcp_io_timeouts++;
+        STAT_ADD(w->io.tcp_io_timeouts, 1);
         conn_close(w->part_head);
     }
 }

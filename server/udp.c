@@ -150,16 +150,16 @@ static void udp_send_batch(struct udp_sock *u, struct mmsghdr *smsg, unsigned n)
         int r = (int)syscall(SYS_sendmmsg, u->fd, smsg + off, n - off, MSG_DONTWAIT);
         if (r > 0) {
             off += (unsigned)r;
-            u->io.udp_sent += (uint64_t)r;
+            STAT_ADD(u->io.udp_sent, (uint64_t)r);
             continue;
         }
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-            u->io.udp_send_dropped += n - off;
+            STAT_ADD(u->io.udp_send_dropped, n - off);
             return;
         }
-        u->io.udp_send_errors++;
+        STAT_ADD(u->io.udp_send_errors, 1);
         off++;
     }
 }
@@ -176,17 +176,17 @@ static bool udp_rrl(struct udp_sock *u, const struct view *v, const struct query
     case RRL_PASS:
         return true;
     case RRL_DROP:
-        u->stats.rrl_dropped++;
+        STAT_ADD(u->stats.rrl_dropped, 1);
         return false;
     case RRL_SLIP:
-        u->stats.rrl_slipped++;
+        STAT_ADD(u->stats.rrl_slipped, 1);
         *len = query_truncate(out, *len, qo);
         return true;
     case RRL_EXEMPT:
-        u->stats.rrl_exempt++;
+        STAT_ADD(u->stats.rrl_exempt, 1);
         return true;
     case RRL_LOG_ONLY:
-        u->stats.rrl_log_only++;
+        STAT_ADD(u->stats.rrl_log_only, 1);
         return true;
     }
     return true;
@@ -209,7 +209,7 @@ static void udp_answer(struct udp_sock *u, unsigned n)
     for (unsigned i = 0; i < n; i++) {
         struct msghdr *h = &b->rmsg[i].msg_hdr;
         if (v == NULL || (h->msg_flags & MSG_TRUNC) || src_port_zero(&b->src[i])) {
-            u->io.udp_dropped++;
+            STAT_ADD(u->io.udp_dropped, 1);
             continue;
         }
         struct query_out qo;
@@ -263,7 +263,7 @@ static void udp_main(void *arg)
         if (atomic_load_explicit(&w->stopping, memory_order_acquire))
             break;
         if (n > 0) {
-            u->io.udp_received += (uint64_t)n;
+            STAT_ADD(u->io.udp_received, (uint64_t)n);
             udp_answer(u, (unsigned)n);
             used = (unsigned)n;
             continue;

@@ -265,17 +265,19 @@ void worker_free(struct worker *w)
     free(w);
 }
 
-/* a += b, field by field: both structs hold uint64_t counters only. */
+/* a += b, field by field: both structs hold uint64_t counters only, each written by its
+ * own thread with STAT_ADD (query.h), so read here with relaxed atomic loads. */
 static void add_counters(uint64_t *a, const uint64_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        a[i] += b[i];
+        a[i] += __atomic_load_n(&b[i], __ATOMIC_RELAXED);
 }
 
 void worker_stats(const struct worker *w, struct query_stats *out)
 {
     _Static_assert(sizeof(struct query_stats) % sizeof(uint64_t) == 0, "counters only");
-    *out = w->stats;
+    memset(out, 0, sizeof(*out));
+    add_counters((uint64_t *)out, (const uint64_t *)&w->stats, sizeof(*out) / sizeof(uint64_t));
     for (size_t i = 0; i < w->nudp; i++)
         add_counters((uint64_t *)out, (const uint64_t *)&w->udp[i].stats,
                      sizeof(*out) / sizeof(uint64_t));
@@ -284,7 +286,8 @@ void worker_stats(const struct worker *w, struct query_stats *out)
 void worker_io_stats(const struct worker *w, struct worker_io_stats *out)
 {
     _Static_assert(sizeof(struct worker_io_stats) % sizeof(uint64_t) == 0, "counters only");
-    *out = w->io;
+    memset(out, 0, sizeof(*out));
+    add_counters((uint64_t *)out, (const uint64_t *)&w->io, sizeof(*out) / sizeof(uint64_t));
     for (size_t i = 0; i < w->nudp; i++)
         add_counters((uint64_t *)out, (const uint64_t *)&w->udp[i].io,
                      sizeof(*out) / sizeof(uint64_t));

@@ -27,11 +27,11 @@ void worker_stop(struct worker *w);
 
 void worker_free(struct worker *w); /* NULL is a no-op; the worker must be stopped */
 
-/* A copy of the worker's counters (racy by design; for metrics). */
+/* A sum of the worker's threads' counters (relaxed loads, any thread; for metrics). */
 void worker_stats(const struct worker *w, struct query_stats *out);
 
-/* Transport counters of one worker, written only by its thread. Counters only grow, except
- * tcp_open, the connections this worker holds now. */
+/* Transport counters of one worker, each written only by its thread (STAT_ADD, query.h).
+ * Counters only grow, except tcp_open, the connections this worker holds now. */
 struct worker_io_stats {
     uint64_t udp_received;     /* datagrams read */
     uint64_t udp_sent;         /* answers the kernel accepted */
@@ -51,7 +51,7 @@ struct worker_io_stats {
     uint64_t tcp_open;          /* gauge: connections open on this worker */
 };
 
-/* A copy of the worker's transport counters (racy by design; for metrics). */
+/* A sum of the worker's transport counters (relaxed loads, any thread; for metrics). */
 void worker_io_stats(const struct worker *w, struct worker_io_stats *out);
 
 #endif
