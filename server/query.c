@@ -493,6 +493,8 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
         if (off < 0)
             return -1;
         c->an++;
+        if (qtype == DNS_T_ANY)
+            return 0; /* ANY-2: at an alias, the CNAME alone, not followed (as NSD, Knot) */
         *cname_off = off;
         *cname_target = cn->rrs[0].rdata;
         return 1;

@@ -354,6 +354,21 @@ static void test_any_and_axfr(void **state)
     p = ask_t("www.example", DNS_T_ANY, QUERY_TCP);
     assert_int_equal(ldns_pkt_ancount(p), 2);
     ldns_pkt_free(p);
+    /* ANY-2: ANY at an alias gives the CNAME alone, unfollowed: a dangling target must not
+     * turn it into NXDOMAIN, and a chain must not be walked (UDP and TCP alike) */
+    for (int t = QUERY_UDP; t <= QUERY_TCP; t++) {
+        const char *names[] = {"dangling.example", "chain1.example"};
+        for (size_t i = 0; i < 2; i++) {
+            p = ask_t(names[i], DNS_T_ANY, (enum query_transport)t);
+            assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+            assert_true(ldns_pkt_aa(p));
+            assert_int_equal(ldns_pkt_ancount(p), 1);
+            assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p), 0)),
+                             LDNS_RR_TYPE_CNAME);
+            assert_int_equal(ldns_pkt_nscount(p), 0);
+            ldns_pkt_free(p);
+        }
+    }
     p = ask("example", DNS_T_AXFR);
     assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOTIMPL);
     ldns_pkt_free(p);
