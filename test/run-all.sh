@@ -115,7 +115,7 @@ run_unit() {
             grep -E '^\[  (FAILED|ERROR)' "$log" | head -20 | sed 's/^/      /'
             grep -vE '^\[' "$log" | grep -iE 'error|fail|assert|sanitizer' | head -20 | sed 's/^/      /'
             [ "$rc" -ge 124 ] && tail -n 15 "$log" | sed 's/^/      /'
-            fail_item unit "$name" "${log#"$REPO"/}"
+            fail_item unit "$name" "${log#"$REPO"/}$([ "$missing" -gt 0 ] && echo " ($missing of $planned tests never reported)")"
         fi
     done
 }
@@ -185,7 +185,7 @@ run_integration() {
             [ "$rc" -eq 124 ] && say "      timed out after ${IT_TIMEOUT:-600} s"
             [ ${#probs[@]} -gt 0 ] && printf '      %s\n' "${probs[@]}"
             show_failures "$log" | sed 's/^/      /'
-            fail_item integration "$name" "${log#"$REPO"/}"
+            fail_item integration "$name" "${log#"$REPO"/}${probs[0]:+ (${probs[0]})}"
         fi
     done
 }
