@@ -111,7 +111,7 @@ rcode() {
 # reload_and_wait: SIGHUP, then wait until the log shows this reload's outcome (or 5 s);
 # sets STEP to where the log was before the signal (log_since "$STEP": this reload's lines)
 reload_and_wait() {
-    STEP=$(log_mark)
+    STEP=$(log_mark "$SERVER_LOG")
     kill -HUP "$GPID"
     wait_log "$STEP" 'reload (complete|rejected|failed)' 1 5
 }
@@ -180,7 +180,7 @@ $DNSQ loop --port "$PORT" --duration 4 --timeout 1 --tcp --expect 192.0.2.10 --e
     www.rules.test. A >"$IT_TMP/loop-tcp.out" 2>&1 &
 LOOP_TCP=$!
 IT_PIDS+=("$LOOP_UDP" "$LOOP_TCP")
-STEP=$(log_mark)
+STEP=$(log_mark "$SERVER_LOG")
 for i in 1 2 3 4 5 6 7 8; do
     if [ $((i % 2)) = 1 ]; then cp "$W/rules.v1" "$W/rules.test.zone"; else cp "$W/rules.v2" "$W/rules.test.zone"; fi
     kill -HUP "$GPID"
