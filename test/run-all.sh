@@ -210,8 +210,8 @@ run_fuzz() {
         target=${b##*/replay_fuzz_}
         corpus=test/fuzz/corpus/$target
         log=$OUT/fuzz/$target.log
-        if [ ! -d "$corpus" ]; then
-            say "   FAILED   replay_fuzz_$target: no corpus folder $corpus"
+        if [ ! -d "$corpus" ] || [ -z "$(find "$corpus" -type f ! -name '.*' -print -quit)" ]; then
+            say "   FAILED   replay_fuzz_$target: no corpus folder $corpus, or no input in it"
             FAILED=$((FAILED + 1))
             fail_item fuzz "$target" "no corpus"
             continue
