@@ -1,11 +1,13 @@
-"""itest.py: shared helpers for gslbd's python integration tests: check reporting
-(`ok ID ...` / `not ok ID ...`), free loopback ports, and starting/stopping gslbd and nsd
-so that every server a test starts is stopped again, even on failure or a signal."""
+"""itest.py: shared helpers for gslbd's python integration tests: check reporting (a TAP
+plan `1..N`, `ok ID ...` / `not ok ID ...` / `ok ID ... # SKIP reason`), free loopback
+ports, per-start daemon logs read from a mark, and starting/stopping gslbd and nsd so that
+every server a test starts is stopped again, even on failure or a signal."""
 
 import atexit
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -21,6 +23,10 @@ import dnsq  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(REPO, "test", "data", "integration")
 OUT = os.environ.get("TEST_OUT") or os.path.join(REPO, "test", "out")
+# MaxMind's test databases (optional; the checks that need them are skipped when absent)
+GEOIP_DIR = (os.environ.get("GSLBD_GEOIP_DIR") or
+             os.path.join(os.path.dirname(REPO), "shared", "geoip"))
+NO_V6 = "no IPv6 on loopback (::1)"
 GSLBD = os.environ.get("GSLBD") or os.path.join(REPO, "build", "debug", "gslbd")
 # e.g. GSLBD_WRAP="valgrind --error-exitcode=99 --leak-check=full" (timing checks may then fail)
 WRAP = os.environ.get("GSLBD_WRAP", "").split()
@@ -61,14 +67,67 @@ def outdir(name):
     return d
 
 
+def fresh_log(path):
+    """Empties the log file at path (a daemon start writes a fresh log, never after an
+    earlier run's lines) and returns the path."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    open(path, "wb").close()
+    return path
+
+
+def log_mark(path):
+    """The current end of a log file: pass it to log_since to read only what came after."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def log_since(path, mark=0):
+    """The text a log file gained after log_mark(path) returned mark."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(mark)
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def wait_log(path, mark, pattern, count=1, timeout=5.0):
+    """Waits until the log has at least count lines matching the regex pattern after mark;
+    returns the number of matching lines then (possibly fewer, after timeout seconds)."""
+    rx = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    while True:
+        n = sum(1 for ln in log_since(path, mark).splitlines() if rx.search(ln))
+        if n >= count or time.monotonic() >= deadline:
+            return n
+        time.sleep(0.05)
+
+
 class Report:
-    """Prints TAP-like lines: `ok ID description` / `not ok ID description` + details."""
+    """Prints TAP lines: the plan `1..N` (plan()), `ok ID description`, `not ok ID
+    description` + `#` details, `ok ID description # SKIP reason` (skip())."""
 
     def __init__(self, name):
         self.name = name
         self.passed = 0
         self.failed = 0
+        self.skipped = 0
+        self.planned = None
         self.ids = set()
+
+    def plan(self, n):
+        """Declares the number of checks this script will report (first line of output)."""
+        self.planned = n
+        print("1..%d" % n, flush=True)
+
+    def skip(self, rid, desc, reason, n=1):
+        """Reports n checks as skipped (not run here), with the reason."""
+        for _ in range(n):
+            self.skipped += 1
+            self.ids.add(rid)
+            print("ok %s %s # SKIP %s" % (rid, desc, reason), flush=True)
 
     def ok(self, rid, desc):
         self.passed += 1
@@ -95,8 +154,14 @@ class Report:
             print("# %s" % line, flush=True)
 
     def finish(self):
-        print("# %s: %d passed, %d failed" % (self.name, self.passed, self.failed), flush=True)
-        return 0 if self.failed == 0 else 1
+        ran = self.passed + self.failed + self.skipped
+        print("# %s: %d passed, %d failed, %d skipped" % (self.name, self.passed, self.failed,
+                                                         self.skipped), flush=True)
+        if self.planned is not None and ran != self.planned:
+            print("# %s: %d checks reported, %d planned" % (self.name, ran, self.planned),
+                  flush=True)
+            return 1
+        return 0 if self.failed == 0 and ran > 0 else 1
 
 
 def _can_bind(addr, port):
@@ -122,6 +187,9 @@ def free_port(addrs=("127.0.0.1", "::1")):
 
 
 def have_ipv6():
+    """IPv6 on loopback; GSLBD_TEST_NO_IPV6=1 pretends there is none (to try the skips)."""
+    if os.environ.get("GSLBD_TEST_NO_IPV6") == "1":
+        return False
     return _can_bind("::1", 0)
 
 
@@ -163,7 +231,7 @@ class Gslbd:
             time.sleep(0.1)
         else:
             raise RuntimeError("gslbd binary not found at %s (set GSLBD or run make)" % GSLBD)
-        self.log = open(self.log_path, "ab")
+        self.log = open(fresh_log(self.log_path), "ab")
         self.log.write(("==== %s %s\n" % (GSLBD, " ".join(self.args))).encode())
         self.log.flush()
         self.proc = subprocess.Popen(WRAP + [GSLBD] + self.args, stdin=subprocess.DEVNULL,
@@ -219,11 +287,18 @@ class Gslbd:
         return rc
 
     def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        """Everything this start of the server logged (the file is emptied at start)."""
+        return log_since(self.log_path, 0)
+
+    def mark(self):
+        """Where the log ends now: log_since(mark) reads only what a step adds after it."""
+        return log_mark(self.log_path)
+
+    def log_since(self, mark):
+        return log_since(self.log_path, mark)
+
+    def wait_log(self, mark, pattern, count=1, timeout=5.0):
+        return wait_log(self.log_path, mark, pattern, count, timeout)
 
     def log_tail(self, n=30):
         return "\n".join(self.log_text().splitlines()[-n:])
@@ -279,7 +354,8 @@ class Nsd:
         with open(conf, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.proc = subprocess.Popen(["nsd", "-d", "-c", conf], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=open(self.log_path, "ab"))
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=open(fresh_log(self.log_path), "ab"))
         _servers.append(self)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

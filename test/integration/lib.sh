@@ -1,6 +1,8 @@
 # lib.sh: shared helpers for gslbd's shell integration tests (source it; bash only).
-# Check reporting (`ok ID ...` / `not ok ID ...`), free ports, and servers that are always
-# stopped on exit (trap EXIT), whether the script passes, fails or is interrupted.
+# Check reporting (a TAP plan `1..N`, `ok ID ...` / `not ok ID ...` / `ok ID ... # SKIP why`),
+# free ports, per-start daemon logs read from a mark (log_mark / log_since), and servers
+# that are always stopped on exit (trap EXIT), whether the script passes, fails or is
+# interrupted.
 
 # shellcheck disable=SC2034 # DATA, STOP_RC, SERVER_* are for the scripts that source this
 IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -15,6 +17,8 @@ mkdir -p "$LOGDIR"
 IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/gslbd-it.XXXXXX")
 IT_PASS=0
 IT_FAIL=0
+IT_SKIP=0
+IT_PLAN=
 IT_PIDS=()
 
 it_cleanup() {
@@ -33,6 +37,21 @@ it_cleanup() {
 }
 trap it_cleanup EXIT
 trap 'exit 130' INT TERM HUP
+
+# plan N: declares how many checks the script will report; print it before any check.
+plan() {
+    IT_PLAN=$1
+    echo "1..$1"
+}
+
+# skip ID DESCRIPTION REASON [N]: reports N (default 1) checks as skipped, with the reason.
+skip() {
+    local i
+    for ((i = 0; i < ${4:-1}; i++)); do
+        IT_SKIP=$((IT_SKIP + 1))
+        echo "ok $1 $2 # SKIP $3"
+    done
+}
 
 ok() {
     IT_PASS=$((IT_PASS + 1))
@@ -64,9 +83,47 @@ note() {
     printf '# %s\n' "$@"
 }
 
+# finish: the summary comment; fails if a check failed, none ran, or the plan was not met.
 finish() {
-    echo "# $IT_NAME: $IT_PASS passed, $IT_FAIL failed"
-    [ "$IT_FAIL" -eq 0 ]
+    local ran=$((IT_PASS + IT_FAIL + IT_SKIP))
+    echo "# $IT_NAME: $IT_PASS passed, $IT_FAIL failed, $IT_SKIP skipped"
+    if [ -n "$IT_PLAN" ] && [ "$ran" -ne "$IT_PLAN" ]; then
+        echo "# $IT_NAME: $ran checks reported, $IT_PLAN planned"
+        return 1
+    fi
+    [ "$IT_FAIL" -eq 0 ] && [ "$ran" -gt 0 ]
+}
+
+# fresh_log FILE: empties FILE (a daemon start gets a fresh log, never an earlier run's).
+fresh_log() {
+    mkdir -p "$(dirname "$1")"
+    : >"$1"
+}
+
+# log_mark [FILE]: prints where FILE (default $SERVER_LOG) ends now; pass it to log_since.
+log_mark() {
+    stat -c %s "${1:-$SERVER_LOG}" 2>/dev/null || echo 0
+}
+
+# log_since MARK [FILE]: prints what FILE (default $SERVER_LOG) gained after log_mark gave MARK.
+log_since() {
+    tail -c +$(($1 + 1)) "${2:-$SERVER_LOG}" 2>/dev/null
+}
+
+# log_count MARK ERE [FILE]: how many lines after MARK match ERE.
+log_count() {
+    log_since "$1" "${3:-$SERVER_LOG}" | grep -cE -- "$2"
+}
+
+# wait_log MARK ERE [COUNT] [SECONDS] [FILE]: waits until COUNT (default 1) lines after MARK
+# match ERE (default 5 s); 1 if they did not appear in time.
+wait_log() {
+    local mark=$1 re=$2 want=${3:-1} secs=${4:-5} file=${5:-$SERVER_LOG} i
+    for ((i = 0; i <= secs * 10; i++)); do
+        [ "$(log_count "$mark" "$re" "$file")" -ge "$want" ] && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 # free_port [ADDR...]: a random high port free for UDP and TCP on every address given.
@@ -95,11 +152,13 @@ sys.exit(1)
 PY
 }
 
-# start_gslbd NAME ARGS...: starts gslbd in the background; sets SERVER_PID and SERVER_LOG.
+# start_gslbd NAME ARGS...: starts gslbd in the background with a fresh log; sets SERVER_PID
+# and SERVER_LOG.
 start_gslbd() {
     local name=$1
     shift
     SERVER_LOG=$LOGDIR/$IT_NAME-$name.log
+    fresh_log "$SERVER_LOG"
     echo "==== $GSLBD $*" >>"$SERVER_LOG"
     # shellcheck disable=SC2086 # GSLBD_WRAP is a command line, e.g. "valgrind -q"
     ${GSLBD_WRAP:-} "$GSLBD" "$@" </dev/null >>"$SERVER_LOG" 2>&1 &

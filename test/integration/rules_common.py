@@ -18,6 +18,7 @@ D = itest.DATA
 H = "127.0.0.1"
 NSID = b"gslbd-it-nsid"
 Z = "rules.test."
+NO_V6 = "no IPv6 on loopback (::1)"
 
 NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED, BADVERS = 0, 1, 2, 3, 4, 5, 16
 A, NS, CNAME, SOA, MX, TXT, AAAA, SRV, OPT, DS, HINFO = 1, 2, 5, 6, 15, 16, 28, 33, 41, 43, 13

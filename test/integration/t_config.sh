@@ -9,6 +9,10 @@
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+D=$DATA
+BAD_CONFS=("$D"/conf-bad-*.json "$D/conf-unknown-key.json")
+# 13 --check verdicts, one position check per bad config, 19 reload and signal checks
+plan $((13 + ${#BAD_CONFS[@]} + 19))
 require_gslbd
 
 DNSQ="python3 $IT_DIR/dnsq.py"
@@ -35,7 +39,6 @@ expect_check() {
     fi
 }
 
-D=$DATA
 POS='[^ :]+:[0-9]+:[0-9]+:'
 expect_check CONF-1 "--check on a valid config with three zones: exit 0" "$D/conf-good.json" 0
 expect_check CONF-1 "--check on the shipped conf/gslbd.json: exit 0" "$REPO/conf/gslbd.json" 0
@@ -61,7 +64,7 @@ expect_check CONF-1 "a config file that does not exist: exit 1" "$IT_TMP/nope.js
 printf '{"listen": ["127.0.0.1:5399"], "zones": [{"origin": "rules.test.", "file": "%s"}]}' \
     "$D/rules.test.zone" >"$IT_TMP/oneline.json"
 expect_check CONF-1 "a one-line config with an absolute zone path: exit 0" "$IT_TMP/oneline.json" 0
-for f in "$D"/conf-bad-*.json "$D/conf-unknown-key.json"; do
+for f in "${BAD_CONFS[@]}"; do
     run_check "$f"
     if grep -qE "$POS" <<<"$CK_OUT"; then
         ok CONF-2 "$(basename "$f"): the message has the file:line:col: form"
@@ -105,17 +108,12 @@ rcode() {
         sed -n 's/.*status: \([A-Z]*\),.*/\1/p'
 }
 
-# reload_and_wait: SIGHUP, then wait until the log shows one more reload outcome (or 5 s)
+# reload_and_wait: SIGHUP, then wait until the log shows this reload's outcome (or 5 s);
+# sets STEP to where the log was before the signal (log_since "$STEP": this reload's lines)
 reload_and_wait() {
-    local before after i
-    before=$(grep -cE 'reload (complete|rejected|failed)|reload.*(error|fail)' "$SERVER_LOG")
+    STEP=$(log_mark "$SERVER_LOG")
     kill -HUP "$GPID"
-    for ((i = 0; i < 50; i++)); do
-        after=$(grep -cE 'reload (complete|rejected|failed)|reload.*(error|fail)' "$SERVER_LOG")
-        [ "$after" -gt "$before" ] && return 0
-        sleep 0.1
-    done
-    return 1
+    wait_log "$STEP" 'reload (complete|rejected|failed)' 1 5
 }
 
 a0=$(answer www.rules.test.)
@@ -125,16 +123,15 @@ check CONF-4 "before reloads: www.rules.test A 192.0.2.10" "got '$a0'" [ "$a0" =
 cp "$W/rules.test.zone" "$W/rules.good"
 printf 'broken IN A 192.0.2.300\n' >>"$W/rules.test.zone"
 sed -i 's/^www             300  IN A    192.0.2.10$/www             300  IN A    192.0.2.111/' "$W/rules.test.zone"
+bad_line=$(wc -l <"$W/rules.test.zone") # the broken record is the last line
 reload_and_wait
 a1=$(answer www.rules.test.)
 check CONF-3 "SIGHUP with a broken zone: old data still served (192.0.2.10)" "got '$a1'" \
     [ "$a1" = "192.0.2.10 " ]
 check CONF-3 "the server is still running" "" kill -0 "$GPID"
-if grep -qE 'rules\.test\.zone:[0-9]+' "$SERVER_LOG" && grep -qiE 'reject|error|fail' "$SERVER_LOG"; then
-    ok CONF-3 "the log names the zone file and line of the error"
-else
-    not_ok CONF-3 "the log names the zone file and line of the error" "$(tail -5 "$SERVER_LOG")"
-fi
+n=$(log_count "$STEP" "reload rejected.*rules\.test\.zone:$bad_line:[0-9]+:")
+check CONF-3 "this reload logged one rejection naming rules.test.zone:$bad_line:COL" \
+    "$n such lines; this reload's log:"$'\n'"$(log_since "$STEP")" [ "$n" = 1 ]
 
 # a broken config: old data kept
 cp "$W/gslbd.json" "$W/gslbd.good"
@@ -142,11 +139,9 @@ echo '{ "listen": [' >"$W/gslbd.json"
 reload_and_wait
 a2=$(answer www.rules.test.)
 check CONF-3 "SIGHUP with a broken config: old data still served" "got '$a2'" [ "$a2" = "192.0.2.10 " ]
-if grep -qE 'gslbd\.json:[0-9]+:[0-9]+' "$SERVER_LOG"; then
-    ok CONF-3 "the log names gslbd.json:line:col"
-else
-    not_ok CONF-3 "the log names gslbd.json:line:col" "$(tail -5 "$SERVER_LOG")"
-fi
+n=$(log_count "$STEP" 'reload rejected.*gslbd\.json:[0-9]+:[0-9]+:')
+check CONF-3 "this reload logged one rejection naming gslbd.json:line:col" \
+    "$n such lines; this reload's log:"$'\n'"$(log_since "$STEP")" [ "$n" = 1 ]
 cp "$W/gslbd.good" "$W/gslbd.json"
 
 # a changed zone: new data served
@@ -185,6 +180,7 @@ $DNSQ loop --port "$PORT" --duration 4 --timeout 1 --tcp --expect 192.0.2.10 --e
     www.rules.test. A >"$IT_TMP/loop-tcp.out" 2>&1 &
 LOOP_TCP=$!
 IT_PIDS+=("$LOOP_UDP" "$LOOP_TCP")
+STEP=$(log_mark "$SERVER_LOG")
 for i in 1 2 3 4 5 6 7 8; do
     if [ $((i % 2)) = 1 ]; then cp "$W/rules.v1" "$W/rules.test.zone"; else cp "$W/rules.v2" "$W/rules.test.zone"; fi
     kill -HUP "$GPID"
@@ -198,9 +194,10 @@ check CONF-5 "UDP queries during 8 reloads: all answered, all NOERROR with www's
     "$(cat "$IT_TMP/loop-udp.out")" [ "$rc_udp" = 0 ]
 check CONF-5 "TCP queries on one connection during 8 reloads: all answered, connection kept ($(head -1 "$IT_TMP/loop-tcp.out"))" \
     "$(cat "$IT_TMP/loop-tcp.out")" [ "$rc_tcp" = 0 ]
-n_ok=$(grep -c 'reload complete' "$SERVER_LOG")
-check CONF-5 "the reloads completed (log: $n_ok 'reload complete')" "$(tail -5 "$SERVER_LOG")" \
-    [ "$n_ok" -ge 8 ]
+wait_log "$STEP" 'reload complete' 8 5
+n_ok=$(log_count "$STEP" 'reload complete')
+check CONF-5 "the 8 reloads completed (this step's log: $n_ok 'reload complete', want 8)" \
+    "$(log_since "$STEP" | grep -E 'reload|error')" [ "$n_ok" = 8 ]
 
 stop_pid "$GPID" TERM
 check CONF-6 "SIGTERM: exit status 0" "exit status $STOP_RC; $(tail -3 "$SERVER_LOG")" [ "$STOP_RC" = 0 ]

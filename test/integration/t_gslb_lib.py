@@ -161,14 +161,9 @@ def admin(conf, cluster, state):
 
 def reload(server, timeout=5.0):
     """SIGHUP the server and wait for its 'reload complete' log line; True when seen."""
-    before = server.log_text().count("reload complete")
+    mark = server.mark()
     server.send(signal.SIGHUP)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.log_text().count("reload complete") > before:
-            return True
-        time.sleep(0.02)
-    return False
+    return server.wait_log(mark, "reload complete", 1, timeout) >= 1
 
 
 def explain(conf, name, qtype, client, ecs=None, assume_down=None):

@@ -353,6 +353,8 @@ def compare(c, g, n, notes):
 
 
 def main():
+    # one check per case and per pipelined query, CN-3, and gslbd alive + exit status
+    R.plan(len(CASES) + len(PIPELINE) + 3)
     if not any(os.access(os.path.join(p, "nsd"), os.X_OK)
                for p in os.environ.get("PATH", "").split(":") + ["/usr/sbin"]):
         R.fail("SETUP", "nsd is installed (apt-get install nsd)")

@@ -4,8 +4,15 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
+plan 6
 if [ "$(id -u)" -ne 0 ]; then
-    note "SKIP: needs root to bind port 53 and change user"
+    why="needs root to bind port 53 and change user"
+    skip PRIV-1 "answers on port 53 after dropping privileges" "$why"
+    skip PRIV-2 "no uid of the process is root" "$why"
+    skip PRIV-3 "no effective capabilities left" "$why"
+    skip PRIV-4 "the log says which user it runs as" "$why"
+    skip PRIV-5 "SIGHUP reload works without root" "$why"
+    skip PRIV-6 "stops cleanly (exit 0)" "$why"
     finish
     exit $?
 fi

@@ -135,11 +135,15 @@ static void test_no_location_data(void **state)
     char path[300];
     build_db(&f->dir, "", "nodata.txt", "nodata.mmdb", path, sizeof(path));
     expect_open_error(path, -EBADMSG, "no record has coordinates, a country or a continent");
+}
+
+/* MaxMind's ASN test database has no location data at all (skipped when absent). */
+static void test_asn_database(void **state)
+{
+    (void)state;
+    char path[300];
     snprintf(path, sizeof(path), "%s/GeoLite2-ASN-Test.mmdb", geoip_dir());
-    if (access(path, F_OK) != 0) {
-        printf("SKIP: %s not present\n", path);
-        return;
-    }
+    skip_unless_present(path);
     expect_open_error(path, -EBADMSG, "(database type GeoLite2-ASN)");
 }
 
@@ -220,11 +224,9 @@ static void test_bad_files(void **state)
     (void)state;
     char dir[300];
     snprintf(dir, sizeof(dir), "%s/bad", geoip_dir());
+    skip_unless_present(dir);
     DIR *d = opendir(dir);
-    if (d == NULL) {
-        printf("SKIP: %s not present\n", dir);
-        return;
-    }
+    assert_non_null(d);
     int count = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
@@ -415,28 +417,52 @@ static void test_agree_record_sizes(void **state)
     compare_with_libmaxminddb(path);
 }
 
-static void test_agree_maxmind_databases(void **state)
+/* One of MaxMind's test databases against libmaxminddb (skipped when absent). */
+static void agree_maxmind(const char *name)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "%s/%s", geoip_dir(), name);
+    skip_unless_present(path);
+    compare_with_libmaxminddb(path);
+}
+
+static void test_agree_geoip2_city(void **state)
 {
     (void)state;
-    static const char *const names[] = {"GeoIP2-City-Test.mmdb", "GeoLite2-City-Test.mmdb",
-                                        "GeoIP2-Country-Test.mmdb", "GeoLite2-Country-Test.mmdb"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        char path[300];
-        snprintf(path, sizeof(path), "%s/%s", geoip_dir(), names[i]);
-        if (access(path, F_OK) != 0) {
-            printf("SKIP: %s not present\n", path);
-            continue;
-        }
-        compare_with_libmaxminddb(path);
-    }
+    agree_maxmind("GeoIP2-City-Test.mmdb");
+}
+
+static void test_agree_geolite2_city(void **state)
+{
+    (void)state;
+    agree_maxmind("GeoLite2-City-Test.mmdb");
+}
+
+static void test_agree_geoip2_country(void **state)
+{
+    (void)state;
+    agree_maxmind("GeoIP2-Country-Test.mmdb");
+}
+
+static void test_agree_geolite2_country(void **state)
+{
+    (void)state;
+    agree_maxmind("GeoLite2-Country-Test.mmdb");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_missing_and_not_mmdb), cmocka_unit_test(test_no_location_data),
-        cmocka_unit_test(test_corrupt_trees),        cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_agree_record_sizes),   cmocka_unit_test(test_agree_maxmind_databases),
+        cmocka_unit_test(test_missing_and_not_mmdb),
+        cmocka_unit_test(test_no_location_data),
+        cmocka_unit_test(test_asn_database),
+        cmocka_unit_test(test_corrupt_trees),
+        cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_agree_record_sizes),
+        cmocka_unit_test(test_agree_geoip2_city),
+        cmocka_unit_test(test_agree_geolite2_city),
+        cmocka_unit_test(test_agree_geoip2_country),
+        cmocka_unit_test(test_agree_geolite2_country),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,8 +12,9 @@
 
 #include "geo/geo.h"
 
-/* MaxMind's test databases, used in place when present (never copied into the repo). */
-#define GEOIP_DIR_DEFAULT "/work/shared/geoip"
+/* MaxMind's test databases, used in place when present (never copied into the repo): beside
+ * the clone (the tests run from the repository root), or where GSLBD_GEOIP_DIR says. */
+#define GEOIP_DIR_DEFAULT "../shared/geoip"
 #define DATA "test/data/geo/"
 
 enum { EU_CENTRAL, EU_WEST, US_EAST, NREGIONS };
@@ -26,6 +27,17 @@ static inline const char *geoip_dir(void)
 {
     const char *d = getenv("GSLBD_GEOIP_DIR");
     return d != NULL && d[0] != '\0' ? d : GEOIP_DIR_DEFAULT;
+}
+
+/* Skips the running test (cmocka's skip(), counted as skipped, not passed) when path does
+ * not exist, saying why on stdout first (test/run-all.sh names the reason). */
+static inline void skip_unless_present(const char *path)
+{
+    if (access(path, F_OK) != 0) {
+        printf("SKIP: %s not present\n", path);
+        fflush(stdout);
+        skip();
+    }
 }
 
 static inline void tdir_make(struct tdir *t)
