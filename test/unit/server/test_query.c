@@ -70,7 +70,8 @@ static size_t run(const struct qb *q, enum query_transport t, uint8_t *out)
 {
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(4242)};
     sin.sin_addr.s_addr = htonl(0x7f000001);
-    struct query_req req = {q->b, q->len, (struct sockaddr *)&sin, t, NULL, 0, 0, NULL, NULL};
+    struct query_req req = {
+        .pkt = q->b, .len = q->len, .src = (struct sockaddr *)&sin, .transport = t};
     return query_answer(g_view, &req, out, t == QUERY_TCP ? QUERY_TCP_BUF : QUERY_UDP_BUF, NULL);
 }
 

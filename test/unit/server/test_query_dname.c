@@ -122,7 +122,7 @@ static ldns_pkt *ask_t(const char *name, uint16_t type, enum query_transport t)
     size_t qlen = make_query(q, name, type);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(4242)};
     sin.sin_addr.s_addr = htonl(0x7f000001);
-    struct query_req req = {q, qlen, (struct sockaddr *)&sin, t, NULL, 0, 0, NULL};
+    struct query_req req = {.pkt = q, .len = qlen, .src = (struct sockaddr *)&sin, .transport = t};
     size_t n =
         query_answer(g_view, &req, out, t == QUERY_TCP ? QUERY_TCP_BUF : QUERY_UDP_BUF, NULL);
     assert_true(n >= DNS_HDR);
