@@ -115,13 +115,9 @@ static inline void rt_path(const struct rt *rt, const char *name, char *out, siz
     snprintf(out, n, "%s/%s", rt->dir, name);
 }
 
-/* A fresh folder with a zone file t.zone (origin t.) and the token file "token". */
-static inline void rt_init(struct rt *rt)
+/* The zone file t.zone (origin t.): a few names, and "big" whose TXT answer is over 512 bytes. */
+static inline void rt_write_zone(struct rt *rt)
 {
-    memset(rt, 0, sizeof(*rt));
-    snprintf(rt->dir, sizeof(rt->dir), "/tmp/gslbd-test-rt-XXXXXX");
-    assert_non_null(mkdtemp(rt->dir));
-    rt_path(rt, "gslbd.json", rt->conf_path, sizeof(rt->conf_path));
     rt_write(
         rt, "t.zone",
         "$ORIGIN t.\n$TTL 300\n@ IN SOA ns.t. h.t. 7 2 3 4 5\n@ IN NS ns.t.\n"
@@ -135,6 +131,16 @@ static inline void rt_init(struct rt *rt)
         "big IN TXT \"gggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggg\"\n"
         "big IN TXT \"hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh\"\n",
         0644);
+}
+
+/* A fresh folder with the zone file t.zone and the token file "token". */
+static inline void rt_init(struct rt *rt)
+{
+    memset(rt, 0, sizeof(*rt));
+    snprintf(rt->dir, sizeof(rt->dir), "/tmp/gslbd-test-rt-XXXXXX");
+    assert_non_null(mkdtemp(rt->dir));
+    rt_path(rt, "gslbd.json", rt->conf_path, sizeof(rt->conf_path));
+    rt_write_zone(rt);
     rt_write(rt, "token", "s3cret-token\n", 0600);
 }
 
