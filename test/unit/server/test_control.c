@@ -14,7 +14,7 @@ static int setup(void **state)
     assert_int_equal(bind(g_http, (struct sockaddr *)&sa, sizeof(sa)), 0);
     socklen_t len = sizeof(sa);
     assert_int_equal(getsockname(g_http, (struct sockaddr *)&sa, &len), 0);
-    assert_int_equal(listen(g_http, 128), 0);
+    assert_int_equal(listen(g_http, 4096), 0); /* never accepted: queued */
     g_http_port = ntohs(sa.sin_port);
     return 0;
 }

@@ -56,7 +56,7 @@ static void test_split_and_len_match_ldns(void **state)
             assert_memory_equal(w + l.off[k], ldns_rdf_data(lab), ldns_rdf_size(lab) - 1);
             ldns_rdf_deep_free(lab);
         }
-        ldns_rdf_free(d);
+        ldns_rdf_deep_free(d);
     }
 }
 
@@ -130,7 +130,7 @@ static void test_copy_lower_and_equal(void **state)
         ldns_rdf *d = ldns_dname_new_frm_data((uint16_t)n, w);
         ldns_dname2canonical(d);
         assert_memory_equal(low, ldns_rdf_data(d), n);
-        ldns_rdf_free(d);
+        ldns_rdf_deep_free(d);
         assert_true(dname_equal(low, low));
         if (memcmp(low, w, n) != 0)
             assert_false(dname_equal(low, w)); /* byte equality: case matters */
@@ -166,8 +166,8 @@ static void test_is_subdomain_matches_ldns(void **state)
             bool want = ldns_dname_is_subdomain(ra, rb) || ldns_dname_compare(ra, rb) == 0;
             if (dname_is_subdomain(a, b) != want)
                 fail_msg("%s under %s: want %d", set[i], set[j], want);
-            ldns_rdf_free(ra);
-            ldns_rdf_free(rb);
+            ldns_rdf_deep_free(ra);
+            ldns_rdf_deep_free(rb);
         }
 }
 
@@ -235,7 +235,7 @@ static void test_to_text_matches_ldns(void **state)
         char *want = ldns_rdf2str(d);
         assert_string_equal(buf, want);
         free(want);
-        ldns_rdf_free(d);
+        ldns_rdf_deep_free(d);
     }
     /* a short buffer: truncated, always terminated, never overrun */
     uint8_t w[DNAME_MAX];

@@ -33,7 +33,7 @@ static int listen_on(uint32_t addr, uint16_t *port)
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     socklen_t len = sizeof(sa);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    assert_int_equal(listen(fd, 128), 0);
+    assert_int_equal(listen(fd, 4096), 0); /* never accepted: every probe queues here */
     *port = ntohs(sa.sin_port);
     return fd;
 }

@@ -53,6 +53,12 @@ static void test_check_listen(void **state)
 static void test_start_bind_error(void **state)
 {
     (void)state;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_nonlocal_bind", "r");
+    int nonlocal = f != NULL ? fgetc(f) : '0';
+    if (f != NULL)
+        fclose(f);
+    if (nonlocal == '1')
+        skip(); /* the kernel lets any address be bound: there is no bind error to see */
     struct rt rt;
     rt_init(&rt);
     write_conf(&rt, rt_free_port(), 1);
