@@ -29,7 +29,7 @@ static int setup(void **state)
              " \"regions\": [{\"name\": \"r1\", \"lat\": 10.5, \"lon\": 20.25},"
              " {\"name\": \"r2\", \"lat\": -5, \"lon\": 3}],\n"
              " \"checks\": [{\"name\": \"tcp\", \"type\": \"tcp\", \"port\": %u, "
-             "\"interval_ms\": 200, \"timeout_ms\": 150, \"fall\": 1, \"rise\": 1}],\n"
+             "\"interval_ms\": %d, \"timeout_ms\": %d, \"fall\": 1, \"rise\": 1}],\n"
              " \"clusters\": [\n"
              "  {\"name\": \"up-a\", \"region\": \"r1\", \"addresses\": [\"127.0.0.2\"], "
              "\"checks\": [\"tcp\"], \"weight\": 3},\n"
@@ -43,7 +43,7 @@ static int setup(void **state)
              "  {\"name\": \"dead.t.\", \"policy\": \"weighted\", \"clusters\": [\"down-a\"], "
              "\"all_down\": \"servfail\"}],\n"
              " \"api\": {\"listen\": \"127.0.0.1:%u\", \"token_file\": \"token\"}}\n",
-             g_dns, rt_ms(5000), g_check, g_port);
+             g_dns, rt_ms(5000), g_check, rt_ms(1000), rt_ms(900), g_port);
     rt_write(&g_rt, "gslbd.json", conf, 0644);
     g_rt.api = true;
     g_rt.workers = true;

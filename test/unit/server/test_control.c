@@ -49,9 +49,9 @@ static char tcp_check[200], http_check[300];
 static void make_checks(void)
 {
     snprintf(tcp_check, sizeof(tcp_check),
-             "{\"name\": \"k\", \"type\": \"tcp\", \"port\": %u, \"interval_ms\": 200, "
-             "\"timeout_ms\": 150, \"fall\": 1, \"rise\": 1}",
-             g_http_port);
+             "{\"name\": \"k\", \"type\": \"tcp\", \"port\": %u, \"interval_ms\": %d, "
+             "\"timeout_ms\": %d, \"fall\": 1, \"rise\": 1}",
+             g_http_port, rt_ms(500), rt_ms(400));
     snprintf(http_check, sizeof(http_check),
              "{\"name\": \"k\", \"type\": \"http\", \"port\": %u, \"path\": \"/\", "
              "\"interval_ms\": 60000, \"timeout_ms\": 50000, \"fall\": 1, \"rise\": 1}",

@@ -46,13 +46,13 @@ static struct view *make_view(const char *clusters)
              "\"t.zone\"}],\n"
              " \"regions\": [{\"name\": \"r\", \"lat\": 0, \"lon\": 0}],\n"
              " \"checks\": [{\"name\": \"a\", \"type\": \"tcp\", \"port\": %u, \"interval_ms\": "
-             "100, \"timeout_ms\": 80, \"fall\": 1, \"rise\": 1},\n"
-             "  {\"name\": \"b\", \"type\": \"tcp\", \"port\": %u, \"interval_ms\": 100, "
-             "\"timeout_ms\": 80, \"fall\": 1, \"rise\": 1}],\n"
+             "%d, \"timeout_ms\": %d, \"fall\": 1, \"rise\": 1},\n"
+             "  {\"name\": \"b\", \"type\": \"tcp\", \"port\": %u, \"interval_ms\": %d, "
+             "\"timeout_ms\": %d, \"fall\": 1, \"rise\": 1}],\n"
              " \"clusters\": [%s],\n"
              " \"services\": [{\"name\": \"s.t.\", \"policy\": \"failover\", \"clusters\": "
              "[\"one\"]}]}\n",
-             g_port_a, g_port_b, clusters);
+             g_port_a, rt_ms(300), rt_ms(250), g_port_b, rt_ms(300), rt_ms(250), clusters);
     snprintf(path, sizeof(path), "%s/c.json", dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
