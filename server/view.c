@@ -126,6 +126,10 @@ static int load_zone(struct view *v, size_t zi, struct err *e)
         }
     }
 out:
+    if (rc < 0 && v->zones[zi] != NULL) { /* loaded, then refused: not counted in nzones */
+        zone_free(v->zones[zi]);
+        v->zones[zi] = NULL;
+    }
     free(origins);
     free(extra);
     return rc;
