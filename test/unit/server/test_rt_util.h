@@ -33,6 +33,7 @@
 #include "server/api.h"
 #include "server/conf.h"
 #include "server/control.h"
+#include "server/gslb.h"
 #include "server/log.h"
 #include "server/view.h"
 #include "server/worker.h"
@@ -151,7 +152,11 @@ static inline int rt_build(void *arg, struct view **out, struct err *e)
     int rc = conf_load_file(rt->conf_path, &c, e);
     if (rc < 0)
         return rc;
-    return view_build(c, out, e);
+    rc = view_build(c, out, e);
+    /* as main() does: one row of GSLB answer counters per answering thread (reader slot) */
+    if (rc == 0 && rt->srv.nreaders > 0)
+        assert_int_equal(gslb_set_rows((*out)->gslb, rt->srv.nreaders), 0);
+    return rc;
 }
 
 static inline int rt_start_cb(void *arg, struct err *e)
@@ -225,6 +230,7 @@ static inline void rt_run(struct rt *rt, bool wait_ready)
     srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
     assert_non_null(srv->readers);
     assert_non_null(srv->workers);
+    assert_int_equal(gslb_set_rows(v->gslb, srv->nreaders), 0);
     for (unsigned i = 0; i < srv->nreaders; i++)
         atomic_init(&srv->readers[i].ctr, 0);
     atomic_init(&srv->view, v);
