@@ -1,4 +1,4 @@
-/* explain.c: the decision path of one query as JSON (spec/gslb.md EXP-1). */
+/* explain.c: the decision path of one query as JSON (docs/gslb-rules.md EXP-1). */
 #include "explain.h"
 
 #include <arpa/inet.h>

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""t_gslb.py: GeoDNS integration tests (spec/gslb.md LOC, POL, TTL-G, ECS-G, EXP and
-spec/dns-rules.md ECS-*, CN-4) through a real gslbd on loopback, asked with dig, kdig and
+"""t_gslb.py: GeoDNS integration tests (docs/gslb-rules.md LOC, POL, TTL-G, ECS-G, EXP and
+docs/protocol.md ECS-*, CN-4) through a real gslbd on loopback, asked with dig, kdig and
 dnsq.py. The GeoIP database is built at run time from test/data/gslb/networks.txt with
 geo/mkmmdb.pl; the config is test/data/gslb/gslb.json with paths and ports filled in.
 Admin states are changed with `gslbd --admin` + SIGHUP. Also t_geo_compat: the same daemon
-on MaxMind's GeoIP2-City-Test.mmdb (used in place) when /work/shared/geoip has it.
+on MaxMind's GeoIP2-City-Test.mmdb (used in place) when it is present beside the checkout
+(COMPAT_DB below); otherwise that part skips and says so.
 Prints `ok ID ...` / `not ok ID ...`; every server it starts is stopped (itest.py)."""
 
 import json

@@ -268,7 +268,7 @@ static void test_config_copied(void **state)
     geo_free(g);
 }
 
-/* MaxMind's own test database, when present in /work/shared/geoip. */
+/* MaxMind's own test database, when present beside the checkout (GEOIP_DIR_DEFAULT). */
 static void test_compat_geoip2_city(void **state)
 {
     (void)state;
