@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# failover.sh: measure gslbd's failover and recovery times (spec/gslb.md HC-7, HC-2).
+# failover.sh: measure gslbd's failover and recovery times (docs/gslb-rules.md HC-7, HC-2).
 #
 # Usage: bash bench/failover.sh [GSLBD]     (from anywhere; default build/release/gslbd if
 #                                            it exists, else build/debug/gslbd)

@@ -77,7 +77,7 @@ struct conf_rrl {
     size_t nexempt;
 };
 
-/* ---- GSLB model (spec/gslb.md); indexes refer to the arrays in struct conf ---- */
+/* ---- GSLB model (docs/gslb-rules.md); indexes refer to the arrays in struct conf ---- */
 
 struct conf_region {
     char *name;

@@ -1,5 +1,5 @@
-/* explain.c: the decision path of one query as JSON (EXP-1): runs the engine on a built
- * query and formats the decision the engine reports (struct query_decision). */
+/* explain.c: the decision path of one query as JSON (docs/gslb-rules.md EXP-1): runs the
+ * engine on a built query and formats the decision the engine reports (struct query_decision). */
 #include "explain.h"
 
 #include <arpa/inet.h>

@@ -264,7 +264,7 @@ def t_ecs():
     expect("ECS-4", "NXDOMAIN without ECS in the query: none in the response", r,
            rcode=NXDOMAIN, extra=lambda r: [r.opt.option(dnsq.OPT_ECS) is not None and "ECS"])
 
-    R.note("ECS-6 (SCOPE of tailored answers, spec/gslb.md ECS-G1) needs GSLB services: "
+    R.note("ECS-6 (SCOPE of tailored answers, docs/gslb-rules.md ECS-G1) needs GSLB services: "
            "it belongs to the geo issue; static data is covered by ECS-5 (SCOPE 0)")
     for fam in (1, 2):
         for name, rcode in ((W, NOERROR), ("nothere.rules.test.", NXDOMAIN)):

@@ -5,7 +5,7 @@
 # IDs: CONF-1 --check verdicts, CONF-2 error positions, CONF-3 bad reload keeps old data,
 # CONF-4 good reload serves new data, CONF-5 no query lost during reloads, CONF-6 signals;
 # CN-3 for the CNAME-beside-data load error. (CONF-* are operations checks from DESIGN.md,
-# not dns-rules.md IDs.)
+# not docs/protocol.md IDs.)
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"

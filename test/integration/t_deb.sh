@@ -7,7 +7,7 @@
 # exit, so the machine is left as it was found. Skipped (not failed) when not root, or
 # when a gslbd package or user already exists (the test would change what it found).
 # GSLBD is not used: the package holds its own release build.
-# IDs (operations checks of the packaging, not dns-rules.md IDs):
+# IDs (operations checks of the packaging, not docs/protocol.md IDs):
 #   PKG-1 build: one build/deb/gslbd_VERSION_ARCH.deb, VERSION = the binary's + Debian rev.
 #   PKG-2 control: Depends lists, with a minimum version, the package of every library the
 #         binary links, and adduser; the conffiles.

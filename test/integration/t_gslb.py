@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""t_gslb.py: GeoDNS integration tests (spec/gslb.md LOC, POL, TTL-G, ECS-G, EXP and
-spec/dns-rules.md ECS-*, CN-4) through a real gslbd on loopback, asked with dig, kdig and
+"""t_gslb.py: GeoDNS integration tests (docs/gslb-rules.md LOC, POL, TTL-G, ECS-G, EXP and
+docs/protocol.md ECS-*, CN-4) through a real gslbd on loopback, asked with dig, kdig and
 dnsq.py. The GeoIP database is built at run time from test/data/gslb/networks.txt with
 geo/mkmmdb.pl; the config is test/data/gslb/gslb.json with paths and ports filled in.
 Admin states are changed with `gslbd --admin` + SIGHUP. Also t_geo_compat: the same daemon
-on MaxMind's GeoIP2-City-Test.mmdb (used in place) when ../shared/geoip (beside the
-clone, or $GSLBD_GEOIP_DIR) has it; its checks are reported as skips otherwise.
+on MaxMind's GeoIP2-City-Test.mmdb (used in place) when it is present beside the checkout
+(../shared/geoip, or $GSLBD_GEOIP_DIR); its checks are reported as skips otherwise.
 Prints `ok ID ...` / `not ok ID ...`; every server it starts is stopped (itest.py)."""
 
 import json

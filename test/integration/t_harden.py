@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""t_harden.py: DNS cookies (spec/dns-rules.md CK-1, OP-2, EDNS-6) and response rate limiting
+"""t_harden.py: DNS cookies (docs/protocol.md CK-1, OP-2, EDNS-6) and response rate limiting
 (RRL-1..8, docs/hardening.md) through real gslbd processes on loopback, asked with dig and
 dnsq.py. Loopback takes any 127/8 source address, so client sockets bound to 127.0.0.1,
 127.0.1.1, ... stand for clients in different /24 networks.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""t_health.py: health probes and failover (spec/gslb.md HC-1..HC-8, POL-6, TTL-G2 and the
+"""t_health.py: health probes and failover (docs/gslb-rules.md HC-1..HC-8, POL-6, TTL-G2 and the
 Patroni leader pattern) through a real gslbd on loopback, asked with dnsq.py and dig.
 
 Backends are test/integration/backend.py processes (one per address, modes switched through

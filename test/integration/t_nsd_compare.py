@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """t_nsd_compare.py: serve the same static zones with gslbd and NSD 4.6 (minimal-responses)
 and compare, query by query, the RCODE, the header flags (AA TC RD RA AD CD Z), each
-section's RRs (sorted, TTLs included) and the OPT record. Where spec/dns-rules.md
+section's RRs (sorted, TTLs included) and the OPT record. Where docs/protocol.md
 deliberately differs from NSD, the exception is written next to the query and only the
 aspects that should match are compared."""
 
@@ -30,7 +30,7 @@ CASES = []
 
 def case(rid, desc, name=None, qtype="A", qclass="IN", tcp=False, raw=None, skip=(),
          why="", **kw):
-    """skip: aspects not compared, with `why` (a dns-rules.md ID) as the reason."""
+    """skip: aspects not compared, with `why` (a docs/protocol.md ID) as the reason."""
     if raw is None:
         raw = make_query(name, qtype, qclass, id=0x4E53, **kw)
     CASES.append({"rid": rid, "desc": desc, "raw": raw, "tcp": tcp, "skip": set(skip),
@@ -281,7 +281,7 @@ def section(m, name):
 
 
 def opt_view(m):
-    # Extended DNS Errors (option 15, RFC 8914) are not in dns-rules.md: NSD 4.6 adds EDE 20
+    # Extended DNS Errors (option 15, RFC 8914) are not in docs/protocol.md: NSD 4.6 adds EDE 20
     # "Not Authoritative" to REFUSED; gslbd need not. EDE is left out of the comparison.
     if m.opt is None:
         return "none"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t_rfc8906.sh: the RFC 8906 section 8 test queries (spec/dns-rules.md, "Checking against
+# t_rfc8906.sh: the RFC 8906 section 8 test queries (docs/protocol.md, "Checking against
 # real tools") sent with dig and kdig (and a few with drill), over UDP and TCP, to a real gslbd.
 set -u
 # shellcheck source=test/integration/lib.sh
@@ -177,7 +177,7 @@ for tr in "${transports[@]}"; do
         "status=NOERROR aa an=1 opt v0 no100" kdig "$tr" +nocookie +edns=0 +noadflag +norec +ednsopt=100 soa $Z
     rfc EDNS-4 "8.2.4 unknown EDNS flag 0x80: NOERROR, SOA, flag not echoed" \
         "status=NOERROR aa an=1 opt v0 nombz" dig "$tr" +nocookie +edns=0 +noad +norec +ednsflags=0x80 soa $Z
-    rfc EDNS-4 "unknown EDNS flag 0x40 (dns-rules.md): not echoed" \
+    rfc EDNS-4 "unknown EDNS flag 0x40 (docs/protocol.md): not echoed" \
         "status=NOERROR aa an=1 opt v0 nombz" dig "$tr" +nocookie +edns=0 +norec +ednsflags=0x40 soa $Z
     rfc EDNS-3 "8.2.5 version 1 + option 100: BADVERS, option not echoed" \
         "status=BADVERS noaa an=0 opt v0 no100" dig "$tr" +nocookie +edns=1 +noednsneg +noad +norec +ednsopt=100 soa $Z

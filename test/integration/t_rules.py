@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""t_rules.py: at least one check for every rule ID of spec/dns-rules.md, run against a real
+"""t_rules.py: at least one check for every rule ID of docs/protocol.md, run against a real
 gslbd on loopback with crafted packets (dnsq.py). Prints `ok ID ...` / `not ok ID ...`.
 The checks live in rules_header.py, rules_answers.py, rules_edns.py and rules_transport.py;
 this file starts the servers (and always stops them: itest.py), runs the steps, reports."""
