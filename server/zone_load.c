@@ -525,6 +525,14 @@ static int on_record(struct zl_ctx *c, const struct zl_file *f, ldns_rr *rr, uin
         c->soa_line = (uint32_t)first->line;
     }
 
+    /* ldns appends the origin to a relative name in RDATA without checking the total. */
+    for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+        const ldns_rdf *d = ldns_rr_rdf(rr, i);
+        if (ldns_rdf_get_type(d) == LDNS_RDF_TYPE_DNAME && ldns_rdf_size(d) > DNAME_MAX)
+            return fail_at(c, f, GSLBD_EPARSE, r->rdata >= 0 ? &r->tok[r->rdata] : first,
+                           "name in RDATA longer than 255 octets");
+    }
+
     ldns_buffer_clear(c->wire);
     if (ldns_rr_rdata2buffer_wire(c->wire, rr) != LDNS_STATUS_OK)
         return -ENOMEM;

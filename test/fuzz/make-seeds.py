@@ -433,6 +433,8 @@ def zone_seeds():
                          b"$ORIGIN sub.fuzz.example.\nhost 2147483648 IN A 192.0.2.3\n"
                          b"$TTL 0\n@ IN AAAA 2001:db8::1\n")
     s["k-long-name"] = soa + (b"a" * 63 + b".") * 3 + b" IN A 192.0.2.4\n"
+    # a relative RDATA name that passes 255 octets only once the origin is appended
+    s["k-long-rdata-name"] = soa + b"@ IN NS " + (b"a" * 63 + b".") * 3 + b"b" * 60 + b"\n"
     s["k-include-self"] = b"$INCLUDE main.zone\n" + soa
     s["k-include"] = soa + b"$INCLUDE inc.zone sub\n\x00@ IN A 192.0.2.5\nwww IN CNAME @\n"
     return s

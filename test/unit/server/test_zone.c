@@ -422,6 +422,8 @@ static void test_errors(void **state)
         {"bad_name.zone", GSLBD_EPARSE, DATA "bad_name.zone:3:1: ", "owner name"},
         {"bad_ttl.zone", GSLBD_EPARSE, DATA "bad_ttl.zone:3:5: ", "'300x'"},
         {"bad_rdata_name.zone", GSLBD_EPARSE, DATA "bad_rdata_name.zone:3:12: ", "mail..example."},
+        {"bad_long_rdata_name.zone", GSLBD_EPARSE,
+         DATA "bad_long_rdata_name.zone:3:9: ", "longer than 255 octets"},
         {"bad_generic.zone", GSLBD_EPARSE, DATA "bad_generic.zone:3:8: ", "too short"},
         {"bad_class.zone", GSLBD_EINVAL, DATA "bad_class.zone:3:5: ", "class IN"},
     };
