@@ -25,7 +25,7 @@ import sys
 ZONE = "fuzz.example"
 
 # Record types and classes used below.
-A, NS, CNAME, SOA, MX, TXT, AAAA, SRV, OPT, DS = 1, 2, 5, 6, 15, 16, 28, 33, 41, 43
+A, NS, CNAME, SOA, MX, TXT, AAAA, SRV, DNAME, OPT, DS = 1, 2, 5, 6, 15, 16, 28, 33, 39, 41, 43
 IXFR, AXFR, ANY = 251, 252, 255
 IN, CH, CLASS_ANY = 1, 3, 255
 NSID, ECS, COOKIE = 3, 8, 10
@@ -101,6 +101,11 @@ def seeds():
         ("nothere", A, "nxdomain"), ("www", MX, "nodata"), ("unknown", 1000, "type1000"),
         ("www", 1000, "type1000-nodata"), ("big", A, "big-rrset"),
         ("mIxEd-CaSe", A, "mixed-case"), ("", DS, "ds-apex"),
+        ("host.dn", A, "dname-chain"), ("dn", DNAME, "dname-owner"),
+        ("a.b.self", A, "dname-loop"), ("x.outd", A, "dname-out-of-zone"),
+        ("ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd.lng", A, "dname-yxdomain"),
+        ("x.cutd", A, "dname-below-cut"), ("hid.dn", A, "dname-occluded"),
+        ("x.rep", A, "referral-repeated-labels"), ("net.net", NS, "repeated-labels-ns"),
     ]:
         s["q-" + tag] = query(label, qtype)
         s["e-" + tag] = query(label, qtype, edns=e0)
@@ -419,8 +424,10 @@ def zone_seeds():
             out[i] = b" ".join([b"$INCLUDE", b"inc.zone"] + words[2:])
             s["%s-inc%d" % (tag, k)] = b"\n".join(out) + b"\x00" + body
     soa = b"@ 3600 IN SOA ns1 hostmaster 1 7200 900 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\n"
-    # Targets whose last labels repeat (ns.bar.bar., net.net.) get a bad compression pointer
-    # from today's wire_write.c (issue 11); add such a seed once that is fixed.
+    # Targets whose last labels repeat (ns.bar.bar., net.net.) once drew compression pointers
+    # into unfinished names (COMP-2).
+    s["k-deleg-repeated"] = (b"$TTL 300\n" + soa + b"sub IN NS ns.bar.bar.\n@ IN NS net.net.\n"
+                             b"c IN NS campus.c.fuzz.net.net.\nx IN MX 10 x.y.y.\n")
     s["k-deleg"] = (b"$TTL 300\n" + soa + b"sub IN NS ns.bar.example.\n"
                     b"net IN NS ns1.net.example.\nc IN NS campus.c.fuzz.example.\n"
                     b"campus.c IN A 192.0.2.9\n")
