@@ -30,12 +30,30 @@ export IT_TIMEOUT=${IT_TIMEOUT:-900}
 
 status=0
 t0=$(date +%s)
-bash "$REPO/test/run-all.sh" "$BUILD" unit || status=1
+P=0 F=0 S=0
+# run_part ARGS...: one run-all.sh call; its closing "N passed, N failed, N skipped" line
+# adds to the totals (no closing line: it died, which counts as one failure)
+run_part() {
+    local out last
+    out=$(mktemp "$REPORTS/part.XXXXXX")
+    "$@" | tee "$out"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+    last=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n 1)
+    if [ -n "$last" ]; then
+        read -r p _ f _ k _ <<<"${last//,/}"
+        P=$((P + p)) F=$((F + f)) S=$((S + k))
+    else
+        F=$((F + 1))
+    fi
+    rm -f "$out"
+}
+run_part bash "$REPO/test/run-all.sh" "$BUILD" unit
 for s in $SCRIPTS; do
-    IT_ONLY=$s bash "$REPO/test/run-all.sh" "$BUILD" integration || status=1
+    run_part env IT_ONLY="$s" bash "$REPO/test/run-all.sh" "$BUILD" integration
 done
 shopt -s nullglob
 reports=("$REPORTS"/report*)
+[ ${#reports[@]} -gt 0 ] && F=$((F + 1))
 if [ ${#reports[@]} -gt 0 ]; then
     status=1
     echo "run-tsan: ${#reports[@]} ThreadSanitizer report file(s):"
@@ -47,4 +65,5 @@ if [ ${#reports[@]} -gt 0 ]; then
     cp "${reports[@]}" "$REPO/test/out/tsan/"
 fi
 echo "run-tsan: $(($(date +%s) - t0)) s, $([ $status -eq 0 ] && echo passed || echo FAILED)"
+echo "tsan: $P passed, $F failed, $S skipped"
 exit $status
