@@ -122,7 +122,7 @@ static ldns_pkt *ask_t(const char *name, uint16_t type, enum query_transport t)
     size_t qlen = make_query(q, name, type);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(4242)};
     sin.sin_addr.s_addr = htonl(0x7f000001);
-    struct query_req req = {q, qlen, (struct sockaddr *)&sin, t, NULL, 0, 0, NULL};
+    struct query_req req = {q, qlen, (struct sockaddr *)&sin, t, NULL, 0, 0, NULL, NULL};
     size_t n =
         query_answer(g_view, &req, out, t == QUERY_TCP ? QUERY_TCP_BUF : QUERY_UDP_BUF, NULL);
     assert_true(n >= DNS_HDR);
@@ -192,6 +192,15 @@ static void assert_synthesized(ldns_pkt *p, size_t i)
     assert_int_equal(ldns_dname_cat(want, tail), LDNS_STATUS_OK);
     assert_int_equal(ldns_dname_compare(want, ldns_rr_rdf(cn, 0)), 0);
     ldns_rdf_deep_free(want);
+}
+
+/* How many answer RRs have this type. */
+static size_t count_type(ldns_pkt *p, ldns_rr_type type)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ldns_pkt_ancount(p); i++)
+        n += ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p), i)) == type;
+    return n;
 }
 
 static int setup(void **state)
@@ -303,6 +312,26 @@ static void test_dn1_chains_and_loops(void **state)
     assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
     assert_int_equal(ldns_pkt_ancount(p), 2);
     assert_synthesized(p, 0);
+    ldns_pkt_free(p);
+    /* one DNAME met again under another name: applied again, written once, and the chain
+     * goes on to the data (NSD and Knot do the same) */
+    p = ask("a.re.dn.test", DNS_T_A);
+    assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+    assert_int_equal(ldns_pkt_ancount(p), 5);
+    assert_synthesized(p, 0);
+    assert_rr(p, 2, LDNS_RR_TYPE_CNAME, "a.ra.dn.test.", "b.re.dn.test.", 3600);
+    assert_rr(p, 3, LDNS_RR_TYPE_CNAME, "b.re.dn.test.", "b.ra.dn.test.", 3600);
+    assert_rr(p, 4, LDNS_RR_TYPE_A, "b.ra.dn.test.", "192.0.2.12", 3600);
+    assert_int_equal(count_type(p, LDNS_RR_TYPE_DNAME), 1);
+    ldns_pkt_free(p);
+    /* ... and through a wildcard CNAME back below it: stops at the first repeated name */
+    p = ask("c0.rw.dn.test", DNS_T_A);
+    assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+    assert_int_equal(ldns_pkt_ancount(p), 5);
+    assert_synthesized(p, 0);
+    assert_rr(p, 3, LDNS_RR_TYPE_CNAME, "q.rw.dn.test.", "q.rx.dn.test.", 3600);
+    assert_rr(p, 4, LDNS_RR_TYPE_CNAME, "q.rx.dn.test.", "q.rw.dn.test.", 3600);
+    assert_int_equal(count_type(p, LDNS_RR_TYPE_DNAME), 1);
     ldns_pkt_free(p);
 }
 
