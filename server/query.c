@@ -769,8 +769,23 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
 
     /* answer */
     start_response(&c, true);
-    if (resolve(&c, z, apex_label) < 0)
+    if (resolve(&c, z, apex_label) < 0) {
+        /* TC-1: the header is the full answer's, RCODE too (a chain cut short by the limit
+         * may end in NXDOMAIN). Resolve again in the room the buffer has only to learn it;
+         * no stats: this is not a second answer. */
+        size_t room = outcap - c.opt_size;
+        if (c.w.limit < room) {
+            if (req->decision != NULL)
+                req->decision->nsteps = 0;
+            c.w.limit = room;
+            c.st = NULL;
+            start_response(&c, true);
+            dname_suffix_hashes(c.q.lname, &c.q.labels, c.hashes); /* the chain's last name's */
+            resolve(&c, z, apex_label);
+            c.st = st;
+        }
         return truncated(&c, st);
+    }
     if (c.q.qclass == DNS_C_ANY) /* we are not authoritative for every class (as NSD) */
         c.flags &= (uint16_t)~DNS_F_AA;
     return finish(&c, true, st);

@@ -357,22 +357,42 @@ static void test_dn2_yxdomain(void **state)
     ldns_pkt_free(p);
 }
 
-/* TC-1 for a DNAME answer: over 512 octets without EDNS it is truncated whole, AA kept;
- * over TCP the same answer is complete (TC-3). */
+/* TC-1 for a DNAME answer: over 512 octets without EDNS it is truncated whole, AA and the
+ * full answer's RCODE kept; over TCP the same answer is complete (TC-3). */
 static void test_dn1_truncation(void **state)
 {
     (void)state;
     const char *name = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.long.dn.test";
+    ldns_pkt *t = ask_t(name, DNS_T_A, QUERY_TCP);
+    assert_false(ldns_pkt_tc(t));
+    assert_int_equal(ldns_pkt_ancount(t), 2);
+    assert_synthesized(t, 0);
+    assert_int_equal(ldns_pkt_get_rcode(t), LDNS_RCODE_NXDOMAIN); /* the target is missing */
     ldns_pkt *p = ask(name, DNS_T_A);
     assert_true(ldns_pkt_tc(p));
     assert_true(ldns_pkt_aa(p));
     assert_int_equal(ldns_pkt_ancount(p), 0);
+    assert_int_equal(ldns_pkt_get_rcode(p), ldns_pkt_get_rcode(t));
     ldns_pkt_free(p);
-    p = ask_t(name, DNS_T_A, QUERY_TCP);
-    assert_false(ldns_pkt_tc(p));
-    assert_int_equal(ldns_pkt_ancount(p), 2);
-    assert_synthesized(p, 0);
+    ldns_pkt_free(t);
+    /* a CNAME to an RRset that does not fit: NOERROR, as over TCP */
+    t = ask_t("bigc.dn.test", DNS_T_TXT, QUERY_TCP);
+    assert_int_equal(ldns_pkt_get_rcode(t), LDNS_RCODE_NOERROR);
+    assert_int_equal(ldns_pkt_ancount(t), 7);
+    p = ask("bigc.dn.test", DNS_T_TXT);
+    assert_true(ldns_pkt_tc(p));
+    assert_int_equal(ldns_pkt_get_rcode(p), ldns_pkt_get_rcode(t));
     ldns_pkt_free(p);
+    ldns_pkt_free(t);
+    /* cut short at the synthesized CNAME, before the lookup that finds NXDOMAIN */
+    name = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.long.dn.test";
+    t = ask_t(name, DNS_T_A, QUERY_TCP);
+    assert_int_equal(ldns_pkt_get_rcode(t), LDNS_RCODE_NXDOMAIN);
+    p = ask(name, DNS_T_A);
+    assert_true(ldns_pkt_tc(p));
+    assert_int_equal(ldns_pkt_get_rcode(p), ldns_pkt_get_rcode(t));
+    ldns_pkt_free(p);
+    ldns_pkt_free(t);
 }
 
 /* DN-3: the referral wins at and below a cut; occluded data is never served; apex DNAME. */
