@@ -541,16 +541,19 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
  * DNAME target. The replaced part is lowercase, as NSD writes it. Returns 1 with *target_off
  * set when the target must be looked up, 0 when the answer is complete (YXDOMAIN,
  * QTYPE=CNAME), -1 when it did not fit. */
-static int answer_dname(struct qctx *c, const struct zone_node *d, const uint8_t *name,
+static int answer_dname(struct qctx *c, const struct zone_node *d, bool again, const uint8_t *name,
                         size_t prefix, uint16_t owner_off, uint16_t qtype, uint8_t *cur,
                         int *target_off)
 {
     const struct zone_rrset *dn = zone_node_rrset(d, DNS_T_DNAME);
     const struct zone_rr *rr = &dn->rrs[0];
     struct wire_mark m = wire_mark(&c->w);
-    if (wire_put_rr_name(&c->w, d->name, DNS_T_DNAME, DNS_C_IN, dn->ttl, rr) < 0)
-        return -1;
-    c->an++;
+    uint16_t an = c->an;
+    if (!again) { /* a DNAME applied again in one chain is written once */
+        if (wire_put_rr_name(&c->w, d->name, DNS_T_DNAME, DNS_C_IN, dn->ttl, rr) < 0)
+            return -1;
+        c->an++;
+    }
     size_t tlen = dname_len(rr->rdata);
     if (prefix + tlen > DNAME_MAX) { /* DN-2: the DNAME alone explains the error */
         c->rcode = DNS_R_YXDOMAIN;
@@ -575,7 +578,7 @@ static int answer_dname(struct qctx *c, const struct zone_node *d, const uint8_t
     return qtype == DNS_T_CNAME ? 0 : 1;
 full:
     wire_rewind(&c->w, m);
-    c->an--;
+    c->an = an;
     return -1;
 }
 
@@ -591,7 +594,7 @@ static int resolve(struct qctx *c, const struct zone *z, int apex_label)
     /* owners answered so far, to stop a loop at its first repeat (CN-2) */
     const struct zone_node *seen_node[CNAME_CHAIN_MAX];
     uint32_t seen_hash[CNAME_CHAIN_MAX];
-    /* DNAMEs applied so far: meeting one again is a loop (CN-2 for DNAME steps, as NSD) */
+    /* DNAMEs applied so far: the chain may meet one again under another name (DN-1) */
     const struct zone_node *dnames[CNAME_CHAIN_MAX];
     int ndnames = 0;
 
@@ -619,21 +622,30 @@ static int resolve(struct qctx *c, const struct zone *z, int apex_label)
         }
         int cname_off = 0;
         const uint8_t *target = NULL;
+        const struct zone_node *dname_owner = NULL;
+        size_t dname_prefix = 0;
         int rc;
         if (r.kind == LK_DNAME) {
-            for (int k = 0; k < ndnames; k++)
-                if (dnames[k] == r.node)
-                    return 0; /* the chain so far, NOERROR */
-            dnames[ndnames++] = r.node;
             size_t prefix = r.node_label < l.count ? l.off[r.node_label] : dname_len(name) - 1;
-            rc = answer_dname(c, r.node, name, prefix, owner_off, qtype, cur, &cname_off);
+            bool again = false;
+            for (int k = 0; k < ndnames; k++)
+                again = again || dnames[k] == r.node;
+            if (!again)
+                dnames[ndnames++] = r.node;
+            rc = answer_dname(c, r.node, again, name, prefix, owner_off, qtype, cur, &cname_off);
             target = cur;
+            dname_owner = r.node;
+            dname_prefix = prefix;
         } else {
             rc = answer_node(c, z, r.node, owner_off, qtype, &cname_off, &target);
         }
         if (rc <= 0 || step + 1 >= CNAME_CHAIN_MAX)
             return rc < 0 ? -1 : 0; /* CN-2: a long chain stops with what it has */
         size_t tlen = dname_copy_lower(lname, target);
+        /* DN-1: a DNAME whose target lies at or below its own owner would only grow the
+         * name at every step; as NSD, its synthesized CNAME ends the answer */
+        if (dname_owner != NULL && dname_is_subdomain(lname + dname_prefix, dname_owner->name))
+            return 0;
         if (dname_split(lname, tlen, &l) < 0)
             return 0;
         dname_suffix_hashes(lname, &l, c->hashes);
@@ -757,8 +769,23 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
 
     /* answer */
     start_response(&c, true);
-    if (resolve(&c, z, apex_label) < 0)
+    if (resolve(&c, z, apex_label) < 0) {
+        /* TC-1: the header is the full answer's, RCODE too (a chain cut short by the limit
+         * may end in NXDOMAIN). Resolve again in the room the buffer has only to learn it;
+         * no stats: this is not a second answer. */
+        size_t room = outcap - c.opt_size;
+        if (c.w.limit < room) {
+            if (req->decision != NULL)
+                req->decision->nsteps = 0;
+            c.w.limit = room;
+            c.st = NULL;
+            start_response(&c, true);
+            dname_suffix_hashes(c.q.lname, &c.q.labels, c.hashes); /* the chain's last name's */
+            resolve(&c, z, apex_label);
+            c.st = st;
+        }
         return truncated(&c, st);
+    }
     if (c.q.qclass == DNS_C_ANY) /* we are not authoritative for every class (as NSD) */
         c.flags &= (uint16_t)~DNS_F_AA;
     return finish(&c, true, st);

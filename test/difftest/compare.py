@@ -65,6 +65,23 @@ def view(m, qtype, notes):
     return (rc, "aa" if m.flags & dns.flags.AA else "", "", answer, rrs(m.authority)) + glue(m)
 
 
+def fits_whole(g, n, k, g_size, limit):
+    """docs/dns-behaviour.md, "An answer that fits the UDP limit only with full
+    compression": gslbd sent whole (TC=0, within the limit) an answer that both peers
+    truncated, and each peer's partial answer is part of gslbd's. Then gslbd is compared as
+    if it had truncated too (rcode, AA, TC)."""
+    if any(isinstance(m, str) for m in (g, n, k)):
+        return False
+    if g.flags & dns.flags.TC or not (n.flags & k.flags & dns.flags.TC):
+        return False
+    if g_size > limit or not (g.rcode() == n.rcode() == k.rcode()):
+        return False
+    if len({bool(m.flags & dns.flags.AA) for m in (g, n, k)}) != 1:
+        return False
+    whole = set(rrs(g.answer))
+    return set(rrs(n.answer)) <= whole and set(rrs(k.answer)) <= whole
+
+
 def glue(m):
     """DEL-2: a referral must carry the glue below its cut; other additional data is
     optional (MX/SRV targets, sibling addresses) and not compared."""

@@ -212,6 +212,11 @@ class Tally:
             notes = set()
             msgs = {n: compare.parse(raw[n]) for n in ("gslbd", "nsd", "knot")}
             v = {n: compare.view(m, q.qtype, notes) for n, m in msgs.items()}
+            if q.qtype != "ANY" and compare.fits_whole(msgs["gslbd"], msgs["nsd"], msgs["knot"],
+                                  len(raw["gslbd"] or b""), 1232 if q.edns else 512):
+                notes.add("fits")
+                g = msgs["gslbd"]
+                v["gslbd"] = (g.rcode(), "aa" if g.flags & dns.flags.AA else "", "TC")
             if self.verbose:
                 for n, m in msgs.items():
                     print("--- %s:\n%s" % (n, compare.show(m)))

@@ -194,6 +194,15 @@ static void assert_synthesized(ldns_pkt *p, size_t i)
     ldns_rdf_deep_free(want);
 }
 
+/* How many answer RRs have this type. */
+static size_t count_type(ldns_pkt *p, ldns_rr_type type)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ldns_pkt_ancount(p); i++)
+        n += ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p), i)) == type;
+    return n;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -304,6 +313,26 @@ static void test_dn1_chains_and_loops(void **state)
     assert_int_equal(ldns_pkt_ancount(p), 2);
     assert_synthesized(p, 0);
     ldns_pkt_free(p);
+    /* one DNAME met again under another name: applied again, written once, and the chain
+     * goes on to the data (NSD and Knot do the same) */
+    p = ask("a.re.dn.test", DNS_T_A);
+    assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+    assert_int_equal(ldns_pkt_ancount(p), 5);
+    assert_synthesized(p, 0);
+    assert_rr(p, 2, LDNS_RR_TYPE_CNAME, "a.ra.dn.test.", "b.re.dn.test.", 3600);
+    assert_rr(p, 3, LDNS_RR_TYPE_CNAME, "b.re.dn.test.", "b.ra.dn.test.", 3600);
+    assert_rr(p, 4, LDNS_RR_TYPE_A, "b.ra.dn.test.", "192.0.2.12", 3600);
+    assert_int_equal(count_type(p, LDNS_RR_TYPE_DNAME), 1);
+    ldns_pkt_free(p);
+    /* ... and through a wildcard CNAME back below it: stops at the first repeated name */
+    p = ask("c0.rw.dn.test", DNS_T_A);
+    assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+    assert_int_equal(ldns_pkt_ancount(p), 5);
+    assert_synthesized(p, 0);
+    assert_rr(p, 3, LDNS_RR_TYPE_CNAME, "q.rw.dn.test.", "q.rx.dn.test.", 3600);
+    assert_rr(p, 4, LDNS_RR_TYPE_CNAME, "q.rx.dn.test.", "q.rw.dn.test.", 3600);
+    assert_int_equal(count_type(p, LDNS_RR_TYPE_DNAME), 1);
+    ldns_pkt_free(p);
 }
 
 /* DN-2: a substitution past 255 octets is YXDOMAIN with the DNAME alone. */
@@ -328,22 +357,42 @@ static void test_dn2_yxdomain(void **state)
     ldns_pkt_free(p);
 }
 
-/* TC-1 for a DNAME answer: over 512 octets without EDNS it is truncated whole, AA kept;
- * over TCP the same answer is complete (TC-3). */
+/* TC-1 for a DNAME answer: over 512 octets without EDNS it is truncated whole, AA and the
+ * full answer's RCODE kept; over TCP the same answer is complete (TC-3). */
 static void test_dn1_truncation(void **state)
 {
     (void)state;
     const char *name = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.long.dn.test";
+    ldns_pkt *t = ask_t(name, DNS_T_A, QUERY_TCP);
+    assert_false(ldns_pkt_tc(t));
+    assert_int_equal(ldns_pkt_ancount(t), 2);
+    assert_synthesized(t, 0);
+    assert_int_equal(ldns_pkt_get_rcode(t), LDNS_RCODE_NXDOMAIN); /* the target is missing */
     ldns_pkt *p = ask(name, DNS_T_A);
     assert_true(ldns_pkt_tc(p));
     assert_true(ldns_pkt_aa(p));
     assert_int_equal(ldns_pkt_ancount(p), 0);
+    assert_int_equal(ldns_pkt_get_rcode(p), ldns_pkt_get_rcode(t));
     ldns_pkt_free(p);
-    p = ask_t(name, DNS_T_A, QUERY_TCP);
-    assert_false(ldns_pkt_tc(p));
-    assert_int_equal(ldns_pkt_ancount(p), 2);
-    assert_synthesized(p, 0);
+    ldns_pkt_free(t);
+    /* a CNAME to an RRset that does not fit: NOERROR, as over TCP */
+    t = ask_t("bigc.dn.test", DNS_T_TXT, QUERY_TCP);
+    assert_int_equal(ldns_pkt_get_rcode(t), LDNS_RCODE_NOERROR);
+    assert_int_equal(ldns_pkt_ancount(t), 7);
+    p = ask("bigc.dn.test", DNS_T_TXT);
+    assert_true(ldns_pkt_tc(p));
+    assert_int_equal(ldns_pkt_get_rcode(p), ldns_pkt_get_rcode(t));
     ldns_pkt_free(p);
+    ldns_pkt_free(t);
+    /* cut short at the synthesized CNAME, before the lookup that finds NXDOMAIN */
+    name = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.long.dn.test";
+    t = ask_t(name, DNS_T_A, QUERY_TCP);
+    assert_int_equal(ldns_pkt_get_rcode(t), LDNS_RCODE_NXDOMAIN);
+    p = ask(name, DNS_T_A);
+    assert_true(ldns_pkt_tc(p));
+    assert_int_equal(ldns_pkt_get_rcode(p), ldns_pkt_get_rcode(t));
+    ldns_pkt_free(p);
+    ldns_pkt_free(t);
 }
 
 /* DN-3: the referral wins at and below a cut; occluded data is never served; apex DNAME. */
