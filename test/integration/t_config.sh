@@ -110,7 +110,7 @@ reload_and_wait() {
     local before after i
     before=$(grep -cE 'reload (complete|rejected|failed)|reload.*(error|fail)' "$SERVER_LOG")
     kill -HUP "$GPID"
-    for ((i = 0; i < 50; i++)); do
+    for ((i = 0; i < $(it_slack 50 | cut -d. -f1); i++)); do
         after=$(grep -cE 'reload (complete|rejected|failed)|reload.*(error|fail)' "$SERVER_LOG")
         [ "$after" -gt "$before" ] && return 0
         sleep 0.1
@@ -178,17 +178,19 @@ check CONF-4 "SIGHUP after removing other.test: REFUSED again" "got '$r1'" [ "$r
 # the zone flips between two versions and is reloaded 8 times
 cp "$W/rules.test.zone" "$W/rules.v2"
 cp "$W/rules.good" "$W/rules.v1"
-$DNSQ loop --port "$PORT" --duration 4 --timeout 1 --expect 192.0.2.10 --expect 192.0.2.99 \
+HUP_GAP=$(it_slack 0.4) # a reload may take longer on a slow run: keep them apart
+LOOP_SECS=$(it_slack 4)
+$DNSQ loop --port "$PORT" --duration "$LOOP_SECS" --timeout "$(it_slack 1)" --expect 192.0.2.10 --expect 192.0.2.99 \
     www.rules.test. A >"$IT_TMP/loop-udp.out" 2>&1 &
 LOOP_UDP=$!
-$DNSQ loop --port "$PORT" --duration 4 --timeout 1 --tcp --expect 192.0.2.10 --expect 192.0.2.99 \
+$DNSQ loop --port "$PORT" --duration "$LOOP_SECS" --timeout "$(it_slack 1)" --tcp --expect 192.0.2.10 --expect 192.0.2.99 \
     www.rules.test. A >"$IT_TMP/loop-tcp.out" 2>&1 &
 LOOP_TCP=$!
 IT_PIDS+=("$LOOP_UDP" "$LOOP_TCP")
 for i in 1 2 3 4 5 6 7 8; do
     if [ $((i % 2)) = 1 ]; then cp "$W/rules.v1" "$W/rules.test.zone"; else cp "$W/rules.v2" "$W/rules.test.zone"; fi
     kill -HUP "$GPID"
-    sleep 0.4
+    sleep "$HUP_GAP"
 done
 wait "$LOOP_UDP"
 rc_udp=$?

@@ -4,6 +4,7 @@
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+KDIG_WAIT=$(it_slack 2 | cut -d. -f1) # whole seconds for kdig +timeout
 require_gslbd
 
 Z=rules.test
@@ -42,7 +43,7 @@ probe() {
         SIZE=$(sed -n 's/^;; MSG SIZE *rcvd: \([0-9]*\).*/\1/p' <<<"$OUTPUT")
         ;;
     kdig)
-        OUTPUT=$(kdig +timeout=2 +retry=0 "${t[@]}" "$@" "@$srv" -p "$PORT" 2>&1)
+        OUTPUT=$(kdig +timeout="$KDIG_WAIT" +retry=0 "${t[@]}" "$@" "@$srv" -p "$PORT" 2>&1)
         STATUS=$(sed -n 's/.*status: \([A-Z0-9]*\);.*/\1/p' <<<"$OUTPUT" | head -1)
         FLAGS=$(sed -n 's/^;; Flags: *\([^;]*\);.*/\1/p' <<<"$OUTPUT" | head -1)
         AN=$(sed -n 's/.* ANSWER: \([0-9]*\);.*/\1/p' <<<"$OUTPUT" | head -1)
