@@ -295,7 +295,7 @@ def t_rrl_flood():
     most = most_answered(flood)
     R.check(RATE - 2 <= flood.answered <= most and flood.other == 0, "RRL-1",
             "2000 queries in 1 s for one name from 127.0.0.1: about %d answered (%d .. %d: "
-            "sent over %.2f s)" % (RATE, RATE - 2, most, took), flood.summary())
+            "the run took %.2f s)" % (RATE, RATE - 2, most, took), flood.summary())
     R.check(limited > 1900 and abs(flood.slipped - flood.lost) <= limited * 0.05 + 5, "RRL-2",
             "slip %d: half the limited responses come back truncated, half are dropped" % SLIP,
             flood.summary())
