@@ -30,7 +30,7 @@ endif
 # Timing slack of every test (unit, integration) is scaled by GSLBD_TEST_SLOWDOWN: the
 # sanitizers run several times slower; a value from the environment wins.
 ifeq ($(VARIANT),asan)
-TEST_SLOWDOWN := 3
+TEST_SLOWDOWN := 4
 else ifeq ($(VARIANT),tsan)
 TEST_SLOWDOWN := 6
 else
