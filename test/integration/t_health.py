@@ -721,13 +721,13 @@ def flap_window(secs):
 def t_flap():
     """A backend that alternates ok / 503 on every probe: with fall 2 and rise 2 neither
     count is ever reached, so the state never changes."""
-    statuses, lines, seen = flap_window(3.0)
+    statuses, lines, seen = flap_window(3.0 * QUICK)
     if any(g[4] == "timeout" for g in lines):
         # the backend never hangs in this mode: a timeout means the machine stalled for
         # longer than timeout_ms (other load); that is not what this check is about
         R.note("flap window 1 saw a probe timeout (machine stalled?): %s; once more" % lines)
         poll("flap.health.test.", lambda a: a == ("127.0.1.9",), 3.0)
-        statuses, lines, seen = flap_window(3.0)
+        statuses, lines, seen = flap_window(3.0 * QUICK)
     # interval 200: about 5 probes a second of the measured window; late timers on a loaded
     # machine may halve that per unit of slowdown, and 4 are the least that show alternation
     least = max(4, int(S.flap_secs / (0.2 * QUICK) / itest.slack(2.0)))
