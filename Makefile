@@ -32,6 +32,16 @@ OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 else
 OPT := -O2
 endif
+# Timing slack of every test (unit, integration) is scaled by GSLBD_TEST_SLOWDOWN: the
+# sanitizers run several times slower; a value from the environment wins.
+ifeq ($(VARIANT),asan)
+TEST_SLOWDOWN := 4
+else ifeq ($(VARIANT),tsan)
+TEST_SLOWDOWN := 6
+else
+TEST_SLOWDOWN := 1
+endif
+export GSLBD_TEST_SLOWDOWN ?= $(TEST_SLOWDOWN)
 ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
 ALL_LDFLAGS := -pthread $(OPT) $(LDFLAGS)
 

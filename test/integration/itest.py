@@ -28,7 +28,7 @@ GEOIP_DIR = (os.environ.get("GSLBD_GEOIP_DIR") or
              os.path.join(os.path.dirname(REPO), "shared", "geoip"))
 NO_V6 = "no IPv6 on loopback (::1)"
 GSLBD = os.environ.get("GSLBD") or os.path.join(REPO, "build", "debug", "gslbd")
-# e.g. GSLBD_WRAP="valgrind --error-exitcode=99 --leak-check=full" (timing checks may then fail)
+# e.g. GSLBD_WRAP="valgrind --error-exitcode=99 --leak-check=full" (slack scales: slowdown())
 WRAP = os.environ.get("GSLBD_WRAP", "").split()
 
 _servers = []
@@ -243,6 +243,7 @@ class Gslbd:
 
     def wait_ready(self, timeout=10.0):
         host, port, zone = self.probe
+        timeout = slack(timeout)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -272,7 +273,7 @@ class Gslbd:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM if sig is None else sig)
             try:
-                rc = self.proc.wait(timeout)
+                rc = self.proc.wait(slack(timeout))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -378,3 +379,24 @@ class Nsd:
                 self.proc.wait()
         if self in _servers:
             _servers.remove(self)
+
+
+# ---- timing: one factor for every timing slack ------------------------------------------
+
+
+def slowdown():
+    """How much slower than a quiet debug build this run may be: GSLBD_TEST_SLOWDOWN (a
+    float >= 1, set higher by `make test` for the sanitizer variants), else 10 under a
+    valgrind GSLBD_WRAP, else 1."""
+    v = os.environ.get("GSLBD_TEST_SLOWDOWN", "")
+    try:
+        f = float(v) if v else (10.0 if "valgrind" in " ".join(WRAP) else 1.0)
+    except ValueError:
+        f = 1.0
+    return max(f, 1.0)
+
+
+def slack(x):
+    """A timing slack or patience (any unit) scaled by slowdown(). Scale only slack and
+    waiting, never the lower bound of what the code guarantees."""
+    return x * slowdown()

@@ -212,3 +212,12 @@ require_gslbd() {
         exit 1
     fi
 }
+
+# it_slack SECONDS: a timing slack or patience scaled by GSLBD_TEST_SLOWDOWN (a float >= 1,
+# set higher by `make test` for the sanitizer variants; 10 under a valgrind GSLBD_WRAP).
+# Scale only slack and waiting, never the lower bound of what the code guarantees.
+it_slack() {
+    local f=${GSLBD_TEST_SLOWDOWN:-}
+    [ -z "$f" ] && case ${GSLBD_WRAP:-} in *valgrind*) f=10 ;; *) f=1 ;; esac
+    awk -v s="$1" -v f="$f" 'BEGIN { if (f + 0 < 1) f = 1; printf "%.3f\n", s * f }'
+}

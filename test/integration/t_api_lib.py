@@ -186,7 +186,7 @@ def curl(url, method="GET", data=None, token=None, headers=(), timeout=20, data_
 def wait_for(pred, timeout=10.0, step=0.1):
     """Poll pred() until it returns something true; returns it (or the last value)."""
     import time
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + itest.slack(timeout)
     v = pred()
     while not v and time.monotonic() < deadline:
         time.sleep(step)

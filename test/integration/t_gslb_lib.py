@@ -163,7 +163,7 @@ def reload(server, timeout=5.0):
     """SIGHUP the server and wait for its 'reload complete' log line; True when seen."""
     mark = server.mark()
     server.send(signal.SIGHUP)
-    return server.wait_log(mark, "reload complete", 1, timeout) >= 1
+    return server.wait_log(mark, "reload complete", 1, itest.slack(timeout)) >= 1
 
 
 def explain(conf, name, qtype, client, ecs=None, assume_down=None):
@@ -200,7 +200,8 @@ def ecs_edns(ecs):
 def ask(port, name, qtype="A", ecs=None, host="127.0.0.1", edns=True, tcp=False):
     """One query with dnsq; returns a dnsq.Msg or None. ecs as for ecs_edns."""
     e = ecs_edns(ecs) if edns else None
-    return dnsq.query(name, qtype, host=host, port=port, edns=e, tcp=tcp, timeout=2.0)
+    return dnsq.query(name, qtype, host=host, port=port, edns=e, tcp=tcp,
+                      timeout=itest.slack(2.0))
 
 
 def addrs(msg, rtype=None):
@@ -256,6 +257,8 @@ def blast(port, qname, qtype, clients, total, window=256, nsock=4, host="127.0.0
     nxt = 0
     retry = []  # (query index, tries) to send again
     cache = {}
+    retry_after = itest.slack(retry_after)  # a late reply is not a lost one
+    time_limit = itest.slack(time_limit)
     t0 = time.monotonic()
     try:
         while done + lost < total:

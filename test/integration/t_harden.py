@@ -8,6 +8,7 @@ Servers: A (RRL on: 20 responses a second, slip 2, 127.0.2.0/24 exempt; a cookie
 file), B (the same secret file, RRL off) and C (no secret file, RRL log_only).
 Prints `ok ID ...` / `not ok ID ...`; every server it starts is stopped (itest.py)."""
 
+import math
 import os
 import re
 import select
@@ -185,6 +186,8 @@ class Client:
         self.answered = self.slipped = self.other = 0
         self.slip_problems = []
         self.next_id = 0
+        self.first_send = None  # when the first query really left (monotonic)
+        self.last_answer = None  # when the last answered reply arrived
 
     def send(self, port, name=W, qtype="A", **kw):
         qid = self.next_id
@@ -192,6 +195,8 @@ class Client:
         pkt = make_query(name, qtype, id=qid, **kw)
         self.sent[qid] = pkt
         self.s.sendto(pkt, ("127.0.0.1", port))
+        if self.first_send is None:
+            self.first_send = time.monotonic()
 
     def drain(self):
         while True:
@@ -215,6 +220,7 @@ class Client:
                     self.slip_problems.append(m.summary())
             elif m.ancount > 0 or m.rcode in (0, 3):
                 self.answered += 1
+                self.last_answer = time.monotonic()
             else:
                 self.other += 1
 
@@ -232,7 +238,10 @@ class Client:
 
 def run(clients, duration, settle=0.8):
     """clients: [(Client, port, count, kwargs or a function i -> kwargs)], each sending count
-    queries spread evenly over duration; then replies are collected for settle seconds."""
+    queries spread evenly over duration; then replies are collected for settle seconds
+    (scaled by GSLBD_TEST_SLOWDOWN). A loaded machine may stretch the sending: judge the
+    server by the schedule the sender really kept (most_answered)."""
+    settle = itest.slack(settle)
     t0 = time.monotonic()
     total = sum(c[2] for c in clients)
     plan = []
@@ -256,6 +265,17 @@ def run(clients, duration, settle=0.8):
     return total
 
 
+def most_answered(c):
+    """RRL-1: an account holds at most RATE responses and is credited once per second of the
+    server's monotonic clock (CLOCK_MONOTONIC_COARSE: up to a tick behind ours). Every
+    answered query was handled between our first send and the last answered reply, so it
+    can have been credited at most once per second boundary in that span."""
+    if c.first_send is None or c.last_answer is None:
+        return RATE
+    crossed = int(math.floor(c.last_answer)) - int(math.floor(c.first_send - 0.02))
+    return RATE * (1 + max(0, crossed))
+
+
 def run_log(name, mark=0):
     """The server's log after mark (srv.mark()), by default since it started (itest empties
     the file at each start)."""
@@ -276,9 +296,10 @@ def t_rrl_flood():
     took = time.monotonic() - t0
     R.note("flood %.1f s: %s; %s" % (took, flood.summary(), bystander.summary()))
     limited = flood.slipped + flood.lost
-    R.check(RATE - 2 <= flood.answered <= 2 * RATE and flood.other == 0, "RRL-1",
-            "2000 queries in 1 s for one name from 127.0.0.1: about %d answered" % RATE,
-            flood.summary())
+    most = most_answered(flood)
+    R.check(RATE - 2 <= flood.answered <= most and flood.other == 0, "RRL-1",
+            "2000 queries in 1 s for one name from 127.0.0.1: about %d answered (%d .. %d: "
+            "the run took %.2f s)" % (RATE, RATE - 2, most, took), flood.summary())
     R.check(limited > 1900 and abs(flood.slipped - flood.lost) <= limited * 0.05 + 5, "RRL-2",
             "slip %d: half the limited responses come back truncated, half are dropped" % SLIP,
             flood.summary())
@@ -330,9 +351,10 @@ def t_rrl_nxdomain():
     mark = S.srv["a"].mark()
     c = Client("127.0.3.1")
     run([(c, S.a, 400, lambda i: {"name": "r%d-%d.rules.test." % (i, os.getpid())})], 0.5)
-    R.check(RATE - 2 <= c.answered <= 2 * RATE, "RRL-6",
+    most = most_answered(c)
+    R.check(RATE - 2 <= c.answered <= most, "RRL-6",
             "400 different nonexistent names from 127.0.3.1: NXDOMAIN counted per zone, about "
-            "%d answered" % RATE, c.summary())
+            "%d answered (%d .. %d by the schedule kept)" % (RATE, RATE - 2, most), c.summary())
     c.close()
     r = ask(S.a, src="127.0.3.1")
     R.check(r is not None and r.rcode == 0 and r.ancount > 0 and not r.tc, "RRL-6",
@@ -371,12 +393,13 @@ def t_rrl_reload():
                        rrl={"enabled": True, "responses_per_second": RATE, "slip": 0})
     mark = S.srv["b"].mark()
     S.srv["b"].send(signal.SIGHUP)
-    S.srv["b"].wait_log(mark, "reload complete", 1, 5.0)
+    S.srv["b"].wait_log(mark, "reload complete", 1, itest.slack(5))
     c = Client("127.0.6.1")
     run([(c, S.b, 300, {})], 0.5)
-    R.check(RATE - 2 <= c.answered <= 2 * RATE and c.slipped == 0, "RRL-1",
-            "RRL turned on by a reload (SIGHUP), slip 0: about %d answered, the rest dropped"
-            % RATE, c.summary())
+    most = most_answered(c)
+    R.check(RATE - 2 <= c.answered <= most and c.slipped == 0, "RRL-1",
+            "RRL turned on by a reload (SIGHUP), slip 0: about %d answered (%d .. %d by the "
+            "schedule kept), the rest dropped" % (RATE, RATE - 2, most), c.summary())
     c.close()
 
 

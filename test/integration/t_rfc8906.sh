@@ -9,6 +9,8 @@ set -u
 per_tr=$(sed -n '/^for tr in/,/^done/p' "$0" | grep -c '^ *rfc ')
 after=$(sed -n '/^done/,$p' "$0" | grep -c '^rfc ')
 plan $((4 * per_tr + after + 1))
+
+KDIG_WAIT=$(it_slack 2 | cut -d. -f1) # whole seconds for kdig +timeout
 require_gslbd
 
 Z=rules.test
@@ -47,7 +49,7 @@ probe() {
         SIZE=$(sed -n 's/^;; MSG SIZE *rcvd: \([0-9]*\).*/\1/p' <<<"$OUTPUT")
         ;;
     kdig)
-        OUTPUT=$(kdig +timeout=2 +retry=0 "${t[@]}" "$@" "@$srv" -p "$PORT" 2>&1)
+        OUTPUT=$(kdig +timeout="$KDIG_WAIT" +retry=0 "${t[@]}" "$@" "@$srv" -p "$PORT" 2>&1)
         STATUS=$(sed -n 's/.*status: \([A-Z0-9]*\);.*/\1/p' <<<"$OUTPUT" | head -1)
         FLAGS=$(sed -n 's/^;; Flags: *\([^;]*\);.*/\1/p' <<<"$OUTPUT" | head -1)
         AN=$(sed -n 's/.* ANSWER: \([0-9]*\);.*/\1/p' <<<"$OUTPUT" | head -1)

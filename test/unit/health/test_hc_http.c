@@ -179,7 +179,7 @@ static void hanging(enum hc_type type)
     assert_true(st.last_latency_ms <= timeout + slack_ms());
     assert_true(r.first_round_at <= c.interval_ms + timeout + slack_ms());
 
-    run_for(&r, 1000);
+    run_for(&r, patience(1000));
     st = status(&r, 0);
     assert_true(st.probes >= 2);
     assert_true(st.skipped >= st.probes); /* about 4 ticks per 300 ms probe */

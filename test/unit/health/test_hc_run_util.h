@@ -14,23 +14,24 @@
 
 #include <cmocka.h>
 #include <uv.h>
-#include <valgrind/valgrind.h>
 
 #include "health/health.h"
+#include "test/unit/test_timing.h"
 
 /* Helpers are static inline: each test_*.c is built alone and uses only some of them. */
 
 /* ---- timing tolerances -------------------------------------------------------------- */
 
+/* Late timers on a loaded machine or under a sanitizer: GSLBD_TEST_SLOWDOWN scales it. */
 static inline uint64_t slack_ms(void)
 {
-    return RUNNING_ON_VALGRIND ? 1500 : 250;
+    return test_scaled_ms(250);
 }
 
-/* Waits for things that should just work: valgrind runs TLS handshakes ~50x slower. */
+/* Waits for things that should just work (valgrind runs TLS handshakes ~50x slower). */
 static inline uint32_t patience(uint32_t ms)
 {
-    return RUNNING_ON_VALGRIND ? ms * 5 : ms;
+    return (uint32_t)test_scaled_ms(ms);
 }
 
 /* ---- running a set ------------------------------------------------------------------ */

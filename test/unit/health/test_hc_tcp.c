@@ -75,14 +75,14 @@ static void test_tcp_down_and_up(void **state)
                          .rise = 3};
     struct hc_target t[] = {{v4("127.0.0.1"), &c}};
     start(&r, t, 1);
-    run_until_first_round(&r, 2000);
+    run_until_first_round(&r, patience(2000));
     run_for(&r, 250);
     assert_ok(&r, 0);
     assert_int_equal(r.nev, 0);
 
     srv_stop(&s);
     uint64_t died = elapsed(&r);
-    uint64_t end = died + 2000;
+    uint64_t end = died + patience(2000);
     while (r.nev == 0 && elapsed(&r) < end)
         uv_run(&r.loop, UV_RUN_ONCE);
     assert_int_equal(r.nev, 1);
@@ -96,7 +96,7 @@ static void test_tcp_down_and_up(void **state)
 
     srv_start(&r.loop, &s, AF_INET, port);
     uint64_t back = elapsed(&r);
-    end = back + 2000;
+    end = back + patience(2000);
     while (r.nev == 1 && elapsed(&r) < end)
         uv_run(&r.loop, UV_RUN_ONCE);
     assert_int_equal(r.nev, 2);
