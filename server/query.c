@@ -4,142 +4,8 @@
 
 #include <netinet/in.h>
 #include <string.h>
-#include <time.h>
 
-#include "cookie.h"
-#include "wire.h"
-
-#define CNAME_CHAIN_MAX 16
-#define OPT_FIXED 11 /* root owner, type, class, TTL, RDLENGTH */
-
-/* Everything one query carries through the stages; lives on the worker's stack. */
-struct qctx {
-    const struct view *v;
-    const struct query_req *req;
-    struct wire_query q;
-    struct wire_writer w;
-    size_t max_size; /* the response size the client accepts */
-    size_t opt_size; /* bytes reserved at the end for our OPT */
-    uint16_t flags;  /* response header flags without RCODE */
-    uint8_t rcode;   /* full (extended) RCODE */
-    uint16_t an, ns, ar;
-    uint8_t ecs_scope; /* widest scope of the tailored data in the answer (ECS-G1) */
-    struct query_stats *st;
-    uint32_t hashes[DNAME_MAX_LABELS + 1];
-
-    /* CK-1: the OPT carries COOKIE, the client's and server_cookie */
-    bool cookie_out;
-    bool valid_cookie; /* the query's server cookie was ours and valid */
-    uint8_t server_cookie[COOKIE_SERVER_LEN];
-    uint16_t opt_off; /* where write_opt() put the OPT; 0 = none */
-    /* what report() keys rate limiting on: the question's zone, the first lookup's match
-     * or cut, and whether that was a cut */
-    const struct zone *zone;
-    const struct zone_node *key_node;
-    bool referral;
-};
-
-/* ---- classify ---------------------------------------------------------------------- */
-
-static size_t response_max(const struct qctx *c)
-{
-    if (c->req->transport == QUERY_TCP)
-        return QUERY_TCP_BUF;
-    if (!c->q.edns)
-        return 512;
-    size_t req = c->q.edns_udp < 512 ? 512 : c->q.edns_udp;
-    size_t ours = c->v->conf->edns_max_udp;
-    return req < ours ? req : ours;
-}
-
-static size_t opt_size(const struct qctx *c)
-{
-    if (!c->q.edns)
-        return 0;
-    size_t n = OPT_FIXED;
-    if (c->q.ecs)
-        n += 4 + 4 + (c->q.ecs_source + 7u) / 8u;
-    if (c->q.nsid && c->v->conf->nsid_len > 0)
-        n += 4 + c->v->conf->nsid_len;
-    if (c->cookie_out)
-        n += 4 + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
-    return n;
-}
-
-/* CK-1 (RFC 7873, RFC 9018): the server cookie for the response: the query's own while it
- * is ours and fresh, else a new one. A bad one is answered as if only the client cookie
- * came (RFC 7873 5.2.3), never with BADCOOKIE. */
-static void cookie_stage(struct qctx *c)
-{
-    const struct conf_cookies *cc = &c->v->conf->cookies;
-    if (!c->q.cookie || !cc->enabled)
-        return;
-    const uint8_t *ip;
-    size_t iplen = cookie_sockaddr_ip(c->req->src, &ip);
-    uint32_t now = c->req->now != 0 ? c->req->now : (uint32_t)time(NULL);
-    enum cookie_verdict vd = COOKIE_BAD;
-    if (c->q.cookie_server_len > 0)
-        vd = cookie_check(cc->secret, c->q.cookie_client, c->q.cookie_server,
-                          c->q.cookie_server_len, ip, iplen, now);
-    if (vd == COOKIE_FRESH)
-        memcpy(c->server_cookie, c->q.cookie_server, COOKIE_SERVER_LEN);
-    else
-        cookie_make(cc->secret, c->q.cookie_client, ip, iplen, now, c->server_cookie);
-    c->cookie_out = true;
-    c->valid_cookie = vd != COOKIE_BAD;
-    if (c->st != NULL) {
-        if (c->q.cookie_server_len == 0)
-            STAT_ADD(c->st->cookie_client_only, 1);
-        else if (c->valid_cookie)
-            STAT_ADD(c->st->cookie_valid, 1);
-        else
-            STAT_ADD(c->st->cookie_invalid, 1);
-    }
-}
-
-/* ---- render helpers ------------------------------------------------------------------ */
-
-static void write_opt(struct qctx *c)
-{
-    uint8_t *p = c->w.buf + c->w.len;
-    const struct conf *cf = c->v->conf;
-    p[0] = 0;
-    wire_put16(p + 1, DNS_T_OPT);
-    wire_put16(p + 3, cf->edns_max_udp);
-    p[5] = (uint8_t)(c->rcode >> 4); /* extended RCODE, upper 8 bits */
-    p[6] = 0;                        /* version 0 */
-    p[7] = c->q.edns_do ? 0x80 : 0;
-    p[8] = 0;
-    size_t o = OPT_FIXED;
-    if (c->q.ecs) {
-        uint8_t nbytes = (uint8_t)((c->q.ecs_source + 7u) / 8u);
-        wire_put16(p + o, EDNS_O_ECS);
-        wire_put16(p + o + 2, (uint16_t)(4 + nbytes));
-        wire_put16(p + o + 4, c->q.ecs_family);
-        p[o + 6] = c->q.ecs_source;
-        /* SCOPE: 0 for static data (ECS-5) and for SOURCE 0 (ECS-7) */
-        p[o + 7] = c->q.ecs_source == 0 ? 0 : c->ecs_scope;
-        memcpy(p + o + 8, c->q.ecs_addr, nbytes);
-        o += 8u + nbytes;
-    }
-    if (c->q.nsid && cf->nsid_len > 0) {
-        wire_put16(p + o, EDNS_O_NSID);
-        wire_put16(p + o + 2, cf->nsid_len);
-        memcpy(p + o + 4, cf->nsid, cf->nsid_len);
-        o += 4u + cf->nsid_len;
-    }
-    if (c->cookie_out) {
-        wire_put16(p + o, EDNS_O_COOKIE);
-        wire_put16(p + o + 2, COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN);
-        memcpy(p + o + 4, c->q.cookie_client, COOKIE_CLIENT_LEN);
-        memcpy(p + o + 4 + COOKIE_CLIENT_LEN, c->server_cookie, COOKIE_SERVER_LEN);
-        o += 4u + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
-    }
-    c->opt_off = (uint16_t)c->w.len;
-    wire_put16(p + 9, (uint16_t)(o - OPT_FIXED));
-    c->w.len += o;
-    c->ar++;
-}
+#include "query_int.h"
 
 /* Header + question (copied byte for byte, HDR-1). */
 static void start_response(struct qctx *c, bool with_question)
@@ -192,7 +58,7 @@ static size_t finish(struct qctx *c, bool with_question, struct query_stats *st)
 {
     uint8_t *b = c->w.buf;
     if (c->q.edns)
-        write_opt(c);
+        query__write_opt(c);
     wire_put16(b, c->q.id);
     uint16_t flags = (uint16_t)(DNS_F_QR | ((unsigned)c->q.opcode << 11) | (c->q.flags & DNS_F_RD) |
                                 c->flags | (c->rcode & 0xF));
@@ -728,11 +594,11 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     enum wire_status ps = wire_parse_query(req->pkt, req->len, &c.q);
     if (ps == WIRE_DROP)
         goto drop;
-    c.max_size = response_max(&c);
+    c.max_size = query__response_max(&c);
     if (c.max_size > outcap)
         c.max_size = outcap;
-    cookie_stage(&c);
-    c.opt_size = opt_size(&c);
+    query__cookie_stage(&c);
+    c.opt_size = query__opt_size(&c);
     c.w.limit = c.max_size - c.opt_size;
     if (st != NULL) {
         STAT_ADD(st->edns, c.q.edns);

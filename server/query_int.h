@@ -1,0 +1,73 @@
+/* query_int.h: the query engine's internals shared by its files: the per-query context
+ * and the EDNS stage (query_edns.c). Not for use outside query*.c. */
+#ifndef GSLBD_QUERY_INT_H
+#define GSLBD_QUERY_INT_H
+
+#include "cookie.h"
+#include "query.h"
+#include "wire.h"
+
+#define CNAME_CHAIN_MAX 16
+#define OPT_FIXED 11 /* root owner, type, class, TTL, RDLENGTH */
+
+/* Everything one query carries through the stages; lives on the worker's stack. */
+struct qctx {
+    const struct view *v;
+    const struct query_req *req;
+    struct wire_query q;
+    struct wire_writer w;
+    size_t max_size; /* the response size the client accepts */
+    size_t opt_size; /* bytes reserved at the end for our OPT */
+    uint16_t flags;  /* response header flags without RCODE */
+    uint8_t rcode;   /* full (extended) RCODE */
+    uint16_t an, ns, ar;
+    uint8_t ecs_scope; /* widest scope of the tailored data in the answer (ECS-G1) */
+    struct query_stats *st;
+    uint32_t hashes[DNAME_MAX_LABELS + 1];
+
+    /* CK-1: the OPT carries COOKIE, the client's and server_cookie */
+    bool cookie_out;
+    bool valid_cookie; /* the query's server cookie was ours and valid */
+    uint8_t server_cookie[COOKIE_SERVER_LEN];
+    uint16_t opt_off; /* where write_opt() put the OPT; 0 = none */
+    /* what report() keys rate limiting on: the question's zone, the first lookup's match
+     * or cut, and whether that was a cut */
+    const struct zone *zone;
+    const struct zone_node *key_node;
+    bool referral;
+};
+
+/* ---- EDNS stage: size limits, cookie and our OPT record -------------------------------- */
+
+/* The response size the client accepts (TCP: a whole message). */
+static inline size_t query__response_max(const struct qctx *c)
+{
+    if (c->req->transport == QUERY_TCP)
+        return QUERY_TCP_BUF;
+    if (!c->q.edns)
+        return 512;
+    size_t req = c->q.edns_udp < 512 ? 512 : c->q.edns_udp;
+    size_t ours = c->v->conf->edns_max_udp;
+    return req < ours ? req : ours;
+}
+
+static inline size_t query__opt_size(const struct qctx *c)
+{
+    if (!c->q.edns)
+        return 0;
+    size_t n = OPT_FIXED;
+    if (c->q.ecs)
+        n += 4 + 4 + (c->q.ecs_source + 7u) / 8u;
+    if (c->q.nsid && c->v->conf->nsid_len > 0)
+        n += 4 + c->v->conf->nsid_len;
+    if (c->cookie_out)
+        n += 4 + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
+    return n;
+}
+
+/* CK-1: decides the server cookie of the response (query_edns.c). */
+void query__cookie_stage(struct qctx *c);
+/* Writes our OPT at the writer's end; sets opt_off and counts it in ar (query_edns.c). */
+void query__write_opt(struct qctx *c);
+
+#endif
