@@ -176,7 +176,7 @@ static void test_rejected_reload(void **state)
     assert_ptr_equal(atomic_load(&g_rt.srv.view), before);
     assert_int_equal(atomic_load(&g_rt.ctl.reload_failures), fails + 1);
     assert_int_equal(atomic_load(&g_rt.ctl.reloads), oks);
-    assert_non_null(strstr(g_rt.ctl.last_reload_error, "t.zone:3:"));
+    assert_non_null(strstr(rt_reload_error(&g_rt.ctl), "t.zone:3:"));
 
     rt_write_zone(&g_rt);
     rt_http(g_port, "POST", "/api/v1/reload", auth, "", &h);
@@ -187,7 +187,7 @@ static void test_rejected_reload(void **state)
     json_decref(j);
     free(h.body);
     assert_ptr_not_equal(atomic_load(&g_rt.srv.view), before);
-    assert_string_equal(g_rt.ctl.last_reload_error, "");
+    assert_string_equal(rt_reload_error(&g_rt.ctl), "");
 }
 
 /* The token comes with the view: a reload without token_file turns changes off (403). */

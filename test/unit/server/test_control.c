@@ -167,7 +167,7 @@ static void test_reloads(void **state)
     kill(getpid(), SIGHUP);
     wait_reloads(&rt, 1, 1);
     assert_ptr_equal(atomic_load(&rt.srv.view), v1);
-    assert_non_null(strstr(rt.ctl.last_reload_error, "t.zone:3:"));
+    assert_non_null(strstr(rt_reload_error(&rt.ctl), "t.zone:3:"));
 
     /* from another thread: the caller gets the result and the message */
     assert_true(reload_from_thread(&rt) < 0);
@@ -175,7 +175,7 @@ static void test_reloads(void **state)
     rt_write_zone(&rt);
     assert_int_equal(reload_from_thread(&rt), 0);
     wait_reloads(&rt, 2, 2);
-    assert_string_equal(rt.ctl.last_reload_error, "");
+    assert_string_equal(rt_reload_error(&rt.ctl), "");
     assert_ptr_not_equal(atomic_load(&rt.srv.view), v1);
 
     /* with a state file, admin states come from it instead of the old view */

@@ -145,6 +145,16 @@ static inline void rt_init(struct rt *rt)
     rt_write(rt, "token", "s3cret-token\n", 0600);
 }
 
+/* The control's last reload error, copied under its lock (the control thread writes it). */
+static inline const char *rt_reload_error(struct control *ctl)
+{
+    static char buf[sizeof(ctl->last_reload_error)];
+    pthread_mutex_lock(&ctl->reload_lock);
+    snprintf(buf, sizeof(buf), "%s", ctl->last_reload_error);
+    pthread_mutex_unlock(&ctl->reload_lock);
+    return buf;
+}
+
 static inline int rt_build(void *arg, struct view **out, struct err *e)
 {
     struct rt *rt = arg;
