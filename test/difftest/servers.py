@@ -16,10 +16,20 @@ KNOTD = os.environ.get("KNOTD", "/usr/sbin/knotd")
 _running = []  # every Popen we started, stopped by stop_all()
 
 
+def ephemeral_low():
+    """The kernel's first ephemeral port: test servers stay below it, so no client socket
+    can take their port between the check and the bind."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return max(int(f.read().split()[0]), 12000)
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A random high loopback port free for UDP and TCP."""
+    """A random loopback port free for UDP and TCP, below the ephemeral range."""
     for _ in range(200):
-        port = random.SystemRandom().randint(20000, 60999)
+        port = random.SystemRandom().randint(10000, ephemeral_low() - 1)
         ok = True
         for st in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
             s = socket.socket(socket.AF_INET, st)

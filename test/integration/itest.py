@@ -177,10 +177,23 @@ def _can_bind(addr, port):
     return True
 
 
+def port_range():
+    """Ports for test servers: below the kernel's ephemeral range, so that no client socket
+    (ours or any other process's) can take a port between our check and the server's bind."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    low = max(low, 12000)
+    return 10000, low - 1
+
+
 def free_port(addrs=("127.0.0.1", "::1")):
-    """A random high port free for UDP and TCP on every address in addrs."""
+    """A random port free for UDP and TCP on every address in addrs (see port_range)."""
+    lo, hi = port_range()
     for _ in range(200):
-        port = random.randint(20000, 60999)
+        port = random.randint(lo, hi)
         if all(_can_bind(a, port) for a in addrs):
             return port
     raise RuntimeError("no free port")

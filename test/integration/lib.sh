@@ -126,7 +126,8 @@ wait_log() {
     return 1
 }
 
-# free_port [ADDR...]: a random high port free for UDP and TCP on every address given.
+# free_port [ADDR...]: a random port free for UDP and TCP on every address given, below the
+# kernel's ephemeral range.
 free_port() {
     local addrs=("$@")
     [ ${#addrs[@]} -eq 0 ] && addrs=(127.0.0.1)
@@ -143,8 +144,13 @@ def free(a, p):
         finally:
             s.close()
     return True
+# below the kernel's ephemeral range: no client socket can take it before the server binds
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
 for _ in range(200):
-    p = random.randint(20000, 60999)
+    p = random.randint(10000, max(low, 12000) - 1)
     if all(free(a, p) for a in sys.argv[1:]):
         print(p)
         sys.exit(0)

@@ -64,21 +64,32 @@ static inline void rt_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* A port free on 127.0.0.1 for both TCP and UDP just now. */
+/* A port free on 127.0.0.1 for both TCP and UDP just now, below the kernel's ephemeral
+ * range (10000..32767 by default), so no client socket can take it before the bind. */
 static inline uint16_t rt_free_port(void)
 {
-    for (int tries = 0; tries < 50; tries++) {
+    static unsigned seed;
+    if (seed == 0)
+        seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+    int low = 32768;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%d", &low) != 1)
+            low = 32768;
+        fclose(f);
+    }
+    if (low < 12000)
+        low = 12000;
+    for (int tries = 0; tries < 200; tries++) {
+        uint16_t port = (uint16_t)(10000 + rand_r(&seed) % (unsigned)(low - 10000));
         int t = socket(AF_INET, SOCK_STREAM, 0), u = socket(AF_INET, SOCK_DGRAM, 0);
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
-        socklen_t len = sizeof(sa);
-        uint16_t port = 0;
-        if (bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-            getsockname(t, (struct sockaddr *)&sa, &len) == 0 &&
-            bind(u, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-            port = ntohs(sa.sin_port);
+        struct sockaddr_in sa = {
+            .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(0x7f000001)};
+        bool ok = bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+                  bind(u, (struct sockaddr *)&sa, sizeof(sa)) == 0;
         close(t);
         close(u);
-        if (port != 0)
+        if (ok)
             return port;
     }
     fail_msg("no free port");
