@@ -12,6 +12,8 @@
 #   env IT_TIMEOUT  seconds allowed per integration script (default 600)
 #   env IT_ONLY     run only the integration scripts whose name contains this text
 #   env GSLBD_GEOIP_DIR  MaxMind's test databases (default: ../shared/geoip beside the repo)
+#   env GSLBD_TEST_SLOWDOWN  timing slack factor (default: as make sets it for the build's
+#               variant: 4 for build/asan, 6 for build/tsan, else 1)
 set -u
 
 usage() {
@@ -32,6 +34,15 @@ if [ ! -d "$BUILD" ]; then
     echo "run-all: no build folder $BUILD (run make first)" >&2
     exit 2
 fi
+# the same slack as `make test VARIANT=...` gives, when run-all.sh is called directly
+if [ -z "${GSLBD_TEST_SLOWDOWN:-}" ]; then
+    case $(basename "$BUILD") in
+    asan) GSLBD_TEST_SLOWDOWN=4 ;;
+    tsan) GSLBD_TEST_SLOWDOWN=6 ;;
+    *) GSLBD_TEST_SLOWDOWN=1 ;;
+    esac
+fi
+export GSLBD_TEST_SLOWDOWN
 OUT=$REPO/test/out
 mkdir -p "$OUT"
 export TEST_OUT=$OUT
