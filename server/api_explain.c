@@ -17,7 +17,7 @@ enum MHD_Result api_explain(struct api *a, struct MHD_Connection *c)
 {
     struct control *ctl = a->ctl;
     struct explain_req er = {arg(c, "name"), arg(c, "type"), arg(c, "client"), arg(c, "ecs"),
-                             arg(c, "assume_down")};
+                             arg(c, "assume_down"), false};
     if (er.type == NULL)
         er.type = "A";
     if (er.name == NULL || er.client == NULL)
