@@ -21,6 +21,7 @@ struct conf_listen {
 struct conf_zone {
     char *origin; /* text, as written */
     char *file;   /* resolved relative to the config file's folder */
+    int line, col; /* where the config file names it, for errors; 0 with --zone */
 };
 
 struct conf_tcp {

@@ -309,9 +309,12 @@ int explain_query(const struct view *v, const struct explain_req *r, json_t **ou
                             assumed_json(r->assume_down));
     json_object_set_new(
         o, "health",
-        json_string(r->offline ? "assumed: gslbd --explain runs no probes, so every address "
-                                 "counts as up; admin states come from the state file"
-                               : "live: the probes' current results and admin states"));
+        json_string(!r->offline ? "live: the probes' current results and admin states"
+                    : v->conf->state_file != NULL
+                        ? "assumed: gslbd --explain runs no probes, so every address counts as "
+                          "up; admin states come from the state file"
+                        : "assumed: gslbd --explain runs no probes, so every address counts as "
+                          "up; no state_file, so every admin state is auto"));
     /* The real engine answers, and tells what it looked up and decided: nothing below
      * repeats a step of its own, so the explanation is the answer's (EXP-1). */
     uint64_t rng = 0x5eed5eed5eedULL;

@@ -16,6 +16,7 @@
 #include "cookie.h"
 #include "ctl.h"
 #include "explain.h"
+#include "jsonfmt.h"
 #include "log.h"
 #include "server.h"
 #include "view.h"
@@ -387,7 +388,8 @@ int main(int argc, char **argv)
         json_t *j = NULL;
         int rc = explain_query(v, &er, &j, &e);
         if (rc == 0) {
-            json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            jsonfmt_round(j);
+            json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSONFMT_FLAGS);
             printf("\n");
             json_decref(j);
         } else {
