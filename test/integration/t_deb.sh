@@ -209,7 +209,9 @@ got = {"listen": pkg["listen"], "file": pkg["zones"][0]["file"],
 if got != want:
     sys.exit("installed-layout keys: %s, want %s" % (got, want))
 for c in (dev, pkg):  # the layout keys and their comments may differ, nothing else
-    for k in ("listen", "state_file", "$comment"):
+    # "api": the demo names its token (conf/api.token, made by make); the package ships
+    # without one (changes disabled until the operator makes a token, README Operations)
+    for k in ("listen", "state_file", "$comment", "api"):
         c.pop(k, None)
     c["zones"][0].pop("file")
     for k in ("database", "$comment"):
