@@ -553,8 +553,10 @@ int ctl_main(int argc, char **argv)
     memset(&t, 0, sizeof(t));
     t.config = CTL_DEFAULT_CONFIG;
     const char *assume_down = NULL;
+    static char prog[] = "gslbd ctl"; /* getopt's messages say who complains */
+    argv[0] = prog;
     int ch;
-    optind = 1;
+    optind = 0; /* glibc: start afresh (ctl_main may run more than once, in tests) */
     while ((ch = getopt_long(argc, argv, "+c:jh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
