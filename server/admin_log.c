@@ -35,11 +35,10 @@ json_t *admin_log_json(const struct admin_log *l)
         snprintf(t, sizeof(t), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                  (int)(c->wall_ms % 1000));
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "time", t,
-                                             "cluster", c->cluster, "from",
-                                             gslb_admin_name((enum gslb_admin)c->from), "to",
-                                             gslb_admin_name((enum gslb_admin)c->to), "by", c->by,
-                                             "via", c->via));
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "time", t, "cluster", c->cluster,
+                           "from", gslb_admin_name((enum gslb_admin)c->from), "to",
+                           gslb_admin_name((enum gslb_admin)c->to), "by", c->by, "via", c->via));
     }
     return arr;
 }

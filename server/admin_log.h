@@ -14,8 +14,8 @@
 struct admin_change {
     int64_t wall_ms; /* when gslbd applied it (Unix ms) */
     char cluster[64];
-    char by[128]; /* who: "api 127.0.0.1:40112", "gslbd --admin by alice (uid 1000)" */
-    char via[16]; /* "api" or "state file" */
+    char by[128];     /* who: "api 127.0.0.1:40112", "gslbd --admin by alice (uid 1000)" */
+    char via[16];     /* "api" or "state file" */
     uint8_t from, to; /* enum gslb_admin */
 };
 

@@ -141,8 +141,8 @@ enum MHD_Result api_reply_take(struct MHD_Connection *c, unsigned status, const 
 enum MHD_Result api_reply_json(struct MHD_Connection *c, unsigned status, json_t *j)
 {
     jsonfmt_round(j);
-    char *text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSONFMT_FLAGS)
-                           : NULL;
+    char *text =
+        j != NULL ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSONFMT_FLAGS) : NULL;
     json_decref(j);
     if (text == NULL) {
         static const char oom[] = "{\"error\":\"out of memory\"}\n";

@@ -34,20 +34,21 @@ struct ctl_target {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: gslbd ctl [-c FILE] [--json] COMMAND\n"
-               "commands:\n"
-               "  status                    regions, clusters, states, shares, failing checks\n"
-               "  drain|undrain|up|down|auto CLUSTER  set a cluster's admin state\n"
-               "  reload                    reload config and zones; exit 1 if rejected\n"
-               "  explain NAME TYPE CLIENT [ECS] [--assume-down C1,C2]\n"
-               "                            what gslbd answers now, and why\n"
-               "options:\n"
-               "  -c, --config FILE  gslbd's config: the API address and token file (default "
-               "%s)\n"
-               "  -j, --json         print the API's JSON instead of text\n"
-               "exit status: 0 done, 1 gslbd refused (rejected reload, unknown cluster), 2 usage,\n"
-               "             3 config or token file unreadable, 4 gslbd's API unreachable\n",
-               CTL_DEFAULT_CONFIG);
+    fprintf(f,
+            "usage: gslbd ctl [-c FILE] [--json] COMMAND\n"
+            "commands:\n"
+            "  status                    regions, clusters, states, shares, failing checks\n"
+            "  drain|undrain|up|down|auto CLUSTER  set a cluster's admin state\n"
+            "  reload                    reload config and zones; exit 1 if rejected\n"
+            "  explain NAME TYPE CLIENT [ECS] [--assume-down C1,C2]\n"
+            "                            what gslbd answers now, and why\n"
+            "options:\n"
+            "  -c, --config FILE  gslbd's config: the API address and token file (default "
+            "%s)\n"
+            "  -j, --json         print the API's JSON instead of text\n"
+            "exit status: 0 done, 1 gslbd refused (rejected reload, unknown cluster), 2 usage,\n"
+            "             3 config or token file unreadable, 4 gslbd's API unreachable\n",
+            CTL_DEFAULT_CONFIG);
 }
 
 /* ---- the config file: API address and token ------------------------------------------ */
@@ -382,7 +383,8 @@ static void print_status(const struct ctl_target *t, const json_t *st)
                  100.0 * json_number_value(json_object_get(cl, "share_1m")));
         snprintf(ans, sizeof(ans), "%lld",
                  (long long)json_integer_value(json_object_get(cl, "answers_1m")));
-        snprintf(w, sizeof(w), "%lld", (long long)json_integer_value(json_object_get(cl, "weight")));
+        snprintf(w, sizeof(w), "%lld",
+                 (long long)json_integer_value(json_object_get(cl, "weight")));
         failing_checks(cl, fail, sizeof(fail));
         snprintf(state, sizeof(state), "%s%s", str(cl, "state"),
                  !json_is_true(json_object_get(cl, "in_service")) && fails_open(st, str(cl, "name"))
@@ -413,7 +415,7 @@ static void print_status(const struct ctl_target *t, const json_t *st)
                  (long long)json_integer_value(json_object_get(svc, "failover_ttl")));
         snprintf(down, sizeof(down), "%s%s", str(svc, "all_down"),
                  json_is_true(json_object_get(svc, "every_cluster_down")) ? ": EVERY CLUSTER DOWN"
-                                                                           : "");
+                                                                          : "");
         table_row(&tb, str(svc, "name"), str(svc, "policy"), ttl, names, down);
     }
     table_print(&tb);
@@ -469,8 +471,9 @@ static int cmd_state(const struct ctl_target *t, const char *verb, const char *c
         print_json(j);
     else if (rc == 0)
         printf("%s: %s -> %s%s%s\n", str(j, "cluster"), str(j, "previous"), str(j, "state"),
-               json_is_string(json_object_get(j, "state_file")) ? ", kept in " : " (no state_file: "
-                                                                                 "until restart)",
+               json_is_string(json_object_get(j, "state_file")) ? ", kept in "
+                                                                : " (no state_file: "
+                                                                  "until restart)",
                str(j, "state_file"));
     json_decref(j);
     return rc;
@@ -597,8 +600,7 @@ int ctl_main(int argc, char **argv)
     }
     const char *cmd = args[0];
     bool state_cmd = strcmp(cmd, "drain") == 0 || strcmp(cmd, "undrain") == 0 ||
-                     strcmp(cmd, "up") == 0 || strcmp(cmd, "down") == 0 ||
-                     strcmp(cmd, "auto") == 0;
+                     strcmp(cmd, "up") == 0 || strcmp(cmd, "down") == 0 || strcmp(cmd, "auto") == 0;
     bool ok = (strcmp(cmd, "status") == 0 && nargs == 1) ||
               (strcmp(cmd, "reload") == 0 && nargs == 1) || (state_cmd && nargs == 2) ||
               (strcmp(cmd, "explain") == 0 && nargs >= 4 && nargs <= 5);

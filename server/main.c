@@ -383,8 +383,12 @@ int main(int argc, char **argv)
     if (o.log_level < 0)
         log_set_level((enum log_level)v->conf->log_level);
     if (o.explain[0] != NULL) {
-        struct explain_req er = {o.explain[0], o.explain[1], o.explain[2], o.explain[3],
-                                 o.assume_down, true};
+        struct explain_req er = {.name = o.explain[0],
+                                 .type = o.explain[1],
+                                 .client = o.explain[2],
+                                 .ecs = o.explain[3],
+                                 .assume_down = o.assume_down,
+                                 .offline = true};
         json_t *j = NULL;
         int rc = explain_query(v, &er, &j, &e);
         if (rc == 0) {

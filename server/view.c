@@ -91,8 +91,7 @@ static void where_named(const struct conf *c, size_t zi, int rc, struct err *e)
         return;
     char was[sizeof(e->msg)];
     snprintf(was, sizeof(was), "%s", e->msg);
-    err_set(e, rc, c->path, c->zones[zi].line, c->zones[zi].col, "$.zones[%zu].file: %s", zi,
-            was);
+    err_set(e, rc, c->path, c->zones[zi].line, c->zones[zi].col, "$.zones[%zu].file: %s", zi, was);
 }
 
 /* Load zone i, creating nodes for the GSLB services that live in it, then check that no

@@ -55,8 +55,7 @@ static void test_keeps_the_last_50(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "cluster")),
                         "c122");
     assert_string_equal(
-        json_string_value(json_object_get(json_array_get(j, ADMIN_LOG_MAX - 1), "cluster")),
-        "c73");
+        json_string_value(json_object_get(json_array_get(j, ADMIN_LOG_MAX - 1), "cluster")), "c73");
     json_decref(j);
 }
 

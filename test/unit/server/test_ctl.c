@@ -95,12 +95,12 @@ static void test_config_errors(void **state)
     assert_int_equal(run("ctl", "-c", missing, "status", NULL), CTL_EXIT_CONFIG);
     assert_int_equal(run("ctl", "-c", file("b.json", "{\"api\": [1,}"), "status", NULL),
                      CTL_EXIT_CONFIG);
-    assert_int_equal(run("ctl", "-c", file("d.json", "{\"api\": {\"enabled\": false}}"), "status",
-                         NULL),
-                     CTL_EXIT_CONFIG);
-    assert_int_equal(run("ctl", "-c", file("l.json", "{\"api\": {\"listen\": \"nowhere\"}}"),
-                         "status", NULL),
-                     CTL_EXIT_CONFIG);
+    assert_int_equal(
+        run("ctl", "-c", file("d.json", "{\"api\": {\"enabled\": false}}"), "status", NULL),
+        CTL_EXIT_CONFIG);
+    assert_int_equal(
+        run("ctl", "-c", file("l.json", "{\"api\": {\"listen\": \"nowhere\"}}"), "status", NULL),
+        CTL_EXIT_CONFIG);
     assert_int_equal(run("ctl", "-c", file("o.json", "{\"api\": 7}"), "status", NULL),
                      CTL_EXIT_CONFIG);
 }

@@ -20,9 +20,9 @@ static char *dump(json_t *j)
 static void test_reals_print_as_written(void **state)
 {
     (void)state;
-    json_t *j = json_pack("{s:f, s:f, s:f, s:[f, {s:f}], s:i, s:f}", "lat", 50.11, "lon", -77.49,
-                          "share", 1.0 / 3.0, "deep", 0.1 + 0.2, "x", 2.0 / 3.0, "n", 7, "big",
-                          123456789.1234567);
+    json_t *j =
+        json_pack("{s:f, s:f, s:f, s:[f, {s:f}], s:i, s:f}", "lat", 50.11, "lon", -77.49, "share",
+                  1.0 / 3.0, "deep", 0.1 + 0.2, "x", 2.0 / 3.0, "n", 7, "big", 123456789.1234567);
     char *t = dump(j);
     assert_string_equal(t, "{\"lat\":50.11,\"lon\":-77.49,\"share\":0.333333,\"deep\":[0.3,"
                            "{\"x\":0.666667}],\"n\":7,\"big\":123456789.123457}");
