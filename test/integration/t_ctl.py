@@ -24,7 +24,7 @@ import t_api_lib as A  # noqa: E402
 import t_gslb_lib as L  # noqa: E402
 
 R = itest.Report("t_ctl")
-PLAN = 23
+PLAN = 24
 
 
 class S:
@@ -93,6 +93,19 @@ def t_status():
             "admin_changes" in j,
             "CTL-1", "ctl status --json prints the status JSON (with admin_changes)",
             lambda: brief(rc, out, err))
+
+
+def t_fail_open():
+    # fra-a down by hand, ash-a down by its probe: solo.api.test (fra-a, ash-a) fails open
+    rc0, _o, _e = ctl("down", "fra-a")
+    rc, out, err = ctl("status")
+    ctl("auto", "fra-a")
+    R.check(rc0 == 0 and rc == 0 and
+            "forced-down (failing open: answered)" in row_of(out, "fra-a") and
+            "down (failing open: answered)" in row_of(out, "ash-a") and
+            re.search(r"^solo\.api\.test\..*fail_open: EVERY CLUSTER DOWN$", out, re.M),
+            "CTL-1", "ctl status: clusters of a service that fails open are shown as answered, "
+            "and the service as EVERY CLUSTER DOWN", lambda: brief(rc, out, err))
 
 
 def t_states():
@@ -270,6 +283,7 @@ def main():
         S.setup.write(S.backends.port)
         S.srv = S.setup.start("t_ctl")
         t_status()
+        t_fail_open()
         t_states()
         t_reload()
         t_explain()
