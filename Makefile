@@ -70,7 +70,14 @@ WIRECHECK := $(BUILD)/test/wirecheck
 # The bundled demo GeoIP database, built from synthetic networks (geo/demo-networks.txt).
 DEMO_MMDB := build/geo/demo.mmdb
 
-all: $(GSLBD) $(DEMO_MMDB) $(WIRECHECK)
+# The demo's API token (conf/gslbd.json names it; git ignores it): made once, private, so
+# that `gslbd ctl` and curl can change things in the demo (README, Operations).
+DEMO_TOKEN := conf/api.token
+
+all: $(GSLBD) $(DEMO_MMDB) $(WIRECHECK) $(DEMO_TOKEN)
+
+$(DEMO_TOKEN):
+	@(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >$@.tmp && mv $@.tmp $@)
 
 $(DEMO_MMDB): geo/demo-networks.txt geo/mkmmdb.pl
 	@mkdir -p $(dir $@)

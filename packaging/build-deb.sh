@@ -79,7 +79,7 @@ install -D -m 0644 "$PKG/gslbd.service" "$ROOT/lib/systemd/system/gslbd.service"
 install -D -m 0644 "$PKG/etc/gslbd.json" "$ROOT/etc/gslbd/gslbd.json"
 install -D -m 0644 zones/insure.example.zone "$ROOT/etc/gslbd/zones/insure.example.zone"
 install -D -m 0644 "$MMDB" "$ROOT/usr/share/gslbd/demo.mmdb"
-for page in gslbd.8 gslbd.json.5; do
+for page in gslbd.8 gslbd.json.5 gslbd-ctl.8 gslbd-api.7; do
     dir=$ROOT/usr/share/man/man${page##*.}
     install -d -m 0755 "$dir"
     gzip -9n <"$PKG/man/$page" >"$dir/$page.gz"
@@ -90,6 +90,14 @@ doc=$ROOT/usr/share/doc/gslbd
 install -d -m 0755 "$doc"
 gzip -9n <"$CHANGELOG" >"$doc/changelog.Debian.gz"
 chmod 0644 "$doc/changelog.Debian.gz"
+# the project's reference (docs/: protocol and GSLB rules, config, the API) and the API's
+# JSON schemas; text compressed as Debian policy asks, the schemas kept as they are
+for f in README.md docs/*.md; do
+    gzip -9n <"$f" >"$doc/${f##*/}.gz"
+    chmod 0644 "$doc/${f##*/}.gz"
+done
+install -d -m 0755 "$doc/schema"
+install -m 0644 docs/schema/*.schema.json "$doc/schema/"
 # debian/copyright in the machine-readable format, its notice and licence text from LICENSE
 holder=$(sed -n 's/^Copyright ([cC]) //p' LICENSE | head -1)
 [ -n "$holder" ] || die "LICENSE: no 'Copyright (c) ...' line"

@@ -11,7 +11,7 @@ pkgs=(
   bind9-dnsutils knot-dnsutils ldnsutils dnsperf
   nsd gdnsd knot
   clang libclang-rt-14-dev
-  procps iproute2 python3 python3-dnspython
+  procps iproute2 python3 python3-dnspython python3-jsonschema
   lintian systemd dpkg-dev
   curl chromium
 )

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonfmt.h"
 #include "log.h"
 
 #define CLUSTERS_PREFIX "/api/v1/clusters/"
@@ -139,7 +140,9 @@ enum MHD_Result api_reply_take(struct MHD_Connection *c, unsigned status, const 
 
 enum MHD_Result api_reply_json(struct MHD_Connection *c, unsigned status, json_t *j)
 {
-    char *text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    jsonfmt_round(j);
+    char *text =
+        j != NULL ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSONFMT_FLAGS) : NULL;
     json_decref(j);
     if (text == NULL) {
         static const char oom[] = "{\"error\":\"out of memory\"}\n";

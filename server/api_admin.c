@@ -70,9 +70,13 @@ enum MHD_Result api_cluster_state(struct api *a, struct MHD_Connection *c, const
     }
     enum gslb_admin old = (enum gslb_admin)atomic_exchange(&v->gslb->admin[ci], (uint8_t)want);
     const char *state_file = v->conf->state_file;
-    int src = state_file != NULL ? gslb_state_save(v->gslb, state_file, &e) : 0;
+    char by[128];
+    snprintf(by, sizeof(by), "api %s", who);
+    int src = state_file != NULL ? gslb_state_save_by(v->gslb, state_file, by, &e) : 0;
     if (src < 0)
         atomic_store(&v->gslb->admin[ci], (uint8_t)old); /* all or nothing */
+    else if (old != want)
+        admin_log_add(&ctl->admin_log, name, by, "api", old, want);
     json_t *j =
         json_pack("{s:s, s:s, s:s, s:s?}", "cluster", name, "previous", gslb_admin_name(old),
                   "state", gslb_admin_name(src < 0 ? old : want), "state_file", state_file);

@@ -16,8 +16,11 @@ static const char *arg(struct MHD_Connection *c, const char *key)
 enum MHD_Result api_explain(struct api *a, struct MHD_Connection *c)
 {
     struct control *ctl = a->ctl;
-    struct explain_req er = {arg(c, "name"), arg(c, "type"), arg(c, "client"), arg(c, "ecs"),
-                             arg(c, "assume_down")};
+    struct explain_req er = {.name = arg(c, "name"),
+                             .type = arg(c, "type"),
+                             .client = arg(c, "client"),
+                             .ecs = arg(c, "ecs"),
+                             .assume_down = arg(c, "assume_down")};
     if (er.type == NULL)
         er.type = "A";
     if (er.name == NULL || er.client == NULL)

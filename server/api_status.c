@@ -176,6 +176,7 @@ enum MHD_Result api_status(struct api *a, struct MHD_Connection *c)
     uint64_t ntransitions = ctl->probes.transitions;
     pthread_mutex_unlock(&ctl->probes.lock);
 
+    json_t *admin_changes = admin_log_json(&ctl->admin_log); /* reload_lock held */
     const char *err = ctl->last_reload_error;
     json_t *o = json_pack(
         "{s:s, s:s, s:I, s:s, s:b, s:I, s:I, s:o, s:{s:I, s:I}, s:o, s:o, s:o, s:I, s:o}",
@@ -189,6 +190,7 @@ enum MHD_Result api_status(struct api *a, struct MHD_Connection *c)
         regions_json(v->conf), "clusters", clusters_json(v, per_addr, ans1m, total1m, ans1m + nc),
         "services", services_json(g), "health_transitions", (json_int_t)ntransitions, "transitions",
         transitions);
+    json_object_set_new(o, "admin_changes", admin_changes);
     pthread_mutex_unlock(&ctl->reload_lock);
     for (size_t i = 0; i < na; i++)
         json_decref(per_addr[i]); /* those not taken by a cluster (none, normally) */

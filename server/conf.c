@@ -239,6 +239,7 @@ int conf__zone_push(struct conf *c, const char *origin, const char *file)
     }
     c->zones[c->nzones].origin = o;
     c->zones[c->nzones].file = f;
+    c->zones[c->nzones].line = c->zones[c->nzones].col = 0;
     c->nzones++;
     return 0;
 }

@@ -19,8 +19,9 @@ struct conf_listen {
 };
 
 struct conf_zone {
-    char *origin; /* text, as written */
-    char *file;   /* resolved relative to the config file's folder */
+    char *origin;  /* text, as written */
+    char *file;    /* resolved relative to the config file's folder */
+    int line, col; /* where the config file names it, for errors; 0 with --zone */
 };
 
 struct conf_tcp {

@@ -535,7 +535,18 @@ static int zone_elem(struct conf_loader *ld, json_t *v, void *base)
         return r;
     r = conf__zone_push(c, z.origin, path);
     free(path);
-    return r < 0 ? conf__nomem(ld) : 0;
+    if (r < 0)
+        return conf__nomem(ld);
+    /* where the file is named: a zone file that cannot be opened is reported there */
+    struct conf_pos pos = {0, 0};
+    if (conf__path_key(ld, "file") == 0) {
+        if (conf_pos_find(ld->text, ld->len, ld->path.buf, CONF_POS_VALUE, &pos) == 0) {
+            c->zones[c->nzones - 1].line = pos.line;
+            c->zones[c->nzones - 1].col = pos.col;
+        }
+        jpath_cut(&ld->path, mark);
+    }
+    return 0;
 }
 
 static int nsid_value(struct conf_loader *ld, json_t *v, void *base)

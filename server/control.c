@@ -19,6 +19,12 @@ int control_reload(struct control *ctl, struct err *e)
         gslb_copy_states(v->gslb, old->gslb, v->conf->state_file == NULL);
         rc = probes_apply(&ctl->probes, v, e);
     }
+    if (rc == 0 && v->conf->state_file != NULL) {
+        /* changes made in the file (gslbd --admin) are logged and kept like the API's */
+        char by[128];
+        bool known = gslb_state_author(v->conf->state_file, by, sizeof(by));
+        admin_log_diff(&ctl->admin_log, old->gslb, v->gslb, known ? by : NULL);
+    }
     if (rc < 0) {
         view_free(v);
         atomic_fetch_add(&ctl->reload_failures, 1);

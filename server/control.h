@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "admin_log.h"
 #include "err.h"
 #include "probe.h"
 #include "server.h"
@@ -40,6 +41,7 @@ struct control {
     bool shutting_down;          /* with reload_lock: waiters give up */
     pthread_mutex_t reload_lock; /* serialises reloads with API admin changes */
     char last_reload_error[1024];
+    struct admin_log admin_log; /* with reload_lock: API and state file changes */
     _Atomic unsigned long reloads, reload_failures;
 };
 

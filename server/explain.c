@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <ldns/ldns.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,6 +238,18 @@ static int assume_down(const struct gslb *g, const char *list, _Atomic uint8_t *
     return 0;
 }
 
+/* The clusters assume_down named (already checked by assume_down()), as a JSON array. */
+static json_t *assumed_json(const char *list)
+{
+    json_t *a = json_array();
+    char tmp[1024];
+    snprintf(tmp, sizeof(tmp), "%s", list);
+    char *save = NULL;
+    for (char *t = strtok_r(tmp, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save))
+        json_array_append_new(a, json_string(t));
+    return a;
+}
+
 int explain_query(const struct view *v, const struct explain_req *r, json_t **out, struct err *e)
 {
     struct sockaddr_storage ss;
@@ -291,6 +304,17 @@ int explain_query(const struct view *v, const struct explain_req *r, json_t **ou
 
     o = json_pack("{s:{s:s, s:s, s:s, s:s?}}", "query", "name", r->name, "type", r->type, "client",
                   r->client, "ecs", r->ecs);
+    if (r->assume_down != NULL && r->assume_down[0] != '\0') /* the hypothesis, echoed */
+        json_object_set_new(json_object_get(o, "query"), "assume_down",
+                            assumed_json(r->assume_down));
+    json_object_set_new(
+        o, "health",
+        json_string(!r->offline ? "live: the probes' current results and admin states"
+                    : v->conf->state_file != NULL
+                        ? "assumed: gslbd --explain runs no probes, so every address counts as "
+                          "up; admin states come from the state file"
+                        : "assumed: gslbd --explain runs no probes, so every address counts as "
+                          "up; no state_file, so every admin state is auto"));
     /* The real engine answers, and tells what it looked up and decided: nothing below
      * repeats a step of its own, so the explanation is the answer's (EXP-1). */
     uint64_t rng = 0x5eed5eed5eedULL;

@@ -5,6 +5,7 @@
 #define GSLBD_EXPLAIN_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "err.h"
 #include "view.h"
@@ -15,6 +16,7 @@ struct explain_req {
     const char *client;      /* the resolver's address */
     const char *ecs;         /* "ADDR/PREFIX" or NULL */
     const char *assume_down; /* comma-separated cluster names treated as down, or NULL */
+    bool offline;            /* gslbd --explain: no probes ran, health is assumed */
 };
 
 /* Build the explanation; caller owns *out (json_decref). */

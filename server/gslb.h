@@ -145,6 +145,11 @@ int gslb_state_load(struct gslb *g, const char *path, struct err *e);
 
 /* Write the current admin states to path atomically (temp file + rename). */
 int gslb_state_save(const struct gslb *g, const char *path, struct err *e);
+/* The same, naming the writer ("changed_by": by, NULL for none), so that the reload that
+ * applies the file can say who made the change. */
+int gslb_state_save_by(const struct gslb *g, const char *path, const char *by, struct err *e);
+/* The state file's "changed_by" into buf (n bytes); false when there is none. */
+bool gslb_state_author(const char *path, char *buf, size_t n);
 
 int32_t gslb_find_cluster(const struct gslb *g, const char *name);
 

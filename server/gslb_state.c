@@ -48,7 +48,23 @@ out:
     return rc;
 }
 
+bool gslb_state_author(const char *path, char *buf, size_t n)
+{
+    json_error_t je;
+    json_t *root = path != NULL ? json_load_file(path, 0, &je) : NULL;
+    const char *by = json_string_value(json_object_get(root, "changed_by"));
+    if (by != NULL)
+        snprintf(buf, n, "%s", by);
+    json_decref(root);
+    return by != NULL;
+}
+
 int gslb_state_save(const struct gslb *g, const char *path, struct err *e)
+{
+    return gslb_state_save_by(g, path, NULL, e);
+}
+
+int gslb_state_save_by(const struct gslb *g, const char *path, const char *by, struct err *e)
 {
     json_t *root = json_object(), *clusters = json_object();
     if (root == NULL || clusters == NULL) {
@@ -57,6 +73,8 @@ int gslb_state_save(const struct gslb *g, const char *path, struct err *e)
         return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
     }
     json_object_set_new(root, "clusters", clusters);
+    if (by != NULL)
+        json_object_set_new(root, "changed_by", json_string(by));
     for (size_t i = 0; i < g->nclusters; i++) {
         enum gslb_admin a = (enum gslb_admin)atomic_load(&g->admin[i]);
         if (a != GSLB_ADMIN_AUTO)

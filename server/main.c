@@ -14,7 +14,9 @@
 #include "conf.h"
 #include "control.h"
 #include "cookie.h"
+#include "ctl.h"
 #include "explain.h"
+#include "jsonfmt.h"
 #include "log.h"
 #include "server.h"
 #include "view.h"
@@ -50,6 +52,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: gslbd -c FILE [--check]\n"
                "       gslbd --zone ORIGIN=FILE [--zone ...] --listen ADDR:PORT [--listen ...]\n"
+               "       gslbd ctl [-c FILE] status|reload|drain|undrain|up|down|auto|explain ...\n"
                "options:\n"
                "  -c, --config FILE     JSON configuration (see docs/config.md)\n"
                "      --check           validate config and zones, then exit 0 or 1\n"
@@ -175,7 +178,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         fprintf(stderr, "gslbd: --zone and -c do not mix; put the zones in the config\n");
         return -1;
     }
-    if (o->conf_path == NULL && o->nlisten == 0) {
+    if (o->conf_path == NULL && o->nlisten == 0 && !o->check) {
         fprintf(stderr, "gslbd: --zone needs at least one --listen ADDR:PORT\n");
         return -1;
     }
@@ -252,7 +255,9 @@ static int set_admin(struct view *v, const char *arg)
             fprintf(stderr, "gslbd: --admin: no cluster named '%s'\n", name);
         } else {
             atomic_store(&v->gslb->admin[ci], (uint8_t)a);
-            if (gslb_state_save(v->gslb, v->conf->state_file, &e) < 0) {
+            char by[128];
+            ctl_whoami(by, sizeof(by));
+            if (gslb_state_save_by(v->gslb, v->conf->state_file, by, &e) < 0) {
                 fprintf(stderr, "gslbd: %s\n", e.msg);
             } else {
                 printf("gslbd: %s is now %s in %s (send SIGHUP to a running gslbd)\n", name,
@@ -355,6 +360,8 @@ static uint64_t mono_ms(void)
 int main(int argc, char **argv)
 {
     uint64_t started_mono_ms = mono_ms();
+    if (argc > 1 && strcmp(argv[1], "ctl") == 0) /* the client: ctl.c */
+        return ctl_main(argc - 1, argv + 1);
     struct opts o;
     if (parse_opts(argc, argv, &o) < 0)
         return 2;
@@ -376,12 +383,17 @@ int main(int argc, char **argv)
     if (o.log_level < 0)
         log_set_level((enum log_level)v->conf->log_level);
     if (o.explain[0] != NULL) {
-        struct explain_req er = {o.explain[0], o.explain[1], o.explain[2], o.explain[3],
-                                 o.assume_down};
+        struct explain_req er = {.name = o.explain[0],
+                                 .type = o.explain[1],
+                                 .client = o.explain[2],
+                                 .ecs = o.explain[3],
+                                 .assume_down = o.assume_down,
+                                 .offline = true};
         json_t *j = NULL;
         int rc = explain_query(v, &er, &j, &e);
         if (rc == 0) {
-            json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            jsonfmt_round(j);
+            json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSONFMT_FLAGS);
             printf("\n");
             json_decref(j);
         } else {

@@ -2,6 +2,7 @@
 #include "view.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +82,18 @@ static int origin_lname(const char *text, uint8_t *out)
     return 0;
 }
 
+/* A zone file that cannot be opened: name the config entry (file:line:col) that names it. */
+static void where_named(const struct conf *c, size_t zi, int rc, struct err *e)
+{
+    const char *file = c->zones[zi].file;
+    size_t n = strlen(file);
+    if (strncmp(e->msg, file, n) != 0 || strncmp(e->msg + n, ": cannot open", 13) != 0)
+        return;
+    char was[sizeof(e->msg)];
+    snprintf(was, sizeof(was), "%s", e->msg);
+    err_set(e, rc, c->path, c->zones[zi].line, c->zones[zi].col, "$.zones[%zu].file: %s", zi, was);
+}
+
 /* Load zone i, creating nodes for the GSLB services that live in it, then check that no
  * service sits at or below a zone cut or beside a CNAME. */
 static int load_zone(struct view *v, size_t zi, struct err *e)
@@ -104,6 +117,8 @@ static int load_zone(struct view *v, size_t zi, struct err *e)
         if (zone_for_name(c, g->services[s].lname, origins) == (int)zi)
             extra[nextra++] = (struct zone_extra){g->services[s].lname, (int32_t)s};
     rc = zone_load_with(c->zones[zi].origin, c->zones[zi].file, extra, nextra, &v->zones[zi], e);
+    if (rc < 0 && c->path != NULL && c->zones[zi].line > 0)
+        where_named(c, zi, rc, e);
     for (size_t k = 0; rc == 0 && k < nextra; k++) {
         const struct zone *z = v->zones[zi];
         const uint8_t *name = extra[k].name;

@@ -3,6 +3,9 @@
 "use strict";
 
 const POLL_MS = 2000;
+const ADMIN_SHOWN = 10; // the newest admin changes listed; the status keeps 50
+// Clusters answered although down: every cluster of a fail_open service is down (draw()).
+let failOpen = new Set();
 const STATE_TEXT = {
   "healthy": "healthy",
   "down": "down",
@@ -150,7 +153,9 @@ function clusterCard(c, now) {
       el("span", {class: "badge " + c.state, dataset: {role: "state"}}, STATE_TEXT[c.state] || c.state)),
     el("div", {class: "facts"}, "weight ", String(c.weight), " · ",
       c.state === "drained" ? "standby: answers only if nothing else is healthy"
-        : c.in_service ? "in service" : "not answered",
+        : c.in_service ? "in service"
+        : failOpen.has(c.name) ? "answered: every cluster of its service is down (fail open)"
+        : "not answered",
       " · ", fmtInt(c.answers_total), " answers in all"),
     override,
     el("div", {class: "share"},
@@ -213,14 +218,31 @@ function drawTransitions(st, now) {
     [el("li", {}, el("span", {class: "empty"}, "No transitions since gslbd started."))]));
 }
 
+function drawAdminChanges(st, now) {
+  const all = st.admin_changes || [];
+  const items = all.slice(0, ADMIN_SHOWN).map((a) => el("li", {dataset: {cluster: a.cluster}},
+    el("span", {class: "when", title: a.time}, clock(a.time)),
+    el("span", {class: "badge " + ({drain: "drained", auto: "policy"}[a.to] || a.to)}, a.to),
+    el("span", {class: "what"}, a.cluster + " · " + a.from + " → " + a.to),
+    el("span", {class: "why"}, a.by + " (" + a.via + ") · " + ago(a.time, now))));
+  if (all.length > ADMIN_SHOWN)
+    items.push(el("li", {}, el("span", {class: "empty"},
+      (all.length - ADMIN_SHOWN) + " older in /api/v1/status")));
+  document.getElementById("admin-changes").replaceChildren(...(items.length ? items :
+    [el("li", {}, el("span", {class: "empty"}, "No admin changes since gslbd started."))]));
+}
+
 function draw(st) {
   const now = Date.parse(st.now) || Date.now();
+  failOpen = new Set(st.services.filter((s) => s.every_cluster_down && s.all_down === "fail_open")
+    .flatMap((s) => s.clusters));
   drawMeta(st);
   drawBanner(st);
   drawSummary(st);
   drawRegions(st, now);
   drawServices(st);
   drawTransitions(st, now);
+  drawAdminChanges(st, now);
 }
 
 // ---- polling -------------------------------------------------------------------------

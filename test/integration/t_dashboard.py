@@ -22,6 +22,7 @@ import base64
 import html.parser
 import json
 import os
+import re
 import shutil
 import socket
 import struct
@@ -46,6 +47,8 @@ PLAN = (("DASH-1", "chromium is installed"),
         ("DASH-4", "screenshot dashboard.png"),
         ("DASH-3", "curl drains fra-b"),
         ("DASH-3", "after the drain the page shows fra-b drained"),
+        ("DASH-7", "the admin changes list shows the drain, who made it and how"),
+        ("DASH-8", "a down cluster answered because its service fails open says so"),
         ("DASH-4", "screenshot dashboard-drained.png"),
         ("DASH-5", "a reload of a broken config is rejected with 422"),
         ("DASH-5", "the open page shows the rejected-reload banner"),
@@ -369,6 +372,24 @@ def main():
         R.check(rc == 0 and got == want and badges == want, "DASH-3",
                 "after the drain the page shows fra-b drained; fra-a healthy, ash-a down",
                 "clusters %s\nbadges %s\n%s" % (got, badges, (html_text or err)[-1500:]))
+        text = " ".join(d.text)
+        R.check(rc == 0 and re.search(r"fra-b · auto → drain\s*api 127\.0\.0\.1:\d+ \(api\)",
+                                      text) is not None, "DASH-7",
+                "the admin changes list shows \"fra-b · auto → drain\" by api 127.0.0.1:PORT",
+                text[-1500:])
+        # fra-a forced down too: solo.api.test (fra-a, ash-a) has every cluster down and
+        # fails open, so ash-a (down) is answered all the same
+        r = A.curl(setup.url("/api/v1/clusters/fra-a/state"), "POST",
+                   data='{"state": "down"}', token=A.TOKEN)
+        rc, d, html_text, err = dump(setup)
+        text = " ".join(d.text)
+        A.curl(setup.url("/api/v1/clusters/fra-a/state"), "POST", data='{"state": "auto"}',
+               token=A.TOKEN)
+        R.check(r.status == 200 and rc == 0 and
+                "answered: every cluster of its service is down (fail open)" in text and
+                "not answered" not in text, "DASH-8",
+                "fra-a forced down: ash-a's card says it is answered (solo.api.test fails "
+                "open), no cluster says \"not answered\"", r.brief() + "\n" + text[:2000])
         screenshot(setup, os.path.join(out_dir, "dashboard-drained.png"))
 
         # One page kept open from here on: it must notice a rejected reload and a lost daemon

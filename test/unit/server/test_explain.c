@@ -233,7 +233,7 @@ static void test_engine_record_follows_random_pick(void **state)
 
 static json_t *explain(const char *name, const char *type, const char *ecs)
 {
-    struct explain_req r = {name, type, "127.0.0.1", ecs, NULL};
+    struct explain_req r = {name, type, "127.0.0.1", ecs, NULL, false};
     json_t *j = NULL;
     struct err e = {{0}};
     if (explain_query(g_view, &r, &j, &e) < 0)
