@@ -168,6 +168,7 @@ def check_api_defaults():
                     "%d of 40 still open after 1 s" % held)
             ok, detail = served(port, "127.0.0.2", "another address")
             R.check(ok, "LIM-2", "another client is served while one address trickles", detail)
+            R.note(detail)
             # the ones let in are closed at the request deadline (10 s), bytes or not
             t_end = time.monotonic() + 10.0 + itest.slack(3.0)
             while time.monotonic() < t_end and slow.open_count() > 0:
@@ -180,6 +181,8 @@ def check_api_defaults():
                     "open %d; closed after %s s (each sent %d of %d bytes)"
                     % (slow.open_count(), ["%.1f" % a for a in ages], max(slow.sent),
                        len(REQUEST)))
+            R.note("40 slow from one address: %d held, closed after %s s"
+                   % (held, ", ".join("%.2f" % a for a in ages)))
             log = srv.log_since(m)
             R.check("sent no whole request within 10000 ms" in log, "LIM-4",
                     "the deadline's closes are logged", srv.log_tail(8))
@@ -201,6 +204,8 @@ def check_api_defaults():
                     "80 slow clients over 10 addresses: a new client is still served (3 tries)",
                     " | ".join(d for _, d in results) + "; slow ones open: %d"
                     % slow.open_count())
+            for _, d in results:
+                R.note("80 slow over 10 addresses, " + d)
             log = srv.log_since(m)
             R.check("to keep room for new clients" in log and slow.open_count() <= 64, "LIM-6",
                     "connections waiting longest are closed to keep the reserve (logged)",
