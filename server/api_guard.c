@@ -192,9 +192,10 @@ static void conn_started(struct api_guard *g, struct MHD_Connection *mc, void **
     for (struct api_conn *o = g->head; o != NULL; o = o->next)
         open += !o->shut;
     if (open > g->keep) {
+        /* the list runs newest first: among equal times the later one opened first */
         struct api_conn *oldest = NULL;
         for (struct api_conn *o = c->next; o != NULL; o = o->next)
-            if (!o->answering && !o->shut && (oldest == NULL || o->since_ms < oldest->since_ms))
+            if (!o->answering && !o->shut && (oldest == NULL || o->since_ms <= oldest->since_ms))
                 oldest = o;
         if (oldest != NULL) {
             shut(oldest);
