@@ -327,6 +327,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
+    api_guard_request_in(c); /* the request is all in: the deadline is met */
     if (r->replied)
         return MHD_YES;
     if (r->too_big)
@@ -339,15 +340,21 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)c;
     (void)toe;
     free(*con_cls);
     *con_cls = NULL;
+    api_guard_request_done(c);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    struct api *a = cls;
+    unsigned held_back;
+    if (!api_guard_log_ok(&a->guard, &held_back))
+        return; /* a client refused at a limit makes a line each time it connects */
+    if (held_back > 0)
+        log_info("api: %u libmicrohttpd messages were not logged (more than %d a second)",
+                 held_back, API_MHD_LOG_PER_S);
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
@@ -393,6 +400,10 @@ void api_check_conf(struct api *a)
     if (!ca->enabled || strcmp(ca->listen, a->listen) != 0)
         log_warn("reload: the API stays on %s until a restart (the config now says %s)", a->listen,
                  ca->enabled ? ca->listen : "disabled");
+    else if (ca->max_connections != a->guard.max || ca->max_per_source != a->guard.per_source ||
+             ca->request_timeout_ms != a->guard.timeout_ms)
+        log_warn("reload: the API's connection limits (max_connections, max_per_source, "
+                 "request_timeout_ms) stay as they were until a restart");
 }
 
 int api_start(struct control *ctl, struct server *srv, const struct api_info *info,
@@ -431,21 +442,30 @@ int api_start(struct control *ctl, struct server *srv, const struct api_info *in
         return err_set(e, rc, NULL, 0, 0, "api: cannot start its sampler thread: %s",
                        strerror(-rc));
     }
+    rc = api_guard_start(&a->guard, ca);
+    if (rc < 0) {
+        close(fd);
+        api_share_stop(a);
+        free(a);
+        return err_set(e, rc, NULL, 0, 0, "api: cannot start its guard thread: %s", strerror(-rc));
+    }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG;
     if (ca->addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER,
-                              on_mhd_log, a, MHD_OPTION_LISTEN_SOCKET, fd,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONN_MAX,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONN_TIMEOUT_S,
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
-                              MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_END);
+    a->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)ca->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ca->max_per_source,
+        MHD_OPTION_NOTIFY_CONNECTION, api_guard_notify, a, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)API_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
+        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_END);
     if (a->mhd == NULL) {
         /* fd is not closed: whether MHD closed it already is not documented, and closing a
          * number another thread reused would be worse than one descriptor left open by a
          * process that is about to exit (a failed start is fatal) */
+        api_guard_stop(&a->guard);
         api_share_stop(a);
         free(a);
         return err_set(e, -EIO, NULL, 0, 0, "api: libmicrohttpd did not start on %s", ca->listen);
@@ -465,6 +485,7 @@ void api_stop(struct api *a)
     if (a == NULL)
         return;
     MHD_stop_daemon(a->mhd); /* joins every connection thread; closes the socket */
+    api_guard_stop(&a->guard);
     api_share_stop(a);
     free(a);
 }

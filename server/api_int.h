@@ -14,8 +14,8 @@
 #include "api.h"
 
 #define API_BODY_MAX 4096 /* request bodies past this get 413 */
-#define API_CONN_MAX 32   /* concurrent connections (one thread each) */
-#define API_CONN_TIMEOUT_S 10
+#define API_CONN_TIMEOUT_S 10 /* idle: MHD closes a connection silent this long */
+#define API_MHD_LOG_PER_S 5   /* libmicrohttpd log lines a second, at most */
 #define API_CONN_MEMORY 16384 /* per connection: request line and headers must fit (431) */
 #define API_TRANSITIONS 50    /* recent transitions in the status */
 
@@ -49,6 +49,47 @@ struct api_share {
     size_t nsamples;                /* samples taken; the newest is (nsamples - 1) % SLOTS */
 };
 
+/* ---- connection limits: request deadline and reserve (api_guard.c) ---- */
+
+struct api_conn;
+
+struct api_guard {
+    pthread_mutex_t lock; /* guards everything below */
+    pthread_cond_t wake;
+    pthread_t thread;
+    bool running, stop;
+    struct api_conn *head; /* every open connection MHD reported */
+    unsigned n;
+    unsigned max;        /* api.max_connections (MHD refuses past it) */
+    unsigned per_source; /* api.max_per_source (MHD refuses past it; kept for reloads) */
+    unsigned keep;       /* open past this, a new connection closes the longest waiting */
+    uint64_t timeout_ms; /* api.request_timeout_ms */
+    uint64_t timed_out;  /* closed since start: request not in within timeout_ms */
+    uint64_t pushed_out; /* closed since start: to keep the reserve */
+    uint64_t logged_ms;  /* last log line about closes */
+    unsigned late_unlogged, pushed_unlogged;
+    char late_who[64], pushed_who[64];
+    uint64_t mhd_log_s;    /* api_guard_log_ok: the second being counted */
+    unsigned mhd_log_n;    /* lines let through in it */
+    unsigned mhd_log_held; /* lines held back since the last one let through */
+};
+
+/* Start the guard's thread with ca's limits. 0 or -errno. */
+int api_guard_start(struct api_guard *g, const struct conf_api *ca);
+/* Stop it (after MHD_stop_daemon: every connection has been reported closed). */
+void api_guard_stop(struct api_guard *g);
+/* MHD_OPTION_NOTIFY_CONNECTION callback; cls is the struct api. */
+void api_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                      enum MHD_ConnectionNotificationCode toe);
+/* Whether one more libmicrohttpd log line may go out now (any thread): at most
+ * API_MHD_LOG_PER_S a second. *held_back gets the lines refused since the last one let
+ * through, to report with it. */
+bool api_guard_log_ok(struct api_guard *g, unsigned *held_back);
+/* The whole request (headers and body) on c has arrived: its deadline stops. */
+void api_guard_request_in(struct MHD_Connection *c);
+/* c's response is done: the deadline of the next request on it starts now. */
+void api_guard_request_done(struct MHD_Connection *c);
+
 struct api {
     struct control *ctl;
     struct server *srv;
@@ -58,6 +99,7 @@ struct api {
     bool loopback;            /* listening on a loopback address: Host is checked */
     unsigned long warned_gen; /* the view generation whose api section was last compared */
     struct api_share share;
+    struct api_guard guard;
 };
 
 /* Per-request state (MHD's con_cls): the body read so far. */

@@ -34,6 +34,9 @@ struct conf_tcp {
 
 #define CONF_API_DEFAULT_LISTEN "127.0.0.1:8053"
 #define CONF_API_TOKEN_MAX 256 /* bytes of bearer token */
+#define CONF_API_MAX_CONNECTIONS 64       /* api.max_connections default */
+#define CONF_API_MAX_PER_SOURCE 8         /* api.max_per_source default */
+#define CONF_API_REQUEST_TIMEOUT_MS 10000 /* api.request_timeout_ms default */
 
 /* The HTTP API (server/api.h): status, metrics, explain, dashboard, admin changes. */
 struct conf_api {
@@ -44,6 +47,9 @@ struct conf_api {
     char listen[80];                    /* as written; default CONF_API_DEFAULT_LISTEN */
     char token[CONF_API_TOKEN_MAX + 1]; /* from token_file, trimmed; "" = changes disabled */
     size_t token_len;
+    uint32_t max_connections;    /* open at once; a quarter kept in reserve (api_guard.c) */
+    uint32_t max_per_source;     /* open at once from one client address */
+    uint32_t request_timeout_ms; /* a whole request (headers and body) must arrive within this */
 };
 
 #define CONF_COOKIE_SECRET_LEN 16

@@ -1,4 +1,5 @@
-/* conf_api.c: reads the "api" key (HTTP API listen address, bearer token file) into conf. */
+/* conf_api.c: reads the "api" key (HTTP API listen address, bearer token file, connection
+ * limits) into conf. */
 #include "conf.h"
 
 #include <errno.h>
@@ -15,6 +16,12 @@ static const struct conf_item api_items[] = {
     {"enabled", IT_BOOL, CONF_FIELD(struct conf_api, enabled), .def = 1},
     {"listen", IT_CUSTOM, .fn = listen_value},
     {"token_file", IT_CUSTOM, .fn = token_value},
+    {"max_connections", IT_UINT, CONF_FIELD(struct conf_api, max_connections), .min = 4,
+     .max = 1024, .def = CONF_API_MAX_CONNECTIONS},
+    {"max_per_source", IT_UINT, CONF_FIELD(struct conf_api, max_per_source), .min = 1, .max = 1024,
+     .def = CONF_API_MAX_PER_SOURCE},
+    {"request_timeout_ms", IT_UINT, CONF_FIELD(struct conf_api, request_timeout_ms), .min = 500,
+     .max = 600000, .def = CONF_API_REQUEST_TIMEOUT_MS},
 };
 static const struct conf_section api_section = CONF_SECTION(api_items);
 
@@ -49,6 +56,11 @@ int conf_set_api(struct conf *c, const char *listen, struct err *e)
                        listen != NULL ? listen : "");
     c->api.enabled = true;
     c->api.listen_set = true;
+    if (c->api.max_connections == 0) { /* --zone mode: no config file set the limits */
+        c->api.max_connections = CONF_API_MAX_CONNECTIONS;
+        c->api.max_per_source = CONF_API_MAX_PER_SOURCE;
+        c->api.request_timeout_ms = CONF_API_REQUEST_TIMEOUT_MS;
+    }
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "rcu.h"
 #include "view.h"
 
+struct tcp_src;
 struct worker;
 
 struct server {
@@ -18,6 +19,10 @@ struct server {
     unsigned nworkers;
     size_t nlisten; /* listen addresses bound at start: one UDP thread each per worker */
     _Atomic unsigned tcp_connections; /* across workers, for conf.tcp.max_connections */
+    /* connections per client address across workers, for tcp.max_per_source: made by the
+     * first worker_start, freed by the last worker_free (both on the control thread) */
+    struct tcp_src *tcp_src;
+    unsigned tcp_src_users; /* workers that borrow tcp_src */
 };
 
 /* Publish v as the current view and free the previous one once no worker holds it. */

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "tcp_frame.h"
+#include "tcp_src.h"
 
 #define TCP_SMALL_IN 512 /* inline room for a partial message; most queries fit */
 
@@ -22,7 +23,7 @@ struct tcp_conn {
     struct tcp_conn *pprev, *pnext; /* w->part list, ordered by msg_start */
     struct tcp_conn *src_next;      /* w->src_buckets chain */
     struct sockaddr_storage peer;
-    uint8_t key[17]; /* family, then the address: the per-source identity */
+    uint8_t key[TCP_SRC_KEY_LEN]; /* family, then the address: the per-source identity */
     uint32_t bucket;
     uint64_t last_active; /* loop ms of the last complete query or finished write */
     uint64_t msg_start;   /* loop ms when the incomplete message's first byte arrived */
@@ -34,6 +35,7 @@ struct tcp_conn {
     size_t plen, pcap;
     uv_write_t wreq;
     bool writing, paused, eof, closing, in_part;
+    bool src_held; /* counted in the server's per-address table (tcp_src.h) */
     uint8_t small[TCP_SMALL_IN];
 };
 
@@ -170,6 +172,10 @@ static void conn_close(struct tcp_conn *c)
     idle_unlink(w, c);
     part_remove(w, c);
     src_remove(w, c);
+    if (c->src_held) {
+        tcp_src_release(w->srv->tcp_src, c->key);
+        c->src_held = false;
+    }
     atomic_fetch_sub_explicit(&w->srv->tcp_connections, 1, memory_order_relaxed);
     w->nconns--;
     STAT_SET(w->io.tcp_open, w->nconns);
@@ -455,20 +461,42 @@ static void conn_resume(struct tcp_conn *c)
 
 /* ---- accept ---- */
 
-/* Admit c under the limits (TCP-6), closing this worker's longest-idle connection (of the
- * same client first) to make room. Returns false when c must be refused. */
+/* Count c against its client's max_per_source, which holds across workers: at the cap,
+ * this worker's longest-idle connection of the same client makes room; when this worker
+ * has none (the client's connections are all on other workers), c is refused. */
+static bool conn_admit_source(struct worker *w, struct tcp_conn *c)
+{
+    struct tcp_src *ts = w->srv->tcp_src;
+    enum tcp_src_result r = tcp_src_acquire(ts, c->key, w->lim.max_per_source);
+    if (r == TCP_SRC_AT_CAP) {
+        struct tcp_conn *old;
+        if (src_count(w, c, &old) == 0)
+            return false;
+        STAT_ADD(w->io.tcp_evicted, 1);
+        conn_close(old); /* returns its count */
+        r = tcp_src_acquire(ts, c->key, w->lim.max_per_source);
+        if (r == TCP_SRC_AT_CAP) /* another worker took the room meanwhile */
+            return false;
+    }
+    c->src_held = r == TCP_SRC_HELD;
+    return true;
+}
+
+/* Admit c under the limits (TCP-6), closing the longest-idle connection (of the same
+ * client first) to make room. Returns false when c must be refused. */
 static bool conn_admit(struct worker *w, struct tcp_conn *c)
 {
-    struct tcp_conn *old;
-    if (w->lim.max_per_source > 0 && src_count(w, c, &old) >= w->lim.max_per_source) {
-        STAT_ADD(w->io.tcp_evicted, 1);
-        conn_close(old);
-    }
+    if (!conn_admit_source(w, c))
+        return false;
     unsigned total =
         atomic_fetch_add_explicit(&w->srv->tcp_connections, 1, memory_order_relaxed) + 1;
     if (w->lim.max_connections > 0 && total > w->lim.max_connections) {
         if (w->idle_head == NULL) {
             atomic_fetch_sub_explicit(&w->srv->tcp_connections, 1, memory_order_relaxed);
+            if (c->src_held) {
+                tcp_src_release(w->srv->tcp_src, c->key);
+                c->src_held = false;
+            }
             return false;
         }
         STAT_ADD(w->io.tcp_evicted, 1);

@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "rrl.h"
+#include "tcp_src.h"
 
 void worker_refresh_limits(struct worker *w)
 {
@@ -35,6 +36,28 @@ void worker_refresh_limits(struct worker *w)
     if (v != NULL && v->conf != NULL)
         w->lim = v->conf->tcp;
     rcu_read_end(rd);
+}
+
+/* Borrow the server's per-address TCP table, making it for the first worker: sized for
+ * twice max_connections at start (addresses with an open connection never outnumber them). */
+static int worker_src_borrow(struct server *srv, const struct conf *c)
+{
+    if (srv->tcp_src == NULL) {
+        uint32_t n = c->tcp.max_connections;
+        int r = tcp_src_new(n > (1u << 23) ? (1u << 24) : 2 * n, &srv->tcp_src);
+        if (r < 0)
+            return r;
+    }
+    srv->tcp_src_users++;
+    return 0;
+}
+
+static void worker_src_return(struct server *srv)
+{
+    if (srv->tcp_src_users > 0 && --srv->tcp_src_users == 0) {
+        tcp_src_free(srv->tcp_src);
+        srv->tcp_src = NULL;
+    }
 }
 
 /* Weighted splits only need workers not to move in lockstep; xorshift must not start at 0. */
@@ -211,7 +234,13 @@ int worker_start(struct server *srv, unsigned idx, struct worker **out, struct e
                     "listen addresses changed before the workers started: restart gslbd");
     } else {
         w->lim = v->conf->tcp;
-        r = worker_bind(w, v->conf, e);
+        r = worker_src_borrow(srv, v->conf);
+        if (r < 0)
+            err_set(e, r, NULL, 0, 0, "worker %u: out of memory", idx);
+        else
+            w->src_borrowed = true;
+        if (r == 0)
+            r = worker_bind(w, v->conf, e);
         for (size_t i = 0; r == 0 && i < w->nudp; i++) {
             unsigned slot = srv->nworkers + idx * (unsigned)srv->nlisten + (unsigned)i;
             r = udp_prepare(w, &w->udp[i], slot, v->conf->rrl.table_size);
@@ -237,6 +266,8 @@ int worker_start(struct server *srv, unsigned idx, struct worker **out, struct e
     if (r < 0) {
         worker_stop_threads(w);
         worker_teardown(w);
+        if (w->src_borrowed)
+            worker_src_return(srv);
         free(w->udp);
         free(w->tcpl);
         free(w);
@@ -260,6 +291,8 @@ void worker_free(struct worker *w)
     if (w == NULL)
         return;
     worker_stop(w);
+    if (w->src_borrowed)
+        worker_src_return(w->srv);
     free(w->udp);
     free(w->tcpl);
     free(w);

@@ -83,6 +83,7 @@ struct worker {
     uv_thread_t thread;
     bool thread_started;
     bool stopped;
+    bool src_borrowed;     /* holds a use of srv->tcp_src (worker.c) */
     _Atomic bool stopping; /* set by worker_stop: the UDP threads end */
 
     struct udp_sock *udp;

@@ -198,13 +198,46 @@ static void test_set_api(void **state)
     conf_free(c);
 }
 
+/* The connection limits: defaults, values written, bounds; --api (no config file) gets the
+ * defaults too. */
+static void test_limits(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("\"api\": {}");
+    assert_int_equal(c->api.max_connections, 64);
+    assert_int_equal(c->api.max_per_source, 8);
+    assert_int_equal(c->api.request_timeout_ms, 10000);
+    conf_free(c);
+    c = load_ok("\"api\": {\"max_connections\": 16, \"max_per_source\": 1, "
+                "\"request_timeout_ms\": 500}");
+    assert_int_equal(c->api.max_connections, 16);
+    assert_int_equal(c->api.max_per_source, 1);
+    assert_int_equal(c->api.request_timeout_ms, 500);
+    conf_free(c);
+    load_bad("\"api\": {\"max_connections\": 3}",
+             "2:28: $.api.max_connections: must be an integer from 4 to 1024");
+    load_bad("\"api\": {\"max_per_source\": 0}",
+             "2:27: $.api.max_per_source: must be an integer from 1 to 1024");
+    load_bad("\"api\": {\"request_timeout_ms\": 600001}",
+             "2:31: $.api.request_timeout_ms: must be an integer from 500 to 600000");
+    load_bad("\"api\": {\"max_connections\": \"64\"}",
+             "2:28: $.api.max_connections: must be an integer from 4 to 1024");
+    struct err e = {{0}};
+    assert_int_equal(conf_new(&c), 0);
+    assert_int_equal(conf_set_api(c, "127.0.0.1:18053", &e), 0);
+    assert_int_equal(c->api.max_connections, 64);
+    assert_int_equal(c->api.max_per_source, 8);
+    assert_int_equal(c->api.request_timeout_ms, 10000);
+    conf_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),   cmocka_unit_test(test_listen_and_enabled),
         cmocka_unit_test(test_listen_bad), cmocka_unit_test(test_keys_and_types),
         cmocka_unit_test(test_token),      cmocka_unit_test(test_token_bad),
-        cmocka_unit_test(test_set_api),
+        cmocka_unit_test(test_set_api),    cmocka_unit_test(test_limits),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }
