@@ -19,6 +19,7 @@ int control_reload(struct control *ctl, struct err *e)
     if (rc == 0) {
         /* admin states come from the state file when there is one, else carry over */
         gslb_copy_states(v->gslb, old->gslb, v->conf->state_file == NULL);
+        gslb_carry_service_answers(v->gslb, old->gslb);
         rc = probes_apply(&ctl->probes, v, e);
     }
     if (rc < 0) {
