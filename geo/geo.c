@@ -208,7 +208,8 @@ int geo_open(const struct geo_config *cfg, struct geo **out, char *errbuf, size_
         clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = geo__db_open(g, cfg->database, errbuf, errlen);
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        g->db_load_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        g->db_load_ms =
+            (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     }
     if (rc != 0) {
         geo_free(g);

@@ -327,22 +327,26 @@ static void process_metrics(struct api_buf *b)
     }
     struct rlimit rl;
     if (rss >= 0 && f != NULL) {
-        api_buf_printf(b, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
-                          "# TYPE process_resident_memory_bytes gauge\n"
-                          "process_resident_memory_bytes %lld\n",
+        api_buf_printf(b,
+                       "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+                       "# TYPE process_resident_memory_bytes gauge\n"
+                       "process_resident_memory_bytes %lld\n",
                        (long long)rss * sysconf(_SC_PAGESIZE));
-        api_buf_printf(b, "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
-                          "# TYPE process_virtual_memory_bytes gauge\n"
-                          "process_virtual_memory_bytes %lld\n",
+        api_buf_printf(b,
+                       "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
+                       "# TYPE process_virtual_memory_bytes gauge\n"
+                       "process_virtual_memory_bytes %lld\n",
                        (long long)pages * sysconf(_SC_PAGESIZE));
     }
     if (d != NULL)
-        api_buf_printf(b, "# HELP process_open_fds Number of open file descriptors.\n"
-                          "# TYPE process_open_fds gauge\nprocess_open_fds %ld\n",
+        api_buf_printf(b,
+                       "# HELP process_open_fds Number of open file descriptors.\n"
+                       "# TYPE process_open_fds gauge\nprocess_open_fds %ld\n",
                        fds);
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-        api_buf_printf(b, "# HELP process_max_fds Maximum number of open file descriptors.\n"
-                          "# TYPE process_max_fds gauge\nprocess_max_fds %llu\n",
+        api_buf_printf(b,
+                       "# HELP process_max_fds Maximum number of open file descriptors.\n"
+                       "# TYPE process_max_fds gauge\nprocess_max_fds %llu\n",
                        (unsigned long long)rl.rlim_cur);
 }
 

@@ -268,8 +268,7 @@ static uint64_t row_sum(const struct gslb *g, size_t col)
     return sum;
 }
 
-void gslb_service_answers(const struct gslb *g, uint32_t si, uint64_t *answered,
-                          uint64_t *servfail)
+void gslb_service_answers(const struct gslb *g, uint32_t si, uint64_t *answered, uint64_t *servfail)
 {
     *answered = row_sum(g, g->nclusters + 2 * (size_t)si);
     *servfail = row_sum(g, g->nclusters + 2 * (size_t)si + 1);

@@ -49,8 +49,8 @@ json_t *loadinfo_geo_json(const struct view *v)
         return json_null();
     char built[32];
     iso_date(di.build_epoch, built, sizeof(built));
-    return json_pack("{s:s, s:s, s:s, s:I, s:i, s:I, s:I, s:f}", "database",
-                     v->conf->geo.database, "type", di.type, "build_time", built, "build_epoch",
+    return json_pack("{s:s, s:s, s:s, s:I, s:i, s:I, s:I, s:f}", "database", v->conf->geo.database,
+                     "type", di.type, "build_time", built, "build_epoch",
                      (json_int_t)di.build_epoch, "age_days", (int)age_days(di.build_epoch),
                      "node_count", (json_int_t)di.node_count, "records", (json_int_t)di.records,
                      "load_ms", (double)(long)(di.load_ms * 10.0 + 0.5) / 10.0);

@@ -62,7 +62,7 @@ static void usage(FILE *f)
                "      --explain NAME TYPE CLIENT [ECS]  print what would be answered and why\n"
                "      --assume-down C1,C2  with --explain: treat these clusters as down\n"
                "      --admin CLUSTER=STATE  set auto|up|down|drain in the state file, then exit\n"
-               "      --reload-wait PID  SIGHUP the gslbd PID, wait for its reload, exit 0 or 1\n"
+               "      --reload-wait PID  SIGHUP that gslbd, wait for its reload, exit 0 or 1\n"
                "  -u, --user NAME       drop to this user (and its groups) once sockets are bound\n"
                "  -d, --debug           debug logging\n"
                "  -q, --quiet           warnings and errors only\n"
@@ -79,8 +79,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
         {"explain", required_argument, NULL, 'e'}, {"assume-down", required_argument, NULL, 'a'},
         {"admin", required_argument, NULL, 'A'},   {"api", required_argument, NULL, 'H'},
-        {"user", required_argument, NULL, 'u'},    {"reload-wait", required_argument, NULL, 'R'},
-        {NULL, 0, NULL, 0}};
+        {"user", required_argument, NULL, 'u'},    {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->workers = -1;
     o->log_level = -1;
@@ -155,8 +154,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'q':
             o->log_level = LOG_WARN;
             break;
-        case 'R': /* ExecReload= of the unit: signal, wait, exit with the outcome */
-            exit(notify_reload_wait(optarg));
         case 'V':
             printf("gslbd %s\n", GSLBD_VERSION);
             exit(0);
@@ -363,6 +360,8 @@ int main(int argc, char **argv)
 {
     uint64_t started_mono_ms = mono_ms();
     struct opts o;
+    if (argc == 3 && strcmp(argv[1], "--reload-wait") == 0) /* the unit's ExecReload= */
+        return notify_reload_wait(argv[2]);
     if (parse_opts(argc, argv, &o) < 0)
         return 2;
     if (o.log_level >= 0)

@@ -171,8 +171,8 @@ int notify_reload_wait(const char *pid_text)
     int rc;
     int r = read_status(path, &seq0, &rc, msg, sizeof(msg));
     if (r < 0) {
-        fprintf(stderr, "gslbd: %s: %s (is gslbd %ld running with this RUNTIME_DIRECTORY?)\n",
-                path, strerror(-r), pid);
+        fprintf(stderr, "gslbd: %s: %s (is gslbd %ld running with this RUNTIME_DIRECTORY?)\n", path,
+                strerror(-r), pid);
         return 1;
     }
     if (kill((pid_t)pid, SIGHUP) != 0) {
