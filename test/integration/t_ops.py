@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""t_ops.py: what an operator's tools see of gslbd (docs/operations.md), through a real
+"""t_ops.py: what an operator's tools see of gslbd (docs/monitoring.md), through a real
 gslbd on loopback: systemd's notification socket and journald's stream are emulated (an
 AF_UNIX datagram socket named by NOTIFY_SOCKET; JOURNAL_STREAM naming the log file gslbd's
 stderr goes to), the metrics are read with curl, the alert rules and the live metrics are
