@@ -19,6 +19,7 @@
 #include "view.h"
 
 static _Atomic int64_t g_last_success_ms;
+static _Atomic size_t g_nzones, g_nservices; /* of the view serving now */
 static unsigned long g_seq; /* reloads finished; control thread only */
 
 static int64_t now_ms(clockid_t clk)
@@ -53,13 +54,30 @@ int notify_send(const char *msg)
 }
 
 /* One line for `systemctl status`: what is served and how many clusters may answer. */
-static void summary(const struct view *v, char *buf, size_t len)
+static void summary_of(size_t nzones, const struct gslb *g, char *buf, size_t len)
 {
     size_t up = 0;
-    for (size_t ci = 0; ci < v->gslb->nclusters; ci++)
-        up += gslb_cluster_up(v->gslb, (uint32_t)ci) ? 1 : 0;
-    snprintf(buf, len, "serving %zu zone(s), %zu service(s); %zu of %zu cluster(s) up", v->nzones,
-             v->gslb->nservices, up, v->gslb->nclusters);
+    for (size_t ci = 0; ci < g->nclusters; ci++)
+        up += gslb_cluster_up(g, (uint32_t)ci) ? 1 : 0;
+    snprintf(buf, len, "serving %zu zone(s), %zu service(s); %zu of %zu cluster(s) up", nzones,
+             g->nservices, up, g->nclusters);
+}
+
+static void summary(const struct view *v, char *buf, size_t len)
+{
+    g_nzones = v->nzones;
+    g_nservices = v->gslb->nservices;
+    summary_of(v->nzones, v->gslb, buf, len);
+}
+
+void notify_health(const struct gslb *g)
+{
+    char s[256], msg[300];
+    if (getenv("NOTIFY_SOCKET") == NULL || g->nservices != g_nservices)
+        return; /* not under systemd, or a reload's new view before it serves */
+    summary_of(g_nzones, g, s, sizeof(s));
+    snprintf(msg, sizeof(msg), "STATUS=%s", s);
+    notify_send(msg);
 }
 
 /* The first directory of $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=), or NULL. */

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+struct gslb;
 struct view;
 
 /* Send one message ("READY=1\nSTATUS=...") to $NOTIFY_SOCKET. Returns 0 (also when there is
@@ -24,6 +25,9 @@ void notify_reloading(void);
 /* A reload ended (rc 0, or negative with msg): READY=1 and STATUS= (the summary of the view
  * serving now, or why the reload was rejected); the reload-status file gets the outcome. */
 void notify_reload_done(int rc, const char *msg, const struct view *v);
+
+/* A health change (control thread): STATUS= the summary with the clusters up now. */
+void notify_health(const struct gslb *g);
 
 /* Shutdown begins: STOPPING=1. */
 void notify_stopping(void);

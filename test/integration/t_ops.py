@@ -6,7 +6,8 @@ stderr goes to), the metrics are read with curl, the alert rules and the live me
 checked with promtool (from Debian's prometheus package, extracted by t_ops.sh, never run as
 a service). Check IDs:
 
-  NTF-1  READY=1 only once DNS is answered; STATUS= a one-line summary
+  NTF-1  READY=1 only once DNS is answered; STATUS= a one-line summary, updated when health
+         changes
   NTF-2  SIGHUP: RELOADING=1 with MONOTONIC_USEC= (now), then READY=1 and STATUS=
   NTF-3  a rejected reload: RELOADING=1, then READY=1 with STATUS= saying it was rejected
   NTF-4  SIGTERM: STOPPING=1, exit 0
@@ -52,7 +53,7 @@ import t_api_lib as A  # noqa: E402
 import t_gslb_lib as GL  # noqa: E402
 
 R = itest.Report("t_ops")
-PLAN = 29
+PLAN = 30
 PROMTOOL = os.environ.get("PROMTOOL", "")
 CONTRIB = os.path.join(itest.REPO, "contrib")
 RULES = os.path.join(CONTRIB, "prometheus", "gslbd.rules.yml")
@@ -328,6 +329,11 @@ def t_all_down():
     R.check(before == (0, 0) and after == (1, 1) and "status: NOERROR" in d.text, "MET-1",
             "gslbd_service_all_down: %s while fra-a/fra-b are up, %s once their backends died "
             "(www fails open: NOERROR)" % (before, after), d.text)
+    got = S.notify.wait("STATUS", 5)
+    while got and not got[-1]["STATUS"].endswith("; 0 of 3 cluster(s) up"):
+        got = S.notify.wait("STATUS", 5)
+    R.check(got, "NTF-1", "health changes update STATUS= (0 of 3 cluster(s) up)",
+            str(S.notify.msgs[-5:]))
 
 
 def t_stop():
