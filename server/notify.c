@@ -20,7 +20,7 @@
 
 static _Atomic int64_t g_last_success_ms;
 static _Atomic size_t g_nzones, g_nservices; /* of the view serving now */
-static unsigned long g_seq; /* reloads finished; control thread only */
+static unsigned long g_seq;                  /* reloads finished; control thread only */
 
 static int64_t now_ms(clockid_t clk)
 {
