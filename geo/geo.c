@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "geo/geo_int.h"
 
@@ -202,8 +203,14 @@ int geo_open(const struct geo_config *cfg, struct geo **out, char *errbuf, size_
         rc = geo__err(errbuf, errlen, -EINVAL, "nets: NULL list");
     if (rc == 0)
         rc = geo__nets_build(g, cfg->nets, cfg->nnets, errbuf, errlen);
-    if (rc == 0 && cfg->database != NULL)
+    if (rc == 0 && cfg->database != NULL) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = geo__db_open(g, cfg->database, errbuf, errlen);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        g->db_load_ms =
+            (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    }
     if (rc != 0) {
         geo_free(g);
         return rc;
@@ -211,6 +218,21 @@ int geo_open(const struct geo_config *cfg, struct geo **out, char *errbuf, size_
     geo__pool_done(&g->pool);
     *out = g;
     return 0;
+}
+
+void geo_db_info(const struct geo *g, struct geo_db_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    if (g == NULL || !g->has_db)
+        return;
+    const MMDB_metadata_s *md = &g->mmdb.metadata;
+    info->loaded = true;
+    info->type = md->database_type != NULL ? md->database_type : "?";
+    info->build_epoch = md->build_epoch;
+    info->node_count = md->node_count;
+    info->ip_version = md->ip_version;
+    info->records = g->nrecs;
+    info->load_ms = g->db_load_ms;
 }
 
 void geo_free(struct geo *g)

@@ -96,6 +96,20 @@ void geo_describe(const struct geo *g, const struct geo_result *r, struct geo_lo
 
 const char *geo_source_name(enum geo_source s);
 
+/* What geo_open() loaded from the MaxMind DB, for start-up logs, status and metrics. */
+struct geo_db_info {
+    bool loaded;          /* false: no database configured */
+    const char *type;     /* database_type from its metadata ("GeoIP2-City") */
+    uint64_t build_epoch; /* build time, seconds since 1970 (metadata build_epoch) */
+    uint32_t node_count;  /* search tree nodes */
+    unsigned ip_version;  /* 4 or 6 */
+    uint32_t records;     /* distinct location records kept */
+    double load_ms;       /* time geo_open() spent on the database */
+};
+
+/* Fill info (strings borrowed from g). g may be NULL (no database). */
+void geo_db_info(const struct geo *g, struct geo_db_info *info);
+
 /* Text for a code geo_open() returned (-EINVAL config, -EBADMSG unusable database,
  * -ENOMEM, or -errno from opening the file). Static storage. */
 const char *geo_strerror(int code);

@@ -91,6 +91,7 @@ struct geo {
 
     bool has_db;
     MMDB_s mmdb; /* kept open for geo_describe() only */
+    double db_load_ms;
     struct geo__tree tree;
     struct geo__rec *recs;
     uint32_t nrecs;

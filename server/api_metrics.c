@@ -2,9 +2,15 @@
  * the Prometheus text format 0.0.4. */
 #include "api_int.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include "loadinfo.h"
+#include "notify.h"
 #include "worker.h"
 
 /* Indexed by enum query_qtype. */
@@ -253,6 +259,97 @@ static void probe_metrics(struct api_buf *b, struct probes *p, const struct view
     api_buf_printf(b, "gslbd_health_transitions_total %llu\n", (unsigned long long)transitions);
 }
 
+/* What an operator alerts on: services with every cluster down, zone serials, the GeoIP
+ * database's age, decisions per service (view held). */
+static void ops_metrics(struct api_buf *b, const struct view *v)
+{
+    const struct gslb *g = v->gslb;
+    family(b, "service_all_down", "gauge",
+           "1 while every cluster of the service is down (it fails open or answers SERVFAIL).");
+    for (size_t si = 0; si < g->nservices; si++) {
+        const struct gslb_service *s = &g->services[si];
+        bool any_up = false;
+        for (uint32_t k = 0; k < s->nclusters && !any_up; k++)
+            any_up = gslb_cluster_up(g, s->clusters[k]);
+        api_buf_printf(b, "gslbd_service_all_down{");
+        label(b, "service", s->name, true);
+        api_buf_printf(b, "} %d\n", any_up ? 0 : 1);
+    }
+    family(b, "service_answers_total", "counter",
+           "GSLB decisions per service: answered (a cluster chosen) or servfail.");
+    for (size_t si = 0; si < g->nservices; si++) {
+        uint64_t ans, sf;
+        gslb_service_answers(g, (uint32_t)si, &ans, &sf);
+        api_buf_printf(b, "gslbd_service_answers_total{");
+        label(b, "service", g->services[si].name, false);
+        api_buf_printf(b, "result=\"answered\"} %llu\n", (unsigned long long)ans);
+        api_buf_printf(b, "gslbd_service_answers_total{");
+        label(b, "service", g->services[si].name, false);
+        api_buf_printf(b, "result=\"servfail\"} %llu\n", (unsigned long long)sf);
+    }
+    family(b, "zone_serial", "gauge", "SOA serial of each zone served.");
+    for (size_t zi = 0; zi < v->nzones; zi++) {
+        char name[300];
+        loadinfo_zone_name(v, zi, name, sizeof(name));
+        api_buf_printf(b, "gslbd_zone_serial{");
+        label(b, "zone", name, true);
+        api_buf_printf(b, "} %u\n", v->zones[zi]->serial);
+    }
+    struct geo_db_info di;
+    geo_db_info(g->geo, &di);
+    if (di.loaded) {
+        family(b, "geoip_build_timestamp_seconds", "gauge",
+               "Build time of the GeoIP database (its metadata build_epoch).");
+        api_buf_printf(b, "gslbd_geoip_build_timestamp_seconds %llu\n",
+                       (unsigned long long)di.build_epoch);
+        family(b, "geoip_nodes", "gauge", "Search tree nodes of the GeoIP database.");
+        api_buf_printf(b, "gslbd_geoip_nodes %u\n", di.node_count);
+    }
+}
+
+/* The Prometheus client convention's process metrics (Linux /proc). */
+static void process_metrics(struct api_buf *b)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+            rss = -1;
+        fclose(f);
+    }
+    long fds = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (d != NULL) {
+        for (struct dirent *de; (de = readdir(d)) != NULL;)
+            fds += de->d_name[0] != '.';
+        closedir(d);
+        fds--; /* the directory's own descriptor */
+    }
+    struct rlimit rl;
+    if (rss >= 0 && f != NULL) {
+        api_buf_printf(b,
+                       "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+                       "# TYPE process_resident_memory_bytes gauge\n"
+                       "process_resident_memory_bytes %lld\n",
+                       (long long)rss * sysconf(_SC_PAGESIZE));
+        api_buf_printf(b,
+                       "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
+                       "# TYPE process_virtual_memory_bytes gauge\n"
+                       "process_virtual_memory_bytes %lld\n",
+                       (long long)pages * sysconf(_SC_PAGESIZE));
+    }
+    if (d != NULL)
+        api_buf_printf(b,
+                       "# HELP process_open_fds Number of open file descriptors.\n"
+                       "# TYPE process_open_fds gauge\nprocess_open_fds %ld\n",
+                       fds);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        api_buf_printf(b,
+                       "# HELP process_max_fds Maximum number of open file descriptors.\n"
+                       "# TYPE process_max_fds gauge\nprocess_max_fds %llu\n",
+                       (unsigned long long)rl.rlim_cur);
+}
+
 enum MHD_Result api_metrics(struct api *a, struct MHD_Connection *c)
 {
     struct control *ctl = a->ctl;
@@ -273,14 +370,23 @@ enum MHD_Result api_metrics(struct api *a, struct MHD_Connection *c)
     api_buf_printf(&b, "gslbd_reloads_total %lu\n", atomic_load(&ctl->reloads));
     family(&b, "reload_failures_total", "counter", "Rejected reloads (the old data kept serving).");
     api_buf_printf(&b, "gslbd_reload_failures_total %lu\n", atomic_load(&ctl->reload_failures));
+    family(&b, "reload_last_success_timestamp_seconds", "gauge",
+           "When the configuration last loaded successfully (start or reload).");
+    api_buf_printf(&b, "gslbd_reload_last_success_timestamp_seconds %.3f\n",
+                   (double)notify_last_success_ms() / 1000.0);
+    process_metrics(&b);
 
     pthread_mutex_lock(&ctl->reload_lock); /* the view cannot be swapped or freed meanwhile */
     const struct view *v = atomic_load(&a->srv->view);
+    family(&b, "reload_last_successful", "gauge",
+           "1 when the last reload (or the start) succeeded, 0 when it was rejected.");
+    api_buf_printf(&b, "gslbd_reload_last_successful %d\n", ctl->last_reload_error[0] == '\0');
     uint64_t *totals = calloc(v->gslb->nclusters + 1, sizeof(*totals));
     bool ok = totals != NULL;
     if (ok) {
         api_share_totals(a, totals, v->gslb->nclusters);
         cluster_metrics(&b, v->gslb, totals);
+        ops_metrics(&b, v);
         probe_metrics(&b, &ctl->probes, v);
     }
     pthread_mutex_unlock(&ctl->reload_lock);

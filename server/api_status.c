@@ -1,6 +1,7 @@
 /* api_status.c: GET /api/v1/status: regions, clusters with their probes and answer share,
  * services, recent health transitions and reload results, as one JSON document. */
 #include "api_int.h"
+#include "loadinfo.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,8 @@ enum MHD_Result api_status(struct api *a, struct MHD_Connection *c)
         "services", services_json(g), "health_transitions", (json_int_t)ntransitions, "transitions",
         transitions);
     json_object_set_new(o, "admin_changes", admin_changes);
+    json_object_set_new(o, "geoip", loadinfo_geo_json(v));
+    json_object_set_new(o, "zones", loadinfo_zones_json(v));
     pthread_mutex_unlock(&ctl->reload_lock);
     for (size_t i = 0; i < na; i++)
         json_decref(per_addr[i]); /* those not taken by a cluster (none, normally) */

@@ -7,16 +7,19 @@
 #include <string.h>
 
 #include "log.h"
+#include "notify.h"
 
 int control_reload(struct control *ctl, struct err *e)
 {
     struct view *v = NULL;
     pthread_mutex_lock(&ctl->reload_lock);
+    notify_reloading();
     int rc = ctl->build(ctl->arg, &v, e);
     const struct view *old = atomic_load(&ctl->srv->view);
     if (rc == 0) {
         /* admin states come from the state file when there is one, else carry over */
         gslb_copy_states(v->gslb, old->gslb, v->conf->state_file == NULL);
+        gslb_carry_service_answers(v->gslb, old->gslb);
         rc = probes_apply(&ctl->probes, v, e);
     }
     if (rc == 0 && v->conf->state_file != NULL) {
@@ -29,6 +32,7 @@ int control_reload(struct control *ctl, struct err *e)
         view_free(v);
         atomic_fetch_add(&ctl->reload_failures, 1);
         snprintf(ctl->last_reload_error, sizeof(ctl->last_reload_error), "%s", e->msg);
+        notify_reload_done(rc, e->msg, old);
         pthread_mutex_unlock(&ctl->reload_lock);
         log_err("reload rejected, still serving the previous data: %s", e->msg);
         return rc;
@@ -38,6 +42,7 @@ int control_reload(struct control *ctl, struct err *e)
     server_swap_view(ctl->srv, v);
     atomic_fetch_add(&ctl->reloads, 1);
     ctl->last_reload_error[0] = '\0';
+    notify_reload_done(0, NULL, v);
     pthread_mutex_unlock(&ctl->reload_lock);
     log_info("reload complete: %zu zone(s), %zu service(s)", v->nzones, v->gslb->nservices);
     return 0;

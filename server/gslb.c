@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "loadinfo.h"
 #include "log.h"
 
 void gslb_free(struct gslb *g)
@@ -110,6 +111,8 @@ static int build_geo(const struct conf *c, struct gslb *g, struct err *e)
     rc = geo_open(&gc, &g->geo, msg, sizeof(msg));
     if (rc < 0)
         err_set(e, rc, NULL, 0, 0, "geoip: %s", msg);
+    else
+        loadinfo_log_geo(c->geo.database, g->geo);
 out:
     free(nets);
     free(pins);
@@ -134,7 +137,8 @@ static int build_model(const struct conf *c, struct gslb *g, struct err *e)
     g->admin = calloc(c->nclusters ? c->nclusters : 1, sizeof(*g->admin));
     g->region_names = calloc(c->nregions ? c->nregions : 1, sizeof(*g->region_names));
     g->svc_all_down = calloc(c->nservices ? c->nservices : 1, sizeof(*g->svc_all_down));
-    g->answers_stride = (c->nclusters + 7) / 8 * 8; /* whole cache lines per row */
+    /* per cluster, then per service: answered, SERVFAIL; whole cache lines per row */
+    g->answers_stride = (c->nclusters + 2 * c->nservices + 7) / 8 * 8;
     if (g->answers_stride == 0)
         g->answers_stride = 8;
     if (!g->addrs || !g->clusters || !g->services || !g->cluster_idx || !g->region_idx ||
@@ -254,6 +258,35 @@ int32_t gslb_find_cluster(const struct gslb *g, const char *name)
         if (strcmp(g->clusters[i].name, name) == 0)
             return (int32_t)i;
     return -1;
+}
+
+static uint64_t row_sum(const struct gslb *g, size_t col)
+{
+    uint64_t sum = 0;
+    for (size_t r = 0; r < g->answer_rows; r++)
+        sum += __atomic_load_n(&g->answers[r * g->answers_stride + col], __ATOMIC_RELAXED);
+    return sum;
+}
+
+void gslb_service_answers(const struct gslb *g, uint32_t si, uint64_t *answered, uint64_t *servfail)
+{
+    *answered = row_sum(g, g->nclusters + 2 * (size_t)si);
+    *servfail = row_sum(g, g->nclusters + 2 * (size_t)si + 1);
+}
+
+void gslb_carry_service_answers(struct gslb *to, const struct gslb *from)
+{
+    if (to == NULL || from == NULL)
+        return;
+    for (size_t i = 0; i < to->nservices; i++)
+        for (size_t j = 0; j < from->nservices; j++)
+            if (strcmp(to->services[i].name, from->services[j].name) == 0) {
+                uint64_t a, f;
+                gslb_service_answers(from, (uint32_t)j, &a, &f);
+                to->answers[to->nclusters + 2 * i] += a;
+                to->answers[to->nclusters + 2 * i + 1] += f;
+                break;
+            }
 }
 
 void gslb_copy_states(struct gslb *to, const struct gslb *from, bool admin)

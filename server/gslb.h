@@ -82,6 +82,23 @@ static inline void gslb_count_answer(const struct gslb *g, unsigned slot, uint32
     __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
+/* Count a decision of service si (answered, or SERVFAIL) the same way (query path). */
+static inline void gslb_count_service(const struct gslb *g, unsigned slot, uint32_t si,
+                                      bool servfail)
+{
+    uint64_t *p =
+        &g->answers[(size_t)slot * g->answers_stride + g->nclusters + 2 * (size_t)si + servfail];
+    __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
+/* Every thread's decisions of service si: answered and SERVFAIL (relaxed loads). */
+void gslb_service_answers(const struct gslb *g, uint32_t si, uint64_t *answered,
+                          uint64_t *servfail);
+
+/* Before a new view is published: add the old view's per-service counts (matched by name)
+ * to the new one's first row, so the counters only grow across reloads. */
+void gslb_carry_service_answers(struct gslb *to, const struct gslb *from);
+
 /* Give the answer counters one row per answering thread (rows = the server's reader slots),
  * zeroed; gslb_build makes one row. Call before the view is published. */
 int gslb_set_rows(struct gslb *g, unsigned rows);

@@ -1,12 +1,17 @@
-/* log.c: leveled logging to stderr, one write per line so threads do not interleave. */
+/* log.c: leveled logging to stderr, one write per line so threads do not interleave.
+ * When stderr is the journal (JOURNAL_STREAM names it), each line is "<N>message": the
+ * syslog priority, no timestamp or program name (journald adds those). */
 #include "log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 static enum log_level g_level = LOG_INFO;
+static int g_journal = -1; /* -1 not decided yet, 0 no, 1 stderr is the journal */
 
 void log_set_level(enum log_level lvl)
 {
@@ -18,29 +23,68 @@ enum log_level log_get_level(void)
     return g_level;
 }
 
-void log_msg(enum log_level lvl, const char *fmt, ...)
+/* JOURNAL_STREAM is "DEVICE:INODE" of the stream systemd connected; it counts only when
+ * stderr is still that stream (not redirected by a wrapper). */
+static bool journal_check(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) != 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+bool log_to_journal(void)
+{
+    if (g_journal < 0)
+        g_journal = journal_check() ? 1 : 0; /* a benign race: every thread computes the same */
+    return g_journal == 1;
+}
+
+static void emit(enum log_level lvl, bool fatal, const char *fmt, va_list ap)
 {
     static const char *const names[] = {"error", "warning", "info", "debug"};
+    static const char prio[] = {'3', '4', '6', '7'}; /* LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
     char line[2048];
-    struct timespec ts;
-    struct tm tm;
-
-    if (lvl > g_level)
-        return;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof(line),
+    int n;
+    if (log_to_journal()) {
+        n = snprintf(line, sizeof(line), "<%c>", prio[lvl]);
+    } else if (fatal) {
+        n = snprintf(line, sizeof(line), "gslbd: ");
+    } else {
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        n = snprintf(line, sizeof(line),
                      "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ gslbd %s: ", tm.tm_year + 1900,
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                      ts.tv_nsec / 1000000, names[lvl]);
-    va_list ap;
-    va_start(ap, fmt);
+    }
     int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-    va_end(ap);
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof(line) - 2)
         len = sizeof(line) - 2;
     line[len++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+    if (lvl > g_level)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    emit(lvl, false, fmt, ap);
+    va_end(ap);
+}
+
+void log_fatal(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    emit(LOG_ERR, true, fmt, ap);
+    va_end(ap);
 }

@@ -3,6 +3,8 @@
 #ifndef GSLBD_LOG_H
 #define GSLBD_LOG_H
 
+#include <stdbool.h>
+
 enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
 void log_set_level(enum log_level lvl);
@@ -10,6 +12,13 @@ enum log_level log_get_level(void);
 
 /* printf-style; thread-safe (one write(2) per line). */
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Why gslbd cannot start or a command fails: "gslbd: message" on a terminal, "<3>message"
+ * in the journal; never filtered by the level. */
+void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Is stderr the journal (JOURNAL_STREAM matches it)? Decided on first use. */
+bool log_to_journal(void);
 
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

@@ -18,6 +18,7 @@
 #include "explain.h"
 #include "jsonfmt.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 #include "view.h"
 #include "worker.h"
@@ -64,6 +65,7 @@ static void usage(FILE *f)
                "      --explain NAME TYPE CLIENT [ECS]  print what would be answered and why\n"
                "      --assume-down C1,C2  with --explain: treat these clusters as down\n"
                "      --admin CLUSTER=STATE  set auto|up|down|drain in the state file, then exit\n"
+               "      --reload-wait PID  SIGHUP that gslbd, wait for its reload, exit 0 or 1\n"
                "  -u, --user NAME       drop to this user (and its groups) once sockets are bound\n"
                "  -d, --debug           debug logging\n"
                "  -q, --quiet           warnings and errors only\n"
@@ -339,6 +341,7 @@ static int start_workers(void *arg, struct err *e)
     if (rt->opts->user != NULL && (rc = drop_privileges(rt->opts->user, e)) < 0)
         return rc;
     log_info("gslbd %s ready", GSLBD_VERSION);
+    notify_ready(atomic_load(&srv->view));
     return 0;
 }
 
@@ -346,6 +349,7 @@ static int start_workers(void *arg, struct err *e)
 static void stop_api(void *arg)
 {
     struct runtime *rt = arg;
+    notify_stopping();
     api_stop(rt->api);
     rt->api = NULL;
 }
@@ -363,6 +367,8 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "ctl") == 0) /* the client: ctl.c */
         return ctl_main(argc - 1, argv + 1);
     struct opts o;
+    if (argc == 3 && strcmp(argv[1], "--reload-wait") == 0) /* the unit's ExecReload= */
+        return notify_reload_wait(argv[2]);
     if (parse_opts(argc, argv, &o) < 0)
         return 2;
     if (o.log_level >= 0)
@@ -370,14 +376,14 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     int crc = cookie_secret_random(o.cookie_secret);
     if (crc < 0) {
-        fprintf(stderr, "gslbd: no random cookie secret: %s\n", strerror(-crc));
+        log_fatal("no random cookie secret: %s", strerror(-crc));
         return 1;
     }
 
     struct view *v = NULL;
     struct err e = {{0}};
     if (build_view(&o, &v, &e) < 0) {
-        fprintf(stderr, "gslbd: %s\n", e.msg);
+        log_fatal("%s", e.msg);
         return 1;
     }
     if (o.log_level < 0)
@@ -397,7 +403,7 @@ int main(int argc, char **argv)
             printf("\n");
             json_decref(j);
         } else {
-            fprintf(stderr, "gslbd: --explain: %s\n", e.msg);
+            log_fatal("--explain: %s", e.msg);
         }
         view_free(v);
         return rc == 0 ? 0 : 1;
@@ -411,7 +417,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (v->conf->nlisten == 0) {
-        fprintf(stderr, "gslbd: no listen address configured\n");
+        log_fatal("no listen address configured");
         view_free(v);
         return 1;
     }
@@ -427,7 +433,7 @@ int main(int argc, char **argv)
     srv.workers = calloc(srv.nworkers, sizeof(*srv.workers));
     /* one row of GSLB answer counters per thread that answers (reader slot) */
     if (srv.readers == NULL || srv.workers == NULL || gslb_set_rows(v->gslb, srv.nreaders) < 0) {
-        fprintf(stderr, "gslbd: out of memory\n");
+        log_fatal("out of memory");
         return 1;
     }
     for (unsigned i = 0; i < srv.nreaders; i++)
@@ -439,10 +445,10 @@ int main(int argc, char **argv)
     struct runtime rt = {.opts = &o, .srv = &srv, .started_mono_ms = started_mono_ms};
     /* SO_REUSEPORT would let us share a port with a stale gslbd: refuse that first */
     if (worker_check_listen(v->conf, &e) < 0) {
-        fprintf(stderr, "gslbd: %s\n", e.msg);
+        log_fatal("%s", e.msg);
         status = 1;
     } else if (hc_global_init() < 0) {
-        fprintf(stderr, "gslbd: cannot initialise libcurl\n");
+        log_fatal("cannot initialise libcurl");
         status = 1;
     } else {
         static struct control ctl; /* large; lives for the whole run */
@@ -453,7 +459,7 @@ int main(int argc, char **argv)
         ctl.arg = &rt;
         rt.ctl = &ctl;
         if (control_run(&ctl, &e) < 0) {
-            fprintf(stderr, "gslbd: %s\n", e.msg);
+            log_fatal("%s", e.msg);
             status = 1;
         }
         hc_global_cleanup();

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "notify.h"
 
 int probes_init(struct probes *p, uv_loop_t *loop, void (*on_first_round)(void *), void *arg)
 {
@@ -60,6 +61,7 @@ static void on_change(void *ctx, size_t t, bool up, const char *reason)
                             : "down",
             c->name, cl_up ? "up" : "down");
     gslb_track_services(p->gslb);
+    notify_health(p->gslb);
 }
 
 static void on_first(void *ctx)

@@ -313,8 +313,10 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
     trace_gslb(c, n->service, family, addr, &d);
     if (d.scope > c->ecs_scope)
         c->ecs_scope = d.scope;
-    if (c->st != NULL)
+    if (c->st != NULL) {
         STAT_ADD(c->st->gslb_answers, 1);
+        gslb_count_service(g, c->req->worker, n->service, d.cluster < 0);
+    }
     if (d.cluster < 0) { /* POL-6 servfail */
         if (c->st != NULL)
             STAT_ADD(c->st->gslb_servfail, 1);

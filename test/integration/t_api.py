@@ -212,9 +212,10 @@ def t_metrics():
         return
     R.ok("API-4", "/metrics parses strictly as Prometheus text 0.0.4 (%d samples, %d families)"
          % (len(m["samples"]), len(m["types"])))
-    R.check(all(n.startswith("gslbd_") for n, _, _ in m["samples"]) and
+    R.check(all(n.startswith(("gslbd_", "process_")) for n, _, _ in m["samples"]) and
             set(m["types"]) == set(m["help"]), "API-4",
-            "every metric has the gslbd_ prefix, a HELP and a TYPE",
+            "every metric has the gslbd_ prefix (process_ for the client convention's process "
+            "metrics), a HELP and a TYPE",
             json.dumps(sorted(m["types"])))
     s = lambda name, **lab: A.sample(m, name, **lab)  # noqa: E731
     udp, tcp = s("gslbd_queries_total", transport="udp"), s("gslbd_queries_total",

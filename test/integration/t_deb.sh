@@ -317,10 +317,11 @@ probs=()
 while read -r line; do
     grep -qxF -- "$line" "$UNIT" || probs+=("no '$line'")
 done <<'EOF'
-Type=simple
+Type=notify
 ExecStartPre=/usr/sbin/gslbd -c /etc/gslbd/gslbd.json --check
 ExecStart=/usr/sbin/gslbd -c /etc/gslbd/gslbd.json
-ExecReload=/bin/kill -HUP $MAINPID
+ExecReload=/usr/sbin/gslbd --reload-wait $MAINPID
+RuntimeDirectory=gslbd
 Restart=on-failure
 User=gslbd
 Group=gslbd
