@@ -109,8 +109,9 @@ static void reload_finish(struct control *ctl)
         view_free(v);
         rc = err_set(&e, -ECANCELED, NULL, 0, 0, "shutting down");
     } else if (rc == 0 && (rc = reload_install(ctl, v, &e)) == 0) {
-        log_info("reload complete in %llu ms: %zu zone(s), %zu service(s)",
-                 (unsigned long long)ms, v->nzones, v->gslb->nservices);
+        log_info("reload complete in %llu ms (installed in %llu ms): %zu zone(s), %zu service(s)",
+                 (unsigned long long)ms, (unsigned long long)(mono_ms() - ctl->reload_started_ms - ms),
+                 v->nzones, v->gslb->nservices);
     } else {
         if (v != NULL)
             view_free(v);
