@@ -46,18 +46,15 @@ static void reload_start(struct control *ctl, const char *why)
     pthread_mutex_unlock(&ctl->reload_lock);
     ctl->built_view = NULL;
     ctl->reload_started_ms = mono_ms();
-    int rc = pthread_create(&ctl->reload_thread, NULL, reload_main, ctl);
-    if (rc != 0) { /* nothing runs: reject it here, as a failed build would be */
-        ctl->built_rc = err_set(&ctl->built_err, -rc, NULL, 0, 0, "no reload thread: %s",
-                                strerror(rc));
-        ctl->reload_running = true; /* what reload_finish expects */
-        atomic_store(&ctl->reload_in_progress, 1);
-        uv_async_send(&ctl->built);
-        ctl->reload_thread = pthread_self();
-        return;
-    }
     ctl->reload_running = true;
     atomic_store(&ctl->reload_in_progress, 1);
+    int rc = pthread_create(&ctl->reload_thread, NULL, reload_main, ctl);
+    if (rc != 0) { /* nothing runs: reject it in reload_finish, as a failed build would be */
+        ctl->built_rc = err_set(&ctl->built_err, -rc, NULL, 0, 0, "no reload thread: %s",
+                                strerror(rc));
+        ctl->reload_thread = pthread_self();
+        uv_async_send(&ctl->built);
+    }
 }
 
 /* Install a built view: carry over the health and admin states as they are now (probes

@@ -8,15 +8,16 @@
 /* The gate: builds (reloads only) count themselves, then wait while g_hold is set; with
  * g_after they read config and zones first (so what they read is stale by the install). */
 static _Atomic int g_hold, g_builds;
-static bool g_after;
+static _Atomic bool g_after;
 
 static int gated_build(void *arg, struct view **out, struct err *e)
 {
     atomic_fetch_add(&g_builds, 1);
-    int rc = g_after ? rt_build(arg, out, e) : 0;
+    bool after = atomic_load(&g_after);
+    int rc = after ? rt_build(arg, out, e) : 0;
     while (atomic_load(&g_hold))
         rt_sleep_ms(2);
-    return g_after ? rc : rt_build(arg, out, e);
+    return after ? rc : rt_build(arg, out, e);
 }
 
 /* A listening socket on 127.0.0.2 (connections wait in its backlog: a TCP check is up). */
@@ -55,7 +56,7 @@ static void start(struct rt *rt, uint16_t port, const char *extra, bool after)
 {
     atomic_store(&g_hold, 0);
     atomic_store(&g_builds, 0);
-    g_after = after;
+    atomic_store(&g_after, after);
     rt_init(rt);
     write_conf(rt, port, extra);
     rt->build = gated_build;
