@@ -50,8 +50,8 @@ static void reload_start(struct control *ctl, const char *why)
     atomic_store(&ctl->reload_in_progress, 1);
     int rc = pthread_create(&ctl->reload_thread, NULL, reload_main, ctl);
     if (rc != 0) { /* nothing runs: reject it in reload_finish, as a failed build would be */
-        ctl->built_rc = err_set(&ctl->built_err, -rc, NULL, 0, 0, "no reload thread: %s",
-                                strerror(rc));
+        ctl->built_rc =
+            err_set(&ctl->built_err, -rc, NULL, 0, 0, "no reload thread: %s", strerror(rc));
         ctl->reload_thread = pthread_self();
         uv_async_send(&ctl->built);
     }
@@ -107,8 +107,9 @@ static void reload_finish(struct control *ctl)
         rc = err_set(&e, -ECANCELED, NULL, 0, 0, "shutting down");
     } else if (rc == 0 && (rc = reload_install(ctl, v, &e)) == 0) {
         log_info("reload complete in %llu ms (installed in %llu ms): %zu zone(s), %zu service(s)",
-                 (unsigned long long)ms, (unsigned long long)(mono_ms() - ctl->reload_started_ms - ms),
-                 v->nzones, v->gslb->nservices);
+                 (unsigned long long)ms,
+                 (unsigned long long)(mono_ms() - ctl->reload_started_ms - ms), v->nzones,
+                 v->gslb->nservices);
     } else {
         if (v != NULL)
             view_free(v);

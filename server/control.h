@@ -53,8 +53,8 @@ struct control {
     /* The reload in progress. The reload thread writes built_*, then wakes `built`; the
      * control loop reads them after joining the thread. */
     pthread_t reload_thread;
-    bool reload_running; /* control thread only: a build is under way */
-    bool reload_again;   /* control thread only: requested during the build: one more */
+    bool reload_running;            /* control thread only: a build is under way */
+    bool reload_again;              /* control thread only: requested during the build: one more */
     uint64_t reload_started_ms;     /* control thread only (monotonic) */
     unsigned long reloads_started;  /* with reload_lock: builds started */
     _Atomic int reload_in_progress; /* for the API (status) */
