@@ -99,9 +99,10 @@ static inline uint16_t rt_free_port(void)
 struct rt {
     char dir[64];
     char conf_path[256];
-    bool workers, api;      /* what the start callback starts */
-    int fail_start;         /* start callback returns this when negative */
-    control_build_fn build; /* the reloads' build; NULL: rt_build (the first view: rt_build) */
+    bool workers, api; /* what the start callback starts */
+    int fail_start;    /* start callback returns this when negative */
+    /* the reloads' build; NULL: rt_build (the first view is always rt_build's) */
+    control_build_fn build;
     struct server srv;
     struct control ctl;
     struct api *apih;
