@@ -338,4 +338,6 @@ if __name__ == "__main__":
         rc = S.srv.stop()
         if rc not in (0, None):
             R.fail("RH-X", "gslbd exited with %s" % rc, S.srv.log_tail())
+    if S.big is not None and os.path.exists(S.big):
+        os.unlink(S.big)  # 12 MB, made again by the next run
     sys.exit(R.finish())
