@@ -195,6 +195,9 @@ enum MHD_Result api_status(struct api *a, struct MHD_Connection *c)
     json_object_set_new(o, "geoip", loadinfo_geo_json(v));
     json_object_set_new(o, "zones", loadinfo_zones_json(v));
     pthread_mutex_unlock(&ctl->reload_lock);
+    /* a reload builds on its own thread: say so while it runs */
+    json_object_set_new(o, "reload_in_progress",
+                        json_boolean(atomic_load(&ctl->reload_in_progress) != 0));
     for (size_t i = 0; i < na; i++)
         json_decref(per_addr[i]); /* those not taken by a cluster (none, normally) */
     free(per_addr);

@@ -1,24 +1,81 @@
-/* control.c: the control thread's loop: signals, probes, start-up wait and reloads. */
+/* control.c: the control thread's loop: signals, probes, start-up wait, and reloads built on
+ * a reload thread and installed on the loop. */
 #include "control.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "notify.h"
 
-int control_reload(struct control *ctl, struct err *e)
+static uint64_t mono_ms(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The reload thread: read config and zones into a new view, touching no live state. */
+static void *reload_main(void *arg)
+{
+    struct control *ctl = arg;
     struct view *v = NULL;
-    pthread_mutex_lock(&ctl->reload_lock);
+    memset(&ctl->built_err, 0, sizeof(ctl->built_err));
+    ctl->built_rc = ctl->build(ctl->arg, &v, &ctl->built_err);
+    ctl->built_view = ctl->built_rc == 0 ? v : NULL;
+    uv_async_send(&ctl->built);
+    return NULL;
+}
+
+/* Control thread: start a build, or queue one more when a build is under way. */
+static void reload_start(struct control *ctl, const char *why)
+{
+    if (ctl->stopping)
+        return;
+    if (ctl->reload_running) {
+        if (!ctl->reload_again)
+            log_info("reload requested (%s) during a reload: queued, starts when it ends", why);
+        ctl->reload_again = true;
+        return;
+    }
+    log_info("reload requested (%s)", why);
     notify_reloading();
-    int rc = ctl->build(ctl->arg, &v, e);
+    pthread_mutex_lock(&ctl->reload_lock);
+    ctl->reloads_started++;
+    pthread_mutex_unlock(&ctl->reload_lock);
+    ctl->built_view = NULL;
+    ctl->reload_started_ms = mono_ms();
+    ctl->reload_running = true;
+    atomic_store(&ctl->reload_in_progress, 1);
+    int rc = pthread_create(&ctl->reload_thread, NULL, reload_main, ctl);
+    if (rc != 0) { /* nothing runs: reject it in reload_finish, as a failed build would be */
+        ctl->built_rc =
+            err_set(&ctl->built_err, -rc, NULL, 0, 0, "no reload thread: %s", strerror(rc));
+        ctl->reload_thread = pthread_self();
+        uv_async_send(&ctl->built);
+    }
+}
+
+/* Install a built view: carry over the health and admin states as they are now (probes
+ * kept running during the build), then publish it. Under reload_lock, so API admin changes
+ * land either in the old view before the copy or in the new one. */
+static int reload_install(struct control *ctl, struct view *v, struct err *e)
+{
+    int rc = 0;
+    pthread_mutex_lock(&ctl->reload_lock);
     const struct view *old = atomic_load(&ctl->srv->view);
+    /* admin states come from the state file when there is one, else carry over; the file
+     * is read again here, since an API change during the build wrote it */
+    gslb_copy_states(v->gslb, old->gslb, v->conf->state_file == NULL);
+    if (v->conf->state_file != NULL) {
+        for (size_t i = 0; i < v->gslb->nclusters; i++)
+            atomic_store(&v->gslb->admin[i], (uint8_t)GSLB_ADMIN_AUTO);
+        rc = gslb_state_load(v->gslb, v->conf->state_file, e);
+    }
     if (rc == 0) {
-        /* admin states come from the state file when there is one, else carry over */
-        gslb_copy_states(v->gslb, old->gslb, v->conf->state_file == NULL);
         gslb_carry_service_answers(v->gslb, old->gslb);
         rc = probes_apply(&ctl->probes, v, e);
     }
@@ -29,12 +86,7 @@ int control_reload(struct control *ctl, struct err *e)
         admin_log_diff(&ctl->admin_log, old->gslb, v->gslb, known ? by : NULL);
     }
     if (rc < 0) {
-        view_free(v);
-        atomic_fetch_add(&ctl->reload_failures, 1);
-        snprintf(ctl->last_reload_error, sizeof(ctl->last_reload_error), "%s", e->msg);
-        notify_reload_done(rc, e->msg, old);
         pthread_mutex_unlock(&ctl->reload_lock);
-        log_err("reload rejected, still serving the previous data: %s", e->msg);
         return rc;
     }
     if (old->conf->nlisten != v->conf->nlisten || old->conf->workers != v->conf->workers)
@@ -44,43 +96,84 @@ int control_reload(struct control *ctl, struct err *e)
     ctl->last_reload_error[0] = '\0';
     notify_reload_done(0, NULL, v);
     pthread_mutex_unlock(&ctl->reload_lock);
-    log_info("reload complete: %zu zone(s), %zu service(s)", v->nzones, v->gslb->nservices);
     return 0;
+}
+
+/* Control thread, once the reload thread is done: install or reject, wake API waiters,
+ * and start the queued reload if there is one. */
+static void reload_finish(struct control *ctl)
+{
+    if (!ctl->reload_running)
+        return;
+    if (!pthread_equal(ctl->reload_thread, pthread_self()))
+        pthread_join(ctl->reload_thread, NULL);
+    ctl->reload_running = false;
+    struct view *v = ctl->built_view;
+    ctl->built_view = NULL;
+    struct err e = ctl->built_err;
+    int rc = ctl->built_rc;
+    uint64_t ms = mono_ms() - ctl->reload_started_ms;
+    if (ctl->stopping) {
+        view_free(v);
+        rc = err_set(&e, -ECANCELED, NULL, 0, 0, "shutting down");
+    } else if (rc == 0 && (rc = reload_install(ctl, v, &e)) == 0) {
+        log_info("reload complete in %llu ms (installed in %llu ms): %zu zone(s), %zu service(s)",
+                 (unsigned long long)ms,
+                 (unsigned long long)(mono_ms() - ctl->reload_started_ms - ms), v->nzones,
+                 v->gslb->nservices);
+    } else {
+        if (v != NULL)
+            view_free(v);
+        atomic_fetch_add(&ctl->reload_failures, 1);
+        pthread_mutex_lock(&ctl->reload_lock);
+        snprintf(ctl->last_reload_error, sizeof(ctl->last_reload_error), "%s", e.msg);
+        notify_reload_done(rc, e.msg, atomic_load(&ctl->srv->view));
+        pthread_mutex_unlock(&ctl->reload_lock);
+        log_err("reload rejected after %llu ms, still serving the previous data: %s",
+                (unsigned long long)ms, e.msg);
+    }
+    atomic_store(&ctl->reload_in_progress, 0);
+    pthread_mutex_lock(&ctl->reload_lock);
+    ctl->last_reload_rc = rc;
+    ctl->reload_seq++;
+    pthread_cond_broadcast(&ctl->reload_done);
+    pthread_mutex_unlock(&ctl->reload_lock);
+    if (ctl->reload_again) {
+        ctl->reload_again = false;
+        reload_start(ctl, "queued");
+    }
+}
+
+static void on_built(uv_async_t *h)
+{
+    reload_finish(h->data);
 }
 
 static void on_sighup(uv_signal_t *h, int signum)
 {
     (void)signum;
-    struct err e = {{0}};
-    log_info("reload requested (SIGHUP)");
-    control_reload(h->data, &e);
+    reload_start(h->data, "SIGHUP");
 }
 
 static void on_wake(uv_async_t *h)
 {
     struct control *ctl = h->data;
-    if (atomic_exchange(&ctl->reload_requested, 0)) {
-        struct err e = {{0}};
-        log_info("reload requested (API)");
-        int rc = control_reload(ctl, &e);
-        pthread_mutex_lock(&ctl->reload_lock);
-        ctl->last_reload_rc = rc;
-        ctl->reload_seq++;
-        pthread_cond_broadcast(&ctl->reload_done);
-        pthread_mutex_unlock(&ctl->reload_lock);
-    }
+    if (atomic_exchange(&ctl->reload_requested, 0))
+        reload_start(ctl, "API");
 }
 
 int control_reload_wait(struct control *ctl, struct err *e)
 {
+    /* any reload that starts after this request reads the files as they are now: the next
+     * one to start (now, or the one queued behind the build under way) */
     pthread_mutex_lock(&ctl->reload_lock);
-    unsigned long seq = ctl->reload_seq;
+    unsigned long want = ctl->reloads_started + 1;
     pthread_mutex_unlock(&ctl->reload_lock);
     control_request_reload(ctl);
     pthread_mutex_lock(&ctl->reload_lock);
-    while (ctl->reload_seq == seq && !ctl->shutting_down)
+    while (ctl->reload_seq < want && !ctl->shutting_down)
         pthread_cond_wait(&ctl->reload_done, &ctl->reload_lock);
-    int rc = ctl->reload_seq == seq ? -ECANCELED : ctl->last_reload_rc;
+    int rc = ctl->reload_seq < want ? -ECANCELED : ctl->last_reload_rc;
     if (rc == -ECANCELED)
         snprintf(e->msg, sizeof(e->msg), "shutting down");
     else if (rc < 0)
@@ -152,8 +245,9 @@ int control_run(struct control *ctl, struct err *e)
     uv_signal_init(&ctl->loop, &ctl->sigint);
     uv_timer_init(&ctl->loop, &ctl->startup);
     uv_async_init(&ctl->loop, &ctl->wake, on_wake);
+    uv_async_init(&ctl->loop, &ctl->built, on_built);
     ctl->sighup.data = ctl->sigterm.data = ctl->sigint.data = ctl;
-    ctl->startup.data = ctl->wake.data = ctl;
+    ctl->startup.data = ctl->wake.data = ctl->built.data = ctl;
     uv_signal_start(&ctl->sighup, on_sighup, SIGHUP);
     uv_signal_start(&ctl->sigterm, on_stop, SIGTERM);
     uv_signal_start(&ctl->sigint, on_stop, SIGINT);
@@ -172,6 +266,11 @@ int control_run(struct control *ctl, struct err *e)
     if (rc == 0 && !ctl->stopping)
         uv_run(&ctl->loop, UV_RUN_DEFAULT);
 
+    ctl->stopping = true;
+    if (ctl->reload_running) { /* the build cannot be cut short: wait for it, drop its view */
+        log_info("waiting for the reload in progress to end");
+        reload_finish(ctl);
+    }
     pthread_mutex_lock(&ctl->reload_lock);
     ctl->shutting_down = true;
     pthread_cond_broadcast(&ctl->reload_done);

@@ -1,11 +1,18 @@
 /* control.h: the control thread's loop: signals (SIGHUP reload, SIGTERM/SIGINT stop),
  * health probes, the start-up wait for the first probe round, and reloads. Owned by main();
- * the HTTP API reaches it through control_request_reload() and the probes' lock. */
+ * the HTTP API reaches it through control_request_reload() and the probes' lock.
+ *
+ * A reload builds the new view on a thread of its own (the reload thread), so probes and
+ * their effect on answers, and the API, keep running while a large zone loads. When the
+ * build is done, the control loop installs the view: it carries over the health and admin
+ * states as they are at that moment, then publishes it. One reload at a time; requests
+ * during a build queue exactly one more reload, which starts when the build ends. */
 #ifndef GSLBD_CONTROL_H
 #define GSLBD_CONTROL_H
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "admin_log.h"
@@ -13,7 +20,8 @@
 #include "probe.h"
 #include "server.h"
 
-/* Builds a new view the way the server was started (config file or --zone options). */
+/* Builds a new view the way the server was started (config file or --zone options). Runs
+ * on the reload thread: it must read nothing the control loop changes. */
 typedef int (*control_build_fn)(void *arg, struct view **out, struct err *e);
 /* Starts the DNS workers (and the API); called once probes had their first round or
  * startup_wait ran out. */
@@ -31,7 +39,8 @@ struct control {
     uv_loop_t loop;
     uv_signal_t sighup, sigterm, sigint;
     uv_timer_t startup;
-    uv_async_t wake; /* reload requests from other threads */
+    uv_async_t wake;  /* reload requests from other threads */
+    uv_async_t built; /* the reload thread's build is done */
     struct probes probes;
     bool ready, stopping, probes_closed;
     _Atomic int reload_requested;
@@ -43,19 +52,27 @@ struct control {
     char last_reload_error[1024];
     struct admin_log admin_log; /* with reload_lock: API and state file changes */
     _Atomic unsigned long reloads, reload_failures;
+    /* The reload in progress. The reload thread writes built_*, then wakes `built`; the
+     * control loop reads them after joining the thread. */
+    pthread_t reload_thread;
+    bool reload_running;            /* control thread only: a build is under way */
+    bool reload_again;              /* control thread only: requested during the build: one more */
+    uint64_t reload_started_ms;     /* control thread only (monotonic) */
+    unsigned long reloads_started;  /* with reload_lock: builds started */
+    _Atomic int reload_in_progress; /* for the API (status) */
+    struct view *built_view;
+    int built_rc;
+    struct err built_err;
 };
 
 /* Run until SIGTERM/SIGINT. Returns 0, or the negative code of a start-up failure (e). */
 int control_run(struct control *ctl, struct err *e);
 
-/* Reload now (on the control thread) and report the outcome; e gets the error. */
-int control_reload(struct control *ctl, struct err *e);
-
-/* From any thread: ask the control loop to reload. */
+/* From any thread: ask the control loop to reload (now, or after the build under way). */
 void control_request_reload(struct control *ctl);
 
-/* From another thread (the API): reload on the control loop, wait for it and return its
- * result; e gets the error. */
+/* From another thread (the API): ask for a reload, wait for a reload that started after
+ * the request to end and return its result; e gets the error. */
 int control_reload_wait(struct control *ctl, struct err *e);
 
 #endif

@@ -6,7 +6,9 @@
 # (t_api), admin states applied by SIGHUP between 100,000-query bursts (t_gslb), reloads
 # with rate limiting and cookies (t_harden), explain against live answers (t_explain), and
 # the API's connection guard and the shared per-address TCP count under slow clients and
-# two workers (t_limits).
+# two workers (t_limits),
+# and reloads built on their own thread while probes fail a backend over (t_reload_health, with
+# a 60,000-record zone: it loads here for longer than the scaled probes take to fail over).
 # Each goes through run-all.sh
 # (IT_ONLY, one script at a time); a TSan report makes gslbd exit non-zero
 # (halt_on_error), which fails the script that started it.
@@ -20,7 +22,8 @@ if [ $# -ne 1 ]; then
 fi
 BUILD=$1
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-SCRIPTS=${TSAN_SCRIPTS:-t_config t_health t_api t_gslb t_harden t_explain t_limits}
+SCRIPTS=${TSAN_SCRIPTS:-t_config t_health t_api t_gslb t_harden t_explain t_limits t_reload_health}
+export GSLBD_RELOAD_RECORDS=${GSLBD_RELOAD_RECORDS:-60000}
 # Every report goes to a file of its own under REPORTS (log_path), whatever process made it
 # and wherever that process's stderr went, and fails the run below. halt_on_error: the
 # first report also ends the process (exit 66), which fails the script that started it.

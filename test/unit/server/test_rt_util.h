@@ -101,6 +101,8 @@ struct rt {
     char conf_path[256];
     bool workers, api; /* what the start callback starts */
     int fail_start;    /* start callback returns this when negative */
+    /* the reloads' build; NULL: rt_build (the first view is always rt_build's) */
+    control_build_fn build;
     struct server srv;
     struct control ctl;
     struct api *apih;
@@ -257,7 +259,7 @@ static inline void rt_run(struct rt *rt, bool wait_ready)
     atomic_init(&srv->view, v);
     atomic_init(&srv->tcp_connections, 0);
     rt->ctl.srv = srv;
-    rt->ctl.build = rt_build;
+    rt->ctl.build = rt->build != NULL ? rt->build : rt_build;
     rt->ctl.start = rt_start_cb;
     rt->ctl.stop = rt_stop_cb;
     rt->ctl.arg = rt;
