@@ -188,6 +188,11 @@ struct conf {
 
     struct conf_cookies cookies; /* conf_harden.c */
     struct conf_rrl rrl;         /* conf_harden.c */
+
+    /* zone files (docs/hardening.md "Files"; conf_files.c) */
+    char **zone_include_dirs; /* resolved; where $INCLUDE may read besides the zone's folder */
+    size_t nzone_include_dirs;
+    uint64_t zone_max_bytes; /* per zone, its includes counted; default 1 GiB */
 };
 
 /* A conf with every default set and no listen address or zone. Caller owns it. */

@@ -86,6 +86,11 @@ static const struct conf_item top_items[] = {
     {"cookies", IT_SECTION, .offset = offsetof(struct conf, cookies),
      .sub = &conf__cookies_section},
     {"rrl", IT_SECTION, .offset = offsetof(struct conf, rrl), .sub = &conf__rrl_section},
+    /* conf_files.c */
+    {"zone_include_dirs", IT_LIST, .min = 0, .max = CONF_INCLUDE_DIRS_MAX,
+     .fn = conf__include_dir_elem, .what = "folder names"},
+    {"zone_max_bytes", IT_UINT, CONF_FIELD(struct conf, zone_max_bytes), .min = 4096,
+     .max = 1ll << 40, .def = 1ll << 30},
 };
 static const struct conf_section top_section = CONF_SECTION(top_items);
 
