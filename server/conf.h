@@ -206,6 +206,11 @@ int conf_new(struct conf **out);
  * untouched. The keys are documented in docs/config.md. */
 int conf_load_file(const char *path, struct conf **out, struct err *e);
 
+/* The user gslbd will run as (--user, given as root): private files (the API token, the
+ * cookie secret) must belong to it, since reloads reread them as that user. Before any
+ * load; uid -1 (the default) means the effective user. */
+void conf_set_run_as(long uid);
+
 /* Add a listen address "ADDR:PORT", "[V6]:PORT", or "ADDR" (port 53). */
 int conf_add_listen(struct conf *c, const char *text, struct err *e);
 
