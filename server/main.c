@@ -413,7 +413,8 @@ int main(int argc, char **argv)
     if (o.admin != NULL)
         return set_admin(v, o.admin);
     /* --user: reloads run as that user; refuse now what they could not read (issue 12.8) */
-    if (o.user != NULL && geteuid() == 0 && privcheck_as_user(o.user, user_can_reload, &o, &e) < 0) {
+    if (o.user != NULL && geteuid() == 0 &&
+        privcheck_as_user(o.user, user_can_reload, &o, &e) < 0) {
         fprintf(stderr, "gslbd: %s\n", e.msg);
         view_free(v);
         return 1;

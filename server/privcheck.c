@@ -35,8 +35,7 @@ int privcheck_as_user(const char *user, int (*check)(void *arg, struct err *e), 
         struct err ce = {{0}};
         int rc;
         close(fds[0]);
-        if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-            setuid(pw->pw_uid) != 0)
+        if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
             rc = err_set(&ce, -errno, NULL, 0, 0, "cannot become %s: %s", user, strerror(errno));
         else
             rc = check(arg, &ce);
@@ -65,8 +64,8 @@ int privcheck_as_user(const char *user, int (*check)(void *arg, struct err *e), 
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
     return err_set(e, GSLBD_EINVAL, NULL, 0, 0,
-                   "--user %s: every reload would fail, as %s cannot read what it needs: %s",
-                   user, user, got > 0 ? msg : "the check did not finish");
+                   "--user %s: every reload would fail, as %s cannot read what it needs: %s", user,
+                   user, got > 0 ? msg : "the check did not finish");
 }
 
 static int can_read(const char *path, const char *what, struct err *e)
@@ -97,8 +96,8 @@ int privcheck_conf_files(const struct conf *c, struct err *e)
     if (slash == NULL)
         snprintf(dir, sizeof(dir), ".");
     else
-        snprintf(dir, sizeof(dir), "%.*s", slash == c->state_file ? 1 : (int)(slash - c->state_file),
-                 c->state_file);
+        snprintf(dir, sizeof(dir), "%.*s",
+                 slash == c->state_file ? 1 : (int)(slash - c->state_file), c->state_file);
     if (access(dir, W_OK | X_OK) != 0)
         log_warn("%s: the state file's folder is not writable by this user: admin changes "
                  "through the API will not be saved",

@@ -764,8 +764,7 @@ static int on_include(struct zl_ctx *c, const struct zl_file *f, const ldns_rdf 
         char why[ZL_WHY_MAX];
         rc = read_zone_file(c, real, &sub.buf, &sub.len, why);
         if (rc != 0)
-            err_set(c->e, rc, f->path, r->tok[1].line, r->tok[1].col, "$INCLUDE %s: %s", path,
-                    why);
+            err_set(c->e, rc, f->path, r->tok[1].line, r->tok[1].col, "$INCLUDE %s: %s", path, why);
     }
     free(real);
     if (rc == 0)
@@ -847,8 +846,8 @@ int zone__src_read(struct zone_src *src, const char *origin, const char *file,
         return -ENOMEM;
     c->src = src;
     c->e = e;
-    c->max_bytes = limits != NULL && limits->max_bytes > 0 ? limits->max_bytes
-                                                            : ZONE_MAX_BYTES_DEFAULT;
+    c->max_bytes =
+        limits != NULL && limits->max_bytes > 0 ? limits->max_bytes : ZONE_MAX_BYTES_DEFAULT;
     rc = dirs_add(c, real_dir(file, false));
     for (size_t i = 0; rc == 0 && limits != NULL && i < limits->ninclude_dirs; i++)
         rc = dirs_add(c, real_dir(limits->include_dirs[i], true));

@@ -403,7 +403,8 @@ static void test_errors(void **state)
 {
     (void)state;
     static const struct bad_case cases[] = {
-        {"bad_syntax.zone", GSLBD_EPARSE, DATA "bad_syntax.zone:5:15: ", "an IPv4 address expected"},
+        {"bad_syntax.zone", GSLBD_EPARSE,
+         DATA "bad_syntax.zone:5:15: ", "an IPv4 address expected"},
         {"bad_crlf.zone", GSLBD_EPARSE, DATA "bad_crlf.zone:4:10: ", "an IPv4 address expected"},
         {"bad_nosoa.zone", GSLBD_EINVAL, DATA "bad_nosoa.zone: ", "no SOA"},
         {"empty.zone", GSLBD_EINVAL, DATA "empty.zone: ", "no SOA"},
@@ -421,7 +422,8 @@ static void test_errors(void **state)
         {"bad_type.zone", GSLBD_EPARSE, DATA "bad_type.zone:3:8: ", "unknown record type"},
         {"bad_name.zone", GSLBD_EPARSE, DATA "bad_name.zone:3:1: ", "owner name"},
         {"bad_ttl.zone", GSLBD_EPARSE, DATA "bad_ttl.zone:3:5: ", "bad TTL"},
-        {"bad_rdata_name.zone", GSLBD_EPARSE, DATA "bad_rdata_name.zone:3:12: ", "cannot read domain name"},
+        {"bad_rdata_name.zone", GSLBD_EPARSE,
+         DATA "bad_rdata_name.zone:3:12: ", "cannot read domain name"},
         {"bad_long_rdata_name.zone", GSLBD_EPARSE,
          DATA "bad_long_rdata_name.zone:3:9: ", "longer than 255 octets"},
         {"bad_generic.zone", GSLBD_EPARSE, DATA "bad_generic.zone:3:8: ", "too short"},
