@@ -324,6 +324,9 @@ void conf_free(struct conf *c)
         free(c->zones[i].file);
     }
     free(c->zones);
+    for (size_t i = 0; i < c->nzone_include_dirs; i++)
+        free(c->zone_include_dirs[i]);
+    free(c->zone_include_dirs);
     free(c->listen);
     free(c->path);
     free(c);

@@ -195,6 +195,11 @@ struct conf {
 
     struct conf_cookies cookies; /* conf_harden.c */
     struct conf_rrl rrl;         /* conf_harden.c */
+
+    /* zone files (docs/hardening.md "Files"; conf_files.c) */
+    char **zone_include_dirs; /* resolved; where $INCLUDE may read besides the zone's folder */
+    size_t nzone_include_dirs;
+    uint64_t zone_max_bytes; /* per zone, its includes counted; default 1 GiB */
 };
 
 /* A conf with every default set and no listen address or zone. Caller owns it. */
@@ -207,6 +212,11 @@ int conf_new(struct conf **out);
  * against path's folder; a nets_file that cannot be read gives -errno. On failure *out is
  * untouched. The keys are documented in docs/config.md. */
 int conf_load_file(const char *path, struct conf **out, struct err *e);
+
+/* The user gslbd will run as (--user, given as root): private files (the API token, the
+ * cookie secret) must belong to it, since reloads reread them as that user. Before any
+ * load; uid -1 (the default) means the effective user. */
+void conf_set_run_as(long uid);
 
 /* Add a listen address "ADDR:PORT", "[V6]:PORT", or "ADDR" (port 53). */
 int conf_add_listen(struct conf *c, const char *text, struct err *e);

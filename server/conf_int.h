@@ -211,6 +211,13 @@ int conf__api_value(struct conf_loader *ld, json_t *v, void *base);
 extern const struct conf_section conf__cookies_section;
 extern const struct conf_section conf__rrl_section;
 
+/* ---- the zone file keys (conf_files.c) ---- */
+
+#define CONF_INCLUDE_DIRS_MAX 64
+
+/* An element of $.zone_include_dirs (base: struct conf): a folder, resolved and appended. */
+int conf__include_dir_elem(struct conf_loader *ld, json_t *v, void *base);
+
 /* ---- the geoip key (conf_geoip.c) ---- */
 
 /* Load $.geoip, if present (nets, nets_file, pins, default order), referring to regions;

@@ -68,12 +68,16 @@ static int reload_install(struct control *ctl, struct view *v, struct err *e)
     pthread_mutex_lock(&ctl->reload_lock);
     const struct view *old = atomic_load(&ctl->srv->view);
     /* admin states come from the state file when there is one, else carry over; the file
-     * is read again here, since an API change during the build wrote it */
+     * is read again here, since an API change during the build wrote it. A file the build
+     * found unusable (already logged) keeps the running states, as does one that became
+     * unusable since. */
     gslb_copy_states(v->gslb, old->gslb, v->conf->state_file == NULL);
-    if (v->conf->state_file != NULL) {
+    if (v->conf->state_file != NULL && !v->gslb->state_unread) {
         for (size_t i = 0; i < v->gslb->nclusters; i++)
             atomic_store(&v->gslb->admin[i], (uint8_t)GSLB_ADMIN_AUTO);
         rc = gslb_state_load(v->gslb, v->conf->state_file, e);
+        if (rc == 0 && v->gslb->state_unread)
+            gslb_copy_states(v->gslb, old->gslb, true);
     }
     if (rc == 0) {
         gslb_carry_service_answers(v->gslb, old->gslb);

@@ -297,7 +297,7 @@ void gslb_copy_states(struct gslb *to, const struct gslb *from, bool admin)
         int32_t j = gslb_find_cluster(from, to->clusters[i].name);
         if (j < 0)
             continue;
-        if (admin)
+        if (admin || to->state_unread)
             atomic_store(&to->admin[i], atomic_load(&from->admin[j]));
         const struct gslb_cluster *a = &to->clusters[i], *b = &from->clusters[j];
         for (uint32_t x = 0; x < a->naddrs; x++)

@@ -72,6 +72,9 @@ struct gslb {
     /* POL-6 bookkeeping, control thread only: which services have every cluster down */
     uint8_t *svc_all_down;
     uint64_t all_down_transitions;
+    /* The state file could not be used (torn, empty, not ours): gslb_copy_states carries
+     * the previous admin states over instead (gslb_state.c) */
+    bool state_unread;
 };
 
 /* Count an answer from cluster ci by the thread of reader slot `slot` (query path, slot
@@ -157,10 +160,15 @@ const char *gslb_admin_name(enum gslb_admin a);
 const char *gslb_reason_name(enum gslb_reason r);
 
 /* Read admin states from the state file ({"clusters": {"NAME": "drain"}}); a missing file
- * is not an error. Unknown cluster names are ignored with a warning. */
+ * is not an error. Unknown cluster names are ignored with a warning. A file that cannot be
+ * used (not regular, unreadable, empty, torn, bad values) sets no state at all: it is
+ * logged as a warning naming the file (also left in e), g->state_unread is set so that a
+ * reload keeps the running states, and 0 is returned: a broken file never stops a start
+ * or a reload (at a first start every cluster is then auto). */
 int gslb_state_load(struct gslb *g, const char *path, struct err *e);
 
-/* Write the current admin states to path atomically (temp file + rename). */
+/* Write the current admin states to path atomically: a new temp file (mkstemp, never
+ * through an existing name or link) in the same folder, fsync, rename, fsync the folder. */
 int gslb_state_save(const struct gslb *g, const char *path, struct err *e);
 /* The same, naming the writer ("changed_by": by, NULL for none), so that the reload that
  * applies the file can say who made the change. */

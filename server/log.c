@@ -42,6 +42,28 @@ bool log_to_journal(void)
     return g_journal == 1;
 }
 
+size_t log_escape(char *dst, size_t cap, const char *src, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        if (ch >= 0x20 && ch < 0x7f) {
+            if (o + 1 > cap)
+                break;
+            dst[o++] = (char)ch;
+        } else {
+            if (o + 4 > cap)
+                break;
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = hex[ch >> 4];
+            dst[o++] = hex[ch & 15];
+        }
+    }
+    return o;
+}
+
 static void emit(enum log_level lvl, bool fatal, const char *fmt, va_list ap)
 {
     static const char *const names[] = {"error", "warning", "info", "debug"};
@@ -62,10 +84,11 @@ static void emit(enum log_level lvl, bool fatal, const char *fmt, va_list ap)
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                      ts.tv_nsec / 1000000, names[lvl]);
     }
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
-    if (len > sizeof(line) - 2)
-        len = sizeof(line) - 2;
+    /* the message may carry names, paths and headers from outside: one line, no controls */
+    char msg[sizeof(line)];
+    int m = vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t mlen = m < 0 ? 0 : (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1;
+    size_t len = (size_t)n + log_escape(line + n, sizeof(line) - (size_t)n - 2, msg, mlen);
     line[len++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;

@@ -20,6 +20,7 @@
 #include "jsonfmt.h"
 #include "log.h"
 #include "notify.h"
+#include "privcheck.h"
 #include "server.h"
 #include "view.h"
 #include "worker.h"
@@ -238,6 +239,17 @@ static int build_view(const struct opts *o, struct view **out, struct err *e)
     return view_build(c, out, e);
 }
 
+/* In the --user child (privcheck.c): what a reload reads, read as that user. */
+static int user_can_reload(void *arg, struct err *e)
+{
+    struct conf *c = NULL;
+    int rc = build_conf(arg, &c, e);
+    if (rc == 0)
+        rc = privcheck_conf_files(c, e);
+    conf_free(c);
+    return rc;
+}
+
 /* --admin CLUSTER=STATE: update the state file the running server reads on SIGHUP. */
 static int set_admin(struct view *v, const char *arg)
 {
@@ -388,6 +400,14 @@ int main(int argc, char **argv)
 
     struct view *v = NULL;
     struct err e = {{0}};
+    if (o.user != NULL && geteuid() == 0) { /* private files must be the user's (issue 12.8) */
+        struct passwd *pw = getpwnam(o.user);
+        if (pw == NULL) {
+            fprintf(stderr, "gslbd: --user: no user named '%s'\n", o.user);
+            return 1;
+        }
+        conf_set_run_as((long)pw->pw_uid);
+    }
     if (build_view(&o, &v, &e) < 0) {
         log_fatal("%s", e.msg);
         return 1;
@@ -416,6 +436,13 @@ int main(int argc, char **argv)
     }
     if (o.admin != NULL)
         return set_admin(v, o.admin);
+    /* --user: reloads run as that user; refuse now what they could not read (issue 12.8) */
+    if (o.user != NULL && geteuid() == 0 &&
+        privcheck_as_user(o.user, user_can_reload, &o, &e) < 0) {
+        fprintf(stderr, "gslbd: %s\n", e.msg);
+        view_free(v);
+        return 1;
+    }
     if (o.check) {
         printf("gslbd: %s: configuration and %zu zone(s) OK\n",
                o.conf_path != NULL ? o.conf_path : "command line", v->nzones);

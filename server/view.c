@@ -116,7 +116,10 @@ static int load_zone(struct view *v, size_t zi, struct err *e)
     for (size_t s = 0; s < g->nservices; s++)
         if (zone_for_name(c, g->services[s].lname, origins) == (int)zi)
             extra[nextra++] = (struct zone_extra){g->services[s].lname, (int32_t)s};
-    rc = zone_load_with(c->zones[zi].origin, c->zones[zi].file, extra, nextra, &v->zones[zi], e);
+    struct zone_limits lim = {(const char *const *)c->zone_include_dirs, c->nzone_include_dirs,
+                              c->zone_max_bytes};
+    rc = zone_load_limited(c->zones[zi].origin, c->zones[zi].file, extra, nextra, &lim,
+                           &v->zones[zi], e);
     if (rc < 0 && c->path != NULL && c->zones[zi].line > 0)
         where_named(c, zi, rc, e);
     for (size_t k = 0; rc == 0 && k < nextra; k++) {

@@ -126,8 +126,12 @@ static enum wire_status parse_opt(const uint8_t *rr, const uint8_t *rdata, uint1
             break;
         case EDNS_O_COOKIE:
             /* client cookie 8 bytes, optionally a server cookie of 8..32 (RFC 7873 4) */
-            if (q->cookie || !(olen == 8 || (olen >= 16 && olen <= 40)))
+            /* a bad or second COOKIE: FORMERR without a COOKIE (EDNS-6) */
+            if (q->cookie || !(olen == 8 || (olen >= 16 && olen <= 40))) {
+                q->cookie = false;
+                q->cookie_server_len = 0;
                 return WIRE_FORMERR;
+            }
             q->cookie = true;
             memcpy(q->cookie_client, o, 8);
             q->cookie_server_len = (uint8_t)(olen - 8);

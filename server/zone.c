@@ -634,11 +634,18 @@ int zone_load(const char *origin, const char *file, struct zone **out, struct er
 int zone_load_with(const char *origin, const char *file, const struct zone_extra *extra,
                    size_t nextra, struct zone **out, struct err *e)
 {
+    return zone_load_limited(origin, file, extra, nextra, NULL, out, e);
+}
+
+int zone_load_limited(const char *origin, const char *file, const struct zone_extra *extra,
+                      size_t nextra, const struct zone_limits *limits, struct zone **out,
+                      struct err *e)
+{
     if (origin == NULL || file == NULL || out == NULL)
         return err_set(e, GSLBD_EINVAL, NULL, 0, 0, "zone_load: missing argument");
     struct zone_src src = {0};
     struct zone *z = NULL;
-    int rc = zone__src_read(&src, origin, file, e);
+    int rc = zone__src_read(&src, origin, file, limits, e);
     if (rc == 0) {
         struct zone_arena *a = NULL;
         z = calloc(1, sizeof(*z));

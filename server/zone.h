@@ -87,6 +87,22 @@ struct zone_extra {
 int zone_load_with(const char *origin, const char *file, const struct zone_extra *extra,
                    size_t nextra, struct zone **out, struct err *e);
 
+#define ZONE_MAX_BYTES_DEFAULT (1ull << 30) /* bytes read per zone, includes counted */
+
+/* Where a zone's files may come from, and how much of them (docs/hardening.md "Files").
+ * Only regular files are read. A $INCLUDE must resolve (links followed) to a file below
+ * the zone file's own folder or one of include_dirs; no error quotes a file's text. */
+struct zone_limits {
+    const char *const *include_dirs; /* more folders $INCLUDE may read from */
+    size_t ninclude_dirs;
+    uint64_t max_bytes; /* the zone file and its includes together; 0 = the default */
+};
+
+/* zone_load_with under limits (NULL: the defaults). */
+int zone_load_limited(const char *origin, const char *file, const struct zone_extra *extra,
+                      size_t nextra, const struct zone_limits *limits, struct zone **out,
+                      struct err *e);
+
 void zone_free(struct zone *z); /* NULL is a no-op */
 
 /* Exact lookup of a lowercase wire name whose hash is hash; NULL when absent. */

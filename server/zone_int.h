@@ -9,6 +9,7 @@
 
 #include "dname.h"
 #include "err.h"
+#include "zone.h"
 
 #define ZONE_INCLUDE_DEPTH 8 /* $INCLUDE nesting limit */
 #define ZONE_DEFAULT_TTL 3600
@@ -54,7 +55,8 @@ struct zone_src {
 /* Read file (following $INCLUDE) for the zone at origin (text) into src, which must be
  * zeroed. Checks syntax, names outside the origin and the SOA (exactly one, at the origin).
  * Returns 0 or a negative code with e filled; call zone__src_clear() either way. */
-int zone__src_read(struct zone_src *src, const char *origin, const char *file, struct err *e);
+int zone__src_read(struct zone_src *src, const char *origin, const char *file,
+                   const struct zone_limits *limits, struct err *e);
 
 void zone__src_clear(struct zone_src *src);
 

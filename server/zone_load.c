@@ -3,9 +3,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ldns/ldns.h>
 
@@ -50,6 +54,10 @@ struct zl_file {
 struct zl_ctx {
     struct zone_src *src;
     struct err *e;
+    char **dirs; /* real paths of the folders $INCLUDE may read from */
+    size_t ndirs;
+    uint64_t max_bytes; /* the zone's files together */
+    uint64_t bytes;     /* read so far */
     ldns_buffer *wire;
     bool have_soa;
     uint32_t soa_file;
@@ -57,17 +65,37 @@ struct zl_ctx {
     struct zl_rec rec;
 };
 
-static int read_all(const char *path, char **buf, size_t *len)
+#define ZL_WHY_MAX 160
+
+/* Read a zone file: a regular file only (opened without blocking, so a FIFO cannot hang
+ * the load), and never more than what is left of the zone's byte budget. On an error, why
+ * says what is wrong, without the path and without quoting any text. */
+static int read_zone_file(struct zl_ctx *c, const char *path, char **buf, size_t *len,
+                          char why[ZL_WHY_MAX])
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -errno;
-    size_t cap = 4096, n = 0;
-    char *b = malloc(cap);
-    errno = 0;
-    int rc = b == NULL ? -ENOMEM : 0;
-    while (rc == 0) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        int err = errno;
+        snprintf(why, ZL_WHY_MAX, "cannot open: %s", strerror(err));
+        return -err;
+    }
+    struct stat st;
+    uint64_t left = c->max_bytes - c->bytes;
+    int rc = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        rc = GSLBD_EINVAL;
+    else if ((uint64_t)st.st_size > left)
+        rc = GSLBD_ELIMIT;
+    size_t cap = rc == 0 ? (size_t)st.st_size + 1 : 0, n = 0;
+    char *b = rc == 0 ? malloc(cap) : NULL;
+    if (rc == 0 && b == NULL)
+        rc = -ENOMEM;
+    while (rc == 0) { /* the file may grow while read: never past the budget */
         if (n == cap) {
+            if (n > left) {
+                rc = GSLBD_ELIMIT;
+                break;
+            }
             char *nb = realloc(b, cap * 2);
             if (nb == NULL) {
                 rc = -ENOMEM;
@@ -76,18 +104,75 @@ static int read_all(const char *path, char **buf, size_t *len)
             b = nb;
             cap *= 2;
         }
-        size_t got = fread(b + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            rc = !ferror(f) ? 1 : errno != 0 ? -errno : -EIO;
+        ssize_t got = read(fd, b + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            rc = -errno;
+            snprintf(why, ZL_WHY_MAX, "cannot read: %s", strerror(errno));
+        }
+        if (got <= 0)
+            break;
+        n += (size_t)got;
     }
-    fclose(f);
+    if (rc == 0 && n > left)
+        rc = GSLBD_ELIMIT;
+    close(fd);
+    if (rc == GSLBD_EINVAL)
+        snprintf(why, ZL_WHY_MAX, "not a regular file (zone data is read from regular files only)");
+    else if (rc == GSLBD_ELIMIT)
+        snprintf(why, ZL_WHY_MAX, "the zone's files together exceed %llu bytes (zone_max_bytes)",
+                 (unsigned long long)c->max_bytes);
+    else if (rc == -ENOMEM)
+        snprintf(why, ZL_WHY_MAX, "out of memory");
     if (rc < 0) {
         free(b);
         return rc;
     }
+    c->bytes += n;
     *buf = b;
     *len = n;
+    return 0;
+}
+
+/* Whether real (a resolved path) is inside one of the folders includes may come from. */
+static bool include_allowed(const struct zl_ctx *c, const char *real)
+{
+    for (size_t i = 0; i < c->ndirs; i++) {
+        size_t n = strlen(c->dirs[i]);
+        if (strncmp(real, c->dirs[i], n) == 0 && (real[n] == '/' || (n == 1 && real[0] == '/')))
+            return true;
+    }
+    return false;
+}
+
+/* The real path of path's folder (path itself when dir), or NULL. Caller frees. */
+static char *real_dir(const char *path, bool dir)
+{
+    if (dir)
+        return realpath(path, NULL);
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        return realpath(".", NULL);
+    if (slash == path)
+        return realpath("/", NULL);
+    char *d = strndup(path, (size_t)(slash - path));
+    char *r = d != NULL ? realpath(d, NULL) : NULL;
+    free(d);
+    return r;
+}
+
+static int dirs_add(struct zl_ctx *c, char *real)
+{
+    if (real == NULL)
+        return 0; /* a folder that is not there holds nothing to allow */
+    char **n = realloc(c->dirs, (c->ndirs + 1) * sizeof(*n));
+    if (n == NULL) {
+        free(real);
+        return -ENOMEM;
+    }
+    c->dirs = n;
+    c->dirs[c->ndirs++] = real;
     return 0;
 }
 
@@ -255,14 +340,13 @@ static ldns_rdf *name_parse(const char *s, const ldns_rdf *origin)
     return d;
 }
 
+/* The message points at the token by line and column and never quotes it: the text may
+ * be a file that is not zone data at all (a secret), and errors reach the status API. */
 static int fail_at(struct zl_ctx *c, const struct zl_file *f, int code, const struct zl_tok *t,
                    const char *msg)
 {
-    char buf[ZL_TOKEN_TEXT];
     int line = t != NULL ? t->line : f->line, col = t != NULL ? t->col : 1;
-    if (t == NULL)
-        return err_set(c->e, code, f->path, line, col, "%s", msg);
-    return err_set(c->e, code, f->path, line, col, "%s: '%.60s'", msg, tok_str(t, false, buf));
+    return err_set(c->e, code, f->path, line, col, "%s", msg);
 }
 
 /* Whether ldns can read one token of this field type on its own; used only to point at
@@ -300,6 +384,39 @@ static bool field_probe(ldns_rdf_type ft, const struct zl_tok *t, const ldns_rdf
     *ok = d != NULL;
     ldns_rdf_deep_free(d);
     return true;
+}
+
+/* What a field of type ft wants, for a message that cannot quote the token. */
+static const char *field_expected(ldns_rdf_type ft)
+{
+    switch (ft) {
+    case LDNS_RDF_TYPE_DNAME:
+        return "cannot read domain name";
+    case LDNS_RDF_TYPE_A:
+        return "an IPv4 address expected";
+    case LDNS_RDF_TYPE_AAAA:
+        return "an IPv6 address expected";
+    case LDNS_RDF_TYPE_INT8:
+        return "a number from 0 to 255 expected";
+    case LDNS_RDF_TYPE_INT16:
+        return "a number from 0 to 65535 expected";
+    case LDNS_RDF_TYPE_INT32:
+        return "a number from 0 to 4294967295 expected";
+    case LDNS_RDF_TYPE_PERIOD:
+        return "a time value (seconds, or like 1h30m) expected";
+    case LDNS_RDF_TYPE_LONG_STR:
+        return "a quoted string expected";
+    case LDNS_RDF_TYPE_STR:
+        return "a character string (at most 255 bytes) expected";
+    case LDNS_RDF_TYPE_TAG:
+        return "a tag (letters and digits) expected";
+    case LDNS_RDF_TYPE_TYPE:
+        return "a record type expected";
+    case LDNS_RDF_TYPE_ALG:
+        return "an algorithm number or name expected";
+    default:
+        return NULL;
+    }
 }
 
 /* After ldns rejected a record: find the token to blame and fill e. */
@@ -347,9 +464,10 @@ static int syntax_error(struct zl_ctx *c, const struct zl_file *f, ldns_status s
         ldns_rdf_type ft = ldns_rr_descriptor_field_type(desc, i);
         if (!field_probe(ft, t, origin, &ok))
             break;
-        if (!ok)
-            return fail_at(c, f, GSLBD_EPARSE, t,
-                           ft == LDNS_RDF_TYPE_DNAME ? "cannot read domain name" : what);
+        if (!ok) {
+            const char *want = field_expected(ft);
+            return fail_at(c, f, GSLBD_EPARSE, t, want != NULL ? want : what);
+        }
     }
     return fail_at(c, f, GSLBD_EPARSE, first, what);
 }
@@ -629,15 +747,26 @@ static int on_include(struct zl_ctx *c, const struct zl_file *f, const ldns_rdf 
     if (inc_origin == NULL)
         rc = r->ntok == 3 ? fail_at(c, f, GSLBD_EPARSE, &r->tok[2], "cannot read $INCLUDE origin")
                           : -ENOMEM;
+    char *real = NULL;
+    if (rc == 0 && (real = realpath(path, NULL)) == NULL)
+        rc = err_set(c->e, -errno, f->path, r->tok[1].line, r->tok[1].col,
+                     "$INCLUDE %s: cannot open: %s", path, strerror(errno));
+    if (rc == 0 && !include_allowed(c, real))
+        rc = err_set(c->e, GSLBD_EINVAL, f->path, r->tok[1].line, r->tok[1].col,
+                     "$INCLUDE %s: outside the folders includes may come from (the zone "
+                     "file's folder and zone_include_dirs)",
+                     path);
     if (rc == 0)
         rc = src_add_file(c->src, path, &sub.idx);
     if (rc == 0) {
         sub.path = c->src->files[sub.idx];
-        rc = read_all(path, &sub.buf, &sub.len);
+        /* the checked name, so that a link swapped in now is not followed */
+        char why[ZL_WHY_MAX];
+        rc = read_zone_file(c, real, &sub.buf, &sub.len, why);
         if (rc != 0)
-            rc = err_set(c->e, rc, f->path, r->tok[1].line, r->tok[1].col,
-                         "$INCLUDE %s: cannot open: %s", path, strerror(-rc));
+            err_set(c->e, rc, f->path, r->tok[1].line, r->tok[1].col, "$INCLUDE %s: %s", path, why);
     }
+    free(real);
     if (rc == 0)
         rc = parse_file(c, &sub, inc_origin, def_ttl, depth + 1);
     free(sub.buf);
@@ -705,7 +834,8 @@ static int parse_file(struct zl_ctx *c, struct zl_file *f, const ldns_rdf *origi
     return rc;
 }
 
-int zone__src_read(struct zone_src *src, const char *origin, const char *file, struct err *e)
+int zone__src_read(struct zone_src *src, const char *origin, const char *file,
+                   const struct zone_limits *limits, struct err *e)
 {
     struct zl_ctx *c = calloc(1, sizeof(*c));
     struct zl_file f = {.path = file, .line = 1};
@@ -716,8 +846,14 @@ int zone__src_read(struct zone_src *src, const char *origin, const char *file, s
         return -ENOMEM;
     c->src = src;
     c->e = e;
+    c->max_bytes =
+        limits != NULL && limits->max_bytes > 0 ? limits->max_bytes : ZONE_MAX_BYTES_DEFAULT;
+    rc = dirs_add(c, real_dir(file, false));
+    for (size_t i = 0; rc == 0 && limits != NULL && i < limits->ninclude_dirs; i++)
+        rc = dirs_add(c, real_dir(limits->include_dirs[i], true));
     c->wire = ldns_buffer_new(4096);
-    rc = c->wire == NULL ? -ENOMEM : zone__arena_new(&src->arena);
+    if (rc == 0)
+        rc = c->wire == NULL ? -ENOMEM : zone__arena_new(&src->arena);
     if (rc == 0) {
         o = ldns_dname_new_frm_str(origin);
         if (o == NULL || ldns_rdf_size(o) > DNAME_MAX)
@@ -729,9 +865,10 @@ int zone__src_read(struct zone_src *src, const char *origin, const char *file, s
     }
     if (rc == 0) {
         f.path = src->files[f.idx];
-        rc = read_all(file, &f.buf, &f.len);
+        char why[ZL_WHY_MAX];
+        rc = read_zone_file(c, file, &f.buf, &f.len, why);
         if (rc != 0)
-            rc = err_set(e, rc, file, 0, 0, "cannot open: %s", strerror(-rc));
+            err_set(e, rc, file, 0, 0, "%s", why);
     }
     if (rc == 0)
         rc = parse_file(c, &f, o, ZONE_DEFAULT_TTL, 0);
@@ -740,6 +877,9 @@ int zone__src_read(struct zone_src *src, const char *origin, const char *file, s
     free(f.buf);
     ldns_rdf_deep_free(o);
     ldns_buffer_free(c->wire);
+    for (size_t i = 0; i < c->ndirs; i++)
+        free(c->dirs[i]);
+    free(c->dirs);
     free(c);
     return rc;
 }

@@ -187,6 +187,13 @@ static void test_reloads(void **state)
                      GSLB_ADMIN_DOWN);
     assert_int_equal(atomic_load(&v3->gslb->admin[gslb_find_cluster(v3->gslb, "c2")]),
                      GSLB_ADMIN_AUTO);
+    /* a torn state file: the reload goes through and keeps the running states */
+    rt_write(&rt, "state.json", "{\"clusters\": {\"c1\": \"up", 0644);
+    assert_int_equal(reload_from_thread(&rt), 0);
+    struct view *v4 = atomic_load(&rt.srv.view);
+    assert_ptr_not_equal(v4, v3);
+    assert_int_equal(atomic_load(&v4->gslb->admin[gslb_find_cluster(v4->gslb, "c1")]),
+                     GSLB_ADMIN_DOWN);
 
     /* SIGTERM: the loop returns 0 */
     kill(getpid(), SIGTERM);

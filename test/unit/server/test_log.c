@@ -108,12 +108,35 @@ static void test_long_line(void **state)
     assert_null(memchr(buf, '\n', n - 1));
 }
 
+/* Text from outside cannot start a line of its own: controls, DEL and high bytes are \xNN. */
+static void test_escape(void **state)
+{
+    (void)state;
+    char buf[8192];
+    log_set_level(LOG_INFO);
+    drain(buf, sizeof(buf));
+    log_info("cluster '%s'", "x\n2026-01-01T00:00:00.000Z gslbd error: FAKE\r\t\x7f\xc3\xa9\\");
+    size_t n = drain(buf, sizeof(buf));
+    assert_int_equal(buf[n - 1], '\n');
+    assert_null(memchr(buf, '\n', n - 1));
+    assert_non_null(strstr(buf, "cluster 'x\\x0a2026-01-01T00:00:00.000Z gslbd error: "
+                                "FAKE\\x0d\\x09\\x7f\\xc3\\xa9\\'\n"));
+    for (size_t i = 0; i + 1 < n; i++)
+        assert_true(buf[i] >= 0x20 && buf[i] < 0x7f);
+
+    char out[8];
+    assert_int_equal(log_escape(out, 7, "ab\ncd", 5), 7); /* a, b, \x0a, c; no room for d */
+    assert_memory_equal(out, "ab\\x0ac", 7);
+    assert_int_equal(log_escape(out, 4, "a\nb", 3), 1); /* the escape does not fit */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_level_filter),
         cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_escape),
     };
     return cmocka_run_group_tests(tests, capture, release);
 }

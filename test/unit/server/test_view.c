@@ -289,12 +289,17 @@ static void test_state_file_is_read_at_build(void **state)
     assert_int_equal(atomic_load(&v->gslb->admin[gslb_find_cluster(v->gslb, "c2")]),
                      GSLB_ADMIN_DRAIN);
     view_free(v);
-    /* a state file with a bad value fails the build */
-    put("state.json", "{\"clusters\": {\"c1\": \"sideways\"}}\n", NULL, 0);
+    /* a state file with a bad value never fails the build: a warning, every state auto,
+     * and the view marked so that a reload keeps the running states */
+    put("state.json", "{\"clusters\": {\"c2\": \"drain\", \"c1\": \"sideways\"}}\n", NULL, 0);
     assert_int_equal(load_gslb("", "app.example.", "\"state_file\": \"state.json\",", &c, &e), 0);
     v = NULL;
-    assert_int_equal(view_build(c, &v, &e), GSLBD_EINVAL);
-    assert_null(v);
+    if (view_build(c, &v, &e) < 0)
+        fail_msg("%s", e.msg);
+    assert_true(v->gslb->state_unread);
+    assert_int_equal(atomic_load(&v->gslb->admin[gslb_find_cluster(v->gslb, "c2")]),
+                     GSLB_ADMIN_AUTO);
+    view_free(v);
 }
 
 static void test_free_null(void **state)

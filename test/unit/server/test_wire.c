@@ -144,6 +144,27 @@ static void test_ecs_validation(void **state)
     }
 }
 
+/* EDNS-6: two COOKIE options are FORMERR, and the parse leaves no cookie for the reply. */
+static void test_two_cookies(void **state)
+{
+    (void)state;
+    uint8_t b[128];
+    size_t n = make_query(b);
+    b[11] = 1;
+    uint8_t opt[] = {0, 0, 41, 16, 0, 0, 0, 0, 0, 0, 24};
+    memcpy(b + n, opt, sizeof(opt));
+    uint8_t cookie[] = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+    memcpy(b + n + sizeof(opt), cookie, sizeof(cookie));
+    memcpy(b + n + sizeof(opt) + 12, cookie, sizeof(cookie));
+    struct wire_query q;
+    assert_int_equal(wire_parse_query(b, n + sizeof(opt) + 24, &q), WIRE_FORMERR);
+    assert_true(q.edns);
+    assert_false(q.cookie);
+    b[n + sizeof(opt) - 1] = 12; /* only the first: a cookie */
+    assert_int_equal(wire_parse_query(b, n + sizeof(opt) + 12, &q), WIRE_OK);
+    assert_true(q.cookie);
+}
+
 static void test_compression(void **state)
 {
     (void)state;
@@ -339,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_parse_answer_record_pointer_rules),
         cmocka_unit_test(test_ecs_validation),
+        cmocka_unit_test(test_two_cookies),
         cmocka_unit_test(test_compression),
         cmocka_unit_test(test_rr_rdata_compression_only_where_listed),
         cmocka_unit_test(test_compression_repeated_labels),

@@ -403,8 +403,9 @@ static void test_errors(void **state)
 {
     (void)state;
     static const struct bad_case cases[] = {
-        {"bad_syntax.zone", GSLBD_EPARSE, DATA "bad_syntax.zone:5:15: ", "'192.0.2.300'"},
-        {"bad_crlf.zone", GSLBD_EPARSE, DATA "bad_crlf.zone:4:10: ", "192.0.2.256"},
+        {"bad_syntax.zone", GSLBD_EPARSE,
+         DATA "bad_syntax.zone:5:15: ", "an IPv4 address expected"},
+        {"bad_crlf.zone", GSLBD_EPARSE, DATA "bad_crlf.zone:4:10: ", "an IPv4 address expected"},
         {"bad_nosoa.zone", GSLBD_EINVAL, DATA "bad_nosoa.zone: ", "no SOA"},
         {"empty.zone", GSLBD_EINVAL, DATA "empty.zone: ", "no SOA"},
         {"bad_cname.zone", GSLBD_EINVAL, DATA "bad_cname.zone:6:1: ", "bad_cname.zone:5"},
@@ -418,10 +419,11 @@ static void test_errors(void **state)
          "second SOA record (the first is at " DATA "bad_two_soa.zone:2)"},
         {"bad_soa_owner.zone", GSLBD_EINVAL, DATA "bad_soa_owner.zone:2:1: ", "zone origin"},
         {"bad_paren.zone", GSLBD_EPARSE, DATA "bad_paren.zone:2:25: ", "parentheses"},
-        {"bad_type.zone", GSLBD_EPARSE, DATA "bad_type.zone:3:8: ", "'FOO'"},
+        {"bad_type.zone", GSLBD_EPARSE, DATA "bad_type.zone:3:8: ", "unknown record type"},
         {"bad_name.zone", GSLBD_EPARSE, DATA "bad_name.zone:3:1: ", "owner name"},
-        {"bad_ttl.zone", GSLBD_EPARSE, DATA "bad_ttl.zone:3:5: ", "'300x'"},
-        {"bad_rdata_name.zone", GSLBD_EPARSE, DATA "bad_rdata_name.zone:3:12: ", "mail..example."},
+        {"bad_ttl.zone", GSLBD_EPARSE, DATA "bad_ttl.zone:3:5: ", "bad TTL"},
+        {"bad_rdata_name.zone", GSLBD_EPARSE,
+         DATA "bad_rdata_name.zone:3:12: ", "cannot read domain name"},
         {"bad_long_rdata_name.zone", GSLBD_EPARSE,
          DATA "bad_long_rdata_name.zone:3:9: ", "longer than 255 octets"},
         {"bad_generic.zone", GSLBD_EPARSE, DATA "bad_generic.zone:3:8: ", "too short"},
