@@ -166,7 +166,7 @@ def t_state():
     except (OSError, ValueError):
         saved = None
     R.check(p.returncode == 0 and v == "precious\n" and os.path.islink(link)
-            and not os.path.islink(state) and saved == {"clusters": {"c1": "drain"}},
+            and not os.path.islink(state) and (saved or {}).get("clusters") == {"c1": "drain"},
             "STATE-1", "gslbd --admin with a link planted at state.json.tmp: the link's target "
             "is untouched, state.json is a new regular file",
             "rc %d %s%s; victim now %r; state %r" % (p.returncode, p.stdout, p.stderr, v, saved))
@@ -183,7 +183,7 @@ def t_state():
     except (OSError, ValueError):
         saved = None
     R.check(ok and r.status == 200 and v == "precious\n"
-            and saved == {"clusters": {"c1": "drain", "c2": "down"}}, "STATE-2",
+            and (saved or {}).get("clusters") == {"c1": "drain", "c2": "down"}, "STATE-2",
             "the daemon's save (POST .../c2/state) with the link planted: target untouched, "
             "state saved", "reload %s; %s; victim %r; state %r" % (ok, r.brief(), v, saved))
 

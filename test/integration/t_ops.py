@@ -353,9 +353,10 @@ def t_journal(reload_mark):
             "program name" % len(lines), "\n".join(bad[:20]))
     text = "\n".join(lines)
     want = {
-        "<3>": r"^<3>reload rejected, still serving the previous data: ",
+        "<3>": r"^<3>reload rejected( after \d+ ms)?, still serving the previous data: ",
         "<4>": r"^<4>reload: listen addresses and workers change only on restart$",
-        "<6>": r"^<6>reload complete: 1 zone\(s\), 2 service\(s\)$",
+        "<6>": r"^<6>reload complete( in \d+ ms \(installed in \d+ ms\))?: 1 zone\(s\), "
+               r"2 service\(s\)$",
         "<7>": r"^<7>",
     }
     missing = [k for k, rx in want.items() if not re.search(rx, text, re.M)]
