@@ -113,6 +113,8 @@ void api_check_conf(struct api *a);
 enum MHD_Result api_status(struct api *a, struct MHD_Connection *c);
 /* api_metrics.c: GET /metrics */
 enum MHD_Result api_metrics(struct api *a, struct MHD_Connection *c);
+/* api_history.c: GET /api/v1/history */
+enum MHD_Result api_history(struct api *a, struct MHD_Connection *c);
 /* api_explain.c: GET /api/v1/explain */
 enum MHD_Result api_explain(struct api *a, struct MHD_Connection *c);
 /* api_admin.c: POST /api/v1/clusters/NAME/state and POST /api/v1/reload */

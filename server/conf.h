@@ -43,6 +43,7 @@ struct conf_api {
     char listen[80];                    /* as written; default CONF_API_DEFAULT_LISTEN */
     char token[CONF_API_TOKEN_MAX + 1]; /* from token_file, trimmed; "" = changes disabled */
     size_t token_len;
+    uint32_t history_interval_ms; /* the dashboard history's sample interval; 0 = 10000 */
 };
 
 #define CONF_COOKIE_SECRET_LEN 16

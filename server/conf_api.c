@@ -1,4 +1,5 @@
-/* conf_api.c: reads the "api" key (HTTP API listen address, bearer token file) into conf. */
+/* conf_api.c: reads the "api" key (HTTP API listen address, bearer token file, history
+ * interval) into conf. */
 #include "conf.h"
 
 #include <errno.h>
@@ -15,6 +16,8 @@ static const struct conf_item api_items[] = {
     {"enabled", IT_BOOL, CONF_FIELD(struct conf_api, enabled), .def = 1},
     {"listen", IT_CUSTOM, .fn = listen_value},
     {"token_file", IT_CUSTOM, .fn = token_value},
+    {"history_interval_ms", IT_UINT, CONF_FIELD(struct conf_api, history_interval_ms), .min = 100,
+     .max = 600000, .def = 10000},
 };
 static const struct conf_section api_section = CONF_SECTION(api_items);
 

@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "err.h"
+#include "history.h"
 #include "probe.h"
 #include "server.h"
 
@@ -32,6 +33,7 @@ struct control {
     uv_timer_t startup;
     uv_async_t wake; /* reload requests from other threads */
     struct probes probes;
+    struct history *history; /* the dashboard's history (with the API), or NULL */
     bool ready, stopping, probes_closed;
     _Atomic int reload_requested;
     pthread_cond_t reload_done; /* with reload_lock: signalled after each API reload */
