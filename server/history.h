@@ -18,7 +18,7 @@
 #define HISTORY_SAMPLES 360 /* one hour at the default interval */
 #define HISTORY_EVENTS 256  /* transitions, admin changes and reloads kept */
 #define HISTORY_INTERVAL_DEFAULT_MS 10000
-#define HISTORY_NAME_MAX 64
+#define HISTORY_NAME_MAX 64 /* cluster and check names: the config allows 63 bytes */
 
 /* A check target's state in one sample: up, down, or pending (no result yet); the upper
  * case letters say it changed during the interval (it ended in that state); HISTORY_NONE
