@@ -150,6 +150,8 @@ extern const unsigned char dashboard_css[];
 extern const uint64_t dashboard_css_size;
 extern const unsigned char dashboard_js[];
 extern const uint64_t dashboard_js_size;
+extern const unsigned char dashboard_history_js[];
+extern const uint64_t dashboard_history_js_size;
 extern const unsigned char dashboard_favicon_svg[];
 extern const uint64_t dashboard_favicon_svg_size;
 
