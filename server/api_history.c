@@ -18,9 +18,9 @@ static json_t *answer_line(const struct gslb *g, const struct gslb_service *s, c
     uint64_t total = 0;
     for (size_t k = 0; k < n; k++) {
         total += sh[k].weight;
-        json_array_append_new(list, json_pack("{s:s, s:I}", "cluster",
-                                              g->clusters[sh[k].cluster].name, "weight",
-                                              (json_int_t)sh[k].weight));
+        json_array_append_new(list,
+                              json_pack("{s:s, s:I}", "cluster", g->clusters[sh[k].cluster].name,
+                                        "weight", (json_int_t)sh[k].weight));
     }
     return json_pack("{s:s, s:s?, s:s, s:i, s:I, s:o}", "service", s->name, "region", region,
                      "reason", gslb_reason_name(d.reason), "ttl", (int)d.ttl, "total_weight",

@@ -152,8 +152,8 @@ int control_run(struct control *ctl, struct err *e)
     probes_init(&ctl->probes, &ctl->loop, on_first_round, ctl);
     struct view *v = atomic_load(&ctl->srv->view);
     rc = probes_apply(&ctl->probes, v, e);
-    if (rc == 0 && v->conf->api.enabled && history_open(&ctl->history, &ctl->loop, ctl->srv,
-                                                        &ctl->probes) < 0)
+    if (rc == 0 && v->conf->api.enabled &&
+        history_open(&ctl->history, &ctl->loop, ctl->srv, &ctl->probes) < 0)
         log_warn("history: cannot start: the dashboard shows no history");
     if (rc == 0) {
         uv_timer_start(&ctl->startup, on_startup_timer, v->conf->startup_wait_ms, 0);

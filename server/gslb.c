@@ -363,8 +363,7 @@ static int32_t pick(const struct gslb *g, const uint32_t *list, uint32_t n, int 
 }
 
 /* Remember what a successful pick chose among, for gslb_split(). */
-static void picked(struct gslb_decision *d, int32_t ci, const uint32_t *list, uint32_t n,
-                   int pass)
+static void picked(struct gslb_decision *d, int32_t ci, const uint32_t *list, uint32_t n, int pass)
 {
     d->cluster = ci;
     d->among = list;

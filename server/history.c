@@ -275,9 +275,9 @@ json_t *history_json(struct history *h)
 {
     json_t *times = json_array(), *clusters = json_array(), *checks = json_array();
     json_t *total = json_array(), *events = json_array();
-    json_t *o = json_pack("{s:I, s:i, s:o, s:o, s:o, s:o, s:o}", "interval_ms",
-                          (json_int_t)0, "capacity", HISTORY_SAMPLES, "times", times, "total",
-                          total, "clusters", clusters, "checks", checks, "events", events);
+    json_t *o = json_pack("{s:I, s:i, s:o, s:o, s:o, s:o, s:o}", "interval_ms", (json_int_t)0,
+                          "capacity", HISTORY_SAMPLES, "times", times, "total", total, "clusters",
+                          clusters, "checks", checks, "events", events);
     if (o == NULL)
         return NULL;
     pthread_mutex_lock(&h->lock);
@@ -298,9 +298,8 @@ json_t *history_json(struct history *h)
         const struct history_cluster *c = h->clusters[i];
         json_t *ans = json_array();
         for (uint64_t k = first; k < h->nsamples; k++)
-            json_array_append_new(ans, k >= c->born
-                                           ? json_integer(c->answers[k % HISTORY_SAMPLES])
-                                           : json_null());
+            json_array_append_new(ans, k >= c->born ? json_integer(c->answers[k % HISTORY_SAMPLES])
+                                                    : json_null());
         json_array_append_new(clusters, json_pack("{s:s, s:o}", "name", c->name, "answers", ans));
     }
     for (size_t i = 0; i < h->nchecks && states != NULL; i++) {
@@ -309,13 +308,13 @@ json_t *history_json(struct history *h)
         for (uint64_t k = first; k < h->nsamples; k++)
             states[n++] = k >= c->born ? c->state[k % HISTORY_SAMPLES] : HISTORY_NONE;
         states[n] = '\0';
-        json_array_append_new(checks, json_pack("{s:s, s:s, s:s, s:s}", "cluster", c->cluster,
-                                                "address", c->address, "check", c->check,
-                                                "states", states));
+        json_array_append_new(checks,
+                              json_pack("{s:s, s:s, s:s, s:s}", "cluster", c->cluster, "address",
+                                        c->address, "check", c->check, "states", states));
     }
     /* events inside the window: from one interval before the oldest sample on */
-    int64_t since = have > 0 ? h->t_ms[first % HISTORY_SAMPLES] - (int64_t)h->interval_ms
-                             : INT64_MIN;
+    int64_t since =
+        have > 0 ? h->t_ms[first % HISTORY_SAMPLES] - (int64_t)h->interval_ms : INT64_MIN;
     uint64_t ev_have = h->nevents < HISTORY_EVENTS ? h->nevents : HISTORY_EVENTS;
     for (uint64_t k = h->nevents - ev_have; k < h->nevents; k++) {
         const struct history_event *ev = &h->events[k % HISTORY_EVENTS];

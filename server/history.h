@@ -33,12 +33,12 @@ enum history_event_kind { HISTORY_EV_HEALTH = 0, HISTORY_EV_ADMIN, HISTORY_EV_RE
 struct history_event {
     int64_t wall_ms; /* Unix ms */
     enum history_event_kind kind;
-    bool up;                          /* HEALTH: the target's new state; RELOAD: it worked */
-    char cluster[HISTORY_NAME_MAX];   /* HEALTH, ADMIN */
-    char address[48];                 /* HEALTH */
-    char check[HISTORY_NAME_MAX];     /* HEALTH */
-    char from[8], to[8];              /* ADMIN: "auto", "up", "down", "drain" */
-    char text[HC_REASON_MAX];         /* HEALTH: the reason; RELOAD: the error, if rejected */
+    bool up;                        /* HEALTH: the target's new state; RELOAD: it worked */
+    char cluster[HISTORY_NAME_MAX]; /* HEALTH, ADMIN */
+    char address[48];               /* HEALTH */
+    char check[HISTORY_NAME_MAX];   /* HEALTH */
+    char from[8], to[8];            /* ADMIN: "auto", "up", "down", "drain" */
+    char text[HC_REASON_MAX];       /* HEALTH: the reason; RELOAD: the error, if rejected */
 };
 
 /* A health check target, named the way it is matched across reloads. */
@@ -63,22 +63,22 @@ struct view;
 struct history {
     pthread_mutex_t lock; /* guards everything up to the sampler's part */
     uint32_t interval_ms;
-    uint64_t nsamples;                /* taken; the newest is in slot (nsamples - 1) % SAMPLES */
-    int64_t t_ms[HISTORY_SAMPLES];    /* Unix ms of each sample */
+    uint64_t nsamples;                 /* taken; the newest is in slot (nsamples - 1) % SAMPLES */
+    int64_t t_ms[HISTORY_SAMPLES];     /* Unix ms of each sample */
     struct history_cluster **clusters; /* the current view's clusters, in its order */
     size_t nclusters;
     struct history_check **checks; /* the current probe targets, in their order */
     size_t nchecks;
     struct history_event events[HISTORY_EVENTS]; /* ring */
-    uint64_t nevents;                             /* written; newest at (nevents - 1) % EVENTS */
+    uint64_t nevents;                            /* written; newest at (nevents - 1) % EVENTS */
 
     /* the sampler's part (history_sample.c): control thread only */
     uv_timer_t timer;
     struct server *srv;
     struct probes *probes;
-    const struct gslb *gslb; /* the gslb whose counters last_raw holds */
-    uint64_t *last_raw;   /* per current cluster: its answer counter at the last look */
-    uint8_t *admin;       /* scratch: per current cluster */
+    const struct gslb *gslb;       /* the gslb whose counters last_raw holds */
+    uint64_t *last_raw;            /* per current cluster: its answer counter at the last look */
+    uint8_t *admin;                /* scratch: per current cluster */
     struct history_check_obs *obs; /* scratch: per current target */
     size_t nscratch_c, nscratch_t;
     size_t probe_seen; /* probes' transitions ring: entries already copied */

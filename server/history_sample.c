@@ -47,8 +47,8 @@ static void follow(struct history *h, const struct view *v)
         names[ci] = g->clusters[ci].name;
     for (size_t t = 0; rc == 0 && t < nt; t++) {
         const struct probe_target_info *ti = &p->info[t];
-        keys[t] = (struct history_check_key){g->clusters[ti->cluster].name,
-                                             g->addrs[ti->addr].text, p->conf->checks[ti->check].name};
+        keys[t] = (struct history_check_key){g->clusters[ti->cluster].name, g->addrs[ti->addr].text,
+                                             p->conf->checks[ti->check].name};
     }
     if (rc == 0)
         rc = history_set_clusters(h, names, g->nclusters);
