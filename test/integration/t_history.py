@@ -23,6 +23,7 @@ on; then the history must show the share moving and the transition marked. Check
          one state strip per check, marks fra-b's transition at its timestamp, and its
          "now answering" lines match the endpoint; once fra-b's backend is back the open
          page shows fra-a and fra-b splitting Frankfurt again; a screenshot for people
+  HIST-8 gslbd stops cleanly (exit 0: under ASan, nothing leaked)
 Prints the plan first; checks not reached because an earlier step failed are reported as
 `not ok ... not run`. The daemon writes a fresh log; every process started is stopped."""
 
@@ -53,7 +54,8 @@ PLAN = (("HIST-1", "the history endpoint's shape"),
         ("HIST-6", "a rejected reload is marked"),
         ("HIST-7", "the dashboard draws the charts, the marker and now answering"),
         ("HIST-7", "the open page follows fra-b coming back"),
-        ("HIST-7", "screenshot history.png"))
+        ("HIST-7", "screenshot history.png"),
+        ("HIST-8", "gslbd stops with exit 0"))
 QUICK = max(1, int(round(itest.slowdown())))
 INTERVAL_MS = 250 * QUICK
 
@@ -386,6 +388,8 @@ def main():
         R.check(rc == 0 and size == (1400, 1800), "HIST-7",
                 "screenshot %s (1400x1800)" % os.path.relpath(out, itest.REPO),
                 "chromium exit %s, size %s\n%s" % (rc, size, err[-1500:]))
+        rc = srv.stop()
+        R.check(rc == 0, "HIST-8", "gslbd stops with exit 0", srv.log_tail())
     except Exception as ex:  # noqa: BLE001
         R.note("the history test stopped early: %s\n%s" % (ex, traceback.format_exc()))
         if srv is not None:
