@@ -14,7 +14,7 @@ struct history_cluster {
     char name[HISTORY_NAME_MAX];
     uint64_t born;    /* the first sample index it has */
     uint64_t pending; /* answers since the last sample */
-    uint8_t admin;    /* at the last sample */
+    uint8_t admin;    /* at the last look (history_admin) */
     bool admin_known;
     uint32_t answers[HISTORY_SAMPLES];
 };
@@ -201,18 +201,11 @@ static char check_state(struct history_check *c, const struct history_check_obs 
     return changed && s != HISTORY_PENDING ? (char)(s - 'a' + 'A') : s;
 }
 
-void history_push(struct history *h, int64_t wall_ms, const uint8_t *admin,
-                  const struct history_check_obs *obs)
+void history_admin(struct history *h, int64_t wall_ms, const uint8_t *admin)
 {
     pthread_mutex_lock(&h->lock);
-    size_t slot = h->nsamples % HISTORY_SAMPLES;
-    h->t_ms[slot] = wall_ms;
     for (size_t i = 0; i < h->nclusters; i++) {
         struct history_cluster *c = h->clusters[i];
-        c->answers[slot] = c->pending > UINT32_MAX ? UINT32_MAX : (uint32_t)c->pending;
-        c->pending = 0;
-        if (admin == NULL)
-            continue;
         if (c->admin_known && c->admin != admin[i]) {
             struct history_event ev = {.wall_ms = wall_ms, .kind = HISTORY_EV_ADMIN};
             copy_name(ev.cluster, sizeof(ev.cluster), c->name);
@@ -222,6 +215,19 @@ void history_push(struct history *h, int64_t wall_ms, const uint8_t *admin,
         }
         c->admin = admin[i];
         c->admin_known = true;
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+void history_push(struct history *h, int64_t wall_ms, const struct history_check_obs *obs)
+{
+    pthread_mutex_lock(&h->lock);
+    size_t slot = h->nsamples % HISTORY_SAMPLES;
+    h->t_ms[slot] = wall_ms;
+    for (size_t i = 0; i < h->nclusters; i++) {
+        struct history_cluster *c = h->clusters[i];
+        c->answers[slot] = c->pending > UINT32_MAX ? UINT32_MAX : (uint32_t)c->pending;
+        c->pending = 0;
     }
     for (size_t i = 0; i < h->nchecks; i++)
         h->checks[i]->state[slot] = check_state(h->checks[i], obs != NULL ? &obs[i] : NULL);

@@ -18,7 +18,8 @@
 #define HISTORY_SAMPLES 360 /* one hour at the default interval */
 #define HISTORY_EVENTS 256  /* transitions, admin changes and reloads kept */
 #define HISTORY_INTERVAL_DEFAULT_MS 10000
-#define HISTORY_NAME_MAX 64 /* cluster and check names: the config allows 63 bytes */
+#define HISTORY_ADMIN_POLL_MS 500 /* admin changes are timed to within this */
+#define HISTORY_NAME_MAX 64       /* cluster and check names: the config allows 63 bytes */
 
 /* A check target's state in one sample: up, down, or pending (no result yet); the upper
  * case letters say it changed during the interval (it ended in that state); HISTORY_NONE
@@ -73,7 +74,8 @@ struct history {
     uint64_t nevents;                            /* written; newest at (nevents - 1) % EVENTS */
 
     /* the sampler's part (history_sample.c): control thread only */
-    uv_timer_t timer;
+    uv_timer_t timer;       /* samples */
+    uv_timer_t admin_timer; /* admin states, every HISTORY_ADMIN_POLL_MS */
     struct server *srv;
     struct probes *probes;
     const struct gslb *gslb;       /* the gslb whose counters last_raw holds */
@@ -100,11 +102,14 @@ int history_set_checks(struct history *h, const struct history_check_key *keys, 
 /* Answers of current cluster ci since the last sample. */
 void history_add_answers(struct history *h, size_t ci, uint64_t n);
 
-/* Take a sample at wall_ms: each current cluster's answers since the last one, its admin
- * state admin[ci] (enum gslb_admin; a change since the last sample becomes an ADMIN event
- * at wall_ms) and each current target's observation obs[t] (NULL: none known). */
-void history_push(struct history *h, int64_t wall_ms, const uint8_t *admin,
-                  const struct history_check_obs *obs);
+/* Take a sample at wall_ms: each current cluster's answers since the last one, and each
+ * current target's observation obs[t] (NULL: none known). */
+void history_push(struct history *h, int64_t wall_ms, const struct history_check_obs *obs);
+
+/* The current clusters' admin states at wall_ms (admin[ci], enum gslb_admin): each that
+ * differs from the last look becomes an ADMIN event at wall_ms; the first look at a cluster
+ * only sets what it is compared with. */
+void history_admin(struct history *h, int64_t wall_ms, const uint8_t *admin);
 
 /* Record an event (oldest dropped when the ring is full). */
 void history_event(struct history *h, const struct history_event *ev);
@@ -117,8 +122,9 @@ json_t *history_json(struct history *h);
 /* ---- the sampler (history_sample.c), on the control thread ---- */
 
 /* A history of srv's current view and the probes, sampled every api.history_interval_ms on
- * loop (the control thread's). Its timer is closed with the loop's other handles: free *out
- * once the loop has run them. Caller owns *out; on failure it is NULL. */
+ * loop (the control thread's), admin states looked at every HISTORY_ADMIN_POLL_MS. Its
+ * timers are closed with the loop's other handles: free *out once the loop has run them.
+ * Caller owns *out; on failure it is NULL. */
 int history_open(struct history **out, uv_loop_t *loop, struct server *srv, struct probes *p);
 
 /* A reload is about to publish next over old (probes already follow next): count old's

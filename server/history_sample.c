@@ -107,8 +107,6 @@ static void sample(struct history *h)
         return;
     const struct gslb *g = v->gslb;
     collect(h, g);
-    for (size_t ci = 0; ci < h->nscratch_c; ci++)
-        h->admin[ci] = atomic_load_explicit(&g->admin[ci], memory_order_relaxed);
     const struct probes *p = h->probes;
     bool probed = p != NULL && p->set != NULL && p->gslb == g && p->ntargets == h->nscratch_t;
     for (size_t t = 0; t < h->nscratch_t; t++) {
@@ -121,12 +119,29 @@ static void sample(struct history *h)
             o->transitions = st.transitions;
         }
     }
-    history_push(h, wall_ms(), h->admin, h->obs);
+    history_push(h, wall_ms(), h->obs);
+}
+
+/* Admin states change from the API's threads and with reloads; looking often (a byte per
+ * cluster) times the change far better than the sample interval would. */
+static void look_at_admin(struct history *h)
+{
+    const struct view *v = atomic_load(&h->srv->view);
+    if (v->gslb != h->gslb || h->gslb == NULL)
+        return; /* the next sample follows the view first */
+    for (size_t ci = 0; ci < h->nscratch_c; ci++)
+        h->admin[ci] = atomic_load_explicit(&v->gslb->admin[ci], memory_order_relaxed);
+    history_admin(h, wall_ms(), h->admin);
 }
 
 static void on_tick(uv_timer_t *t)
 {
     sample(t->data);
+}
+
+static void on_admin_tick(uv_timer_t *t)
+{
+    look_at_admin(t->data);
 }
 
 int history_open(struct history **out, uv_loop_t *loop, struct server *srv, struct probes *p)
@@ -141,12 +156,15 @@ int history_open(struct history **out, uv_loop_t *loop, struct server *srv, stru
         history_free(h);
         return rc;
     }
+    uv_timer_init(loop, &h->admin_timer); /* cannot fail once the first did */
     h->srv = srv;
     h->probes = p;
     h->probe_seen = 0; /* the probes' first transitions are ours too */
-    h->timer.data = h;
+    h->timer.data = h->admin_timer.data = h;
     follow(h, v);
+    look_at_admin(h); /* what the states were at start */
     uv_timer_start(&h->timer, on_tick, h->interval_ms, h->interval_ms);
+    uv_timer_start(&h->admin_timer, on_admin_tick, HISTORY_ADMIN_POLL_MS, HISTORY_ADMIN_POLL_MS);
     *out = h;
     return 0;
 }
@@ -157,6 +175,7 @@ void history_reload(struct history *h, const struct view *old, const struct view
         return;
     collect(h, old->gslb); /* answers counted by old since the last sample */
     copy_transitions(h);
+    look_at_admin(h); /* changes made just before the reload, under old */
     follow(h, next);
     struct history_event ev = {.wall_ms = wall_ms(), .kind = HISTORY_EV_RELOAD, .up = true};
     history_event(h, &ev);

@@ -78,11 +78,11 @@ static void test_samples_hold_the_answers_of_their_interval(void **state)
     history_add_answers(h, 0, 3);
     history_add_answers(h, 1, 1);
     history_add_answers(h, 0, 2);
-    history_push(h, T0, NULL, NULL);
-    history_push(h, T0 + 1000, NULL, NULL); /* nothing answered */
+    history_push(h, T0, NULL);
+    history_push(h, T0 + 1000, NULL); /* nothing answered */
     history_add_answers(h, 1, 7);
     history_add_answers(h, 5, 100); /* no such cluster: ignored */
-    history_push(h, T0 + 2000, NULL, NULL);
+    history_push(h, T0 + 2000, NULL);
     json_t *j = history_json(h);
     assert_int_equal(json_integer_value(json_object_get(j, "interval_ms")), 1000);
     json_t *times = json_object_get(j, "times"), *total = json_object_get(j, "total");
@@ -110,7 +110,7 @@ static void test_ring_wraps(void **state)
     const size_t n = HISTORY_SAMPLES + 40;
     for (size_t k = 0; k < n; k++) {
         history_add_answers(h, 0, k);
-        history_push(h, T0 + (int64_t)k * 1000, NULL, NULL);
+        history_push(h, T0 + (int64_t)k * 1000, NULL);
     }
     json_t *j = history_json(h);
     json_t *times = json_object_get(j, "times");
@@ -135,14 +135,14 @@ static void test_series_follow_names_across_reloads(void **state)
     history_add_answers(h, 0, 1);
     history_add_answers(h, 1, 2);
     history_add_answers(h, 2, 3);
-    history_push(h, T0, NULL, NULL);
+    history_push(h, T0, NULL);
     history_add_answers(h, 0, 10); /* counted, not sampled yet, when the reload comes */
     static const char *const v2[] = {"d", "a", "b"};
     set_clusters(h, v2, 3);
     assert_int_equal(h->nclusters, 3);
     history_add_answers(h, 0, 4); /* d */
     history_add_answers(h, 1, 1); /* a */
-    history_push(h, T0 + 1000, NULL, NULL);
+    history_push(h, T0 + 1000, NULL);
     json_t *j = history_json(h);
     assert_null(cluster_json(j, "c"));
     assert_string_equal(json_string_value(json_object_get(
@@ -170,8 +170,8 @@ static const char *str(json_t *o, const char *key)
     return s != NULL ? s : "(none)";
 }
 
-/* An admin state that differs from the previous sample's is an event at the sample's time;
- * the first sample of a cluster sets its baseline. */
+/* An admin state that differs from the last look's is an event at the look's time; the
+ * first look at a cluster sets its baseline; a reload keeps it by name. */
 static void test_admin_changes_are_events(void **state)
 {
     (void)state;
@@ -179,13 +179,17 @@ static void test_admin_changes_are_events(void **state)
     static const char *const names[] = {"a", "b"};
     set_clusters(h, names, 2);
     uint8_t adm[2] = {GSLB_ADMIN_AUTO, GSLB_ADMIN_DRAIN};
-    history_push(h, T0, adm, NULL); /* baseline: b drained since before: no event */
-    history_push(h, T0 + 1000, adm, NULL);
+    history_admin(h, T0, adm); /* baseline: b drained since before: no event */
+    history_admin(h, T0 + 1000, adm);
     adm[0] = GSLB_ADMIN_DOWN;
-    history_push(h, T0 + 2000, adm, NULL);
+    history_admin(h, T0 + 2000, adm);
     adm[0] = GSLB_ADMIN_AUTO;
     adm[1] = GSLB_ADMIN_AUTO;
-    history_push(h, T0 + 3000, adm, NULL);
+    history_admin(h, T0 + 3000, adm);
+    static const char *const names2[] = {"c", "b"}; /* a reload: b keeps its baseline */
+    set_clusters(h, names2, 2);
+    uint8_t adm2[2] = {GSLB_ADMIN_DRAIN, GSLB_ADMIN_AUTO};
+    history_admin(h, T0 + 4000, adm2); /* c is new: a baseline, no event */
     json_t *j = history_json(h);
     assert_int_equal(json_array_size(json_object_get(j, "events")), 3);
     json_t *e0 = event_at(j, 0), *e1 = event_at(j, 1), *e2 = event_at(j, 2);
@@ -218,17 +222,17 @@ static void test_check_states(void **state)
     struct history_check_key k1[] = {{"a", "192.0.2.1", "web"}, {"a", "192.0.2.1", "tcp"}};
     assert_int_equal(history_set_checks(h, k1, 2), 0);
     struct history_check_obs o[2] = {{true, true, true, 0}, {false, false, false, 0}};
-    history_push(h, T0, NULL, o); /* web pending, tcp unknown */
+    history_push(h, T0, o); /* web pending, tcp unknown */
     o[0] = (struct history_check_obs){true, true, false, 0};
     o[1] = (struct history_check_obs){true, true, false, 0};
-    history_push(h, T0 + 1000, NULL, o); /* up */
+    history_push(h, T0 + 1000, o); /* up */
     o[0] = (struct history_check_obs){true, false, false, 1};
-    history_push(h, T0 + 2000, NULL, o); /* web went down */
-    history_push(h, T0 + 3000, NULL, o); /* still down */
+    history_push(h, T0 + 2000, o); /* web went down */
+    history_push(h, T0 + 3000, o); /* still down */
     o[0] = (struct history_check_obs){true, false, false, 3};
-    history_push(h, T0 + 4000, NULL, o); /* up and down again within the interval */
+    history_push(h, T0 + 4000, o); /* up and down again within the interval */
     o[0] = (struct history_check_obs){true, true, false, 4};
-    history_push(h, T0 + 5000, NULL, NULL); /* nothing known (no probes) */
+    history_push(h, T0 + 5000, NULL); /* nothing known (no probes) */
     json_t *j = history_json(h);
     assert_string_equal(states_of(j, 0), "puDdD-");
     assert_string_equal(states_of(j, 1), "-uuuu-");
@@ -239,7 +243,7 @@ static void test_check_states(void **state)
     struct history_check_key k2[] = {{"a", "192.0.2.2", "web"}, {"a", "192.0.2.1", "web"}};
     assert_int_equal(history_set_checks(h, k2, 2), 0);
     struct history_check_obs o2[2] = {{true, true, false, 0}, {true, true, false, 4}};
-    history_push(h, T0 + 6000, NULL, o2);
+    history_push(h, T0 + 6000, o2);
     j = history_json(h);
     assert_int_equal(json_array_size(json_object_get(j, "checks")), 2);
     assert_string_equal(states_of(j, 0), "------u");
@@ -278,7 +282,7 @@ static void test_events_ring_and_window(void **state)
     struct history_event good = {.wall_ms = T0 + 5001, .kind = HISTORY_EV_RELOAD, .up = true};
     history_event(h, &good);
     /* the oldest sample at T0 + 4500 (interval 1000): events from T0 + 3500 on */
-    history_push(h, T0 + 4500, NULL, NULL);
+    history_push(h, T0 + 4500, NULL);
     j = history_json(h);
     assert_int_equal(json_array_size(json_object_get(j, "events")), 2);
     assert_string_equal(str(event_at(j, 0), "result"), "rejected");
@@ -299,7 +303,7 @@ static void test_names_are_truncated_not_overrun(void **state)
     longname[sizeof(longname) - 1] = '\0';
     const char *names[] = {longname};
     set_clusters(h, names, 1);
-    history_push(h, T0, NULL, NULL);
+    history_push(h, T0, NULL);
     json_t *j = history_json(h);
     const char *got = str(json_array_get(json_object_get(j, "clusters"), 0), "name");
     assert_int_equal(strlen(got), HISTORY_NAME_MAX - 1);
