@@ -3,6 +3,7 @@
  * and copies the probes' new health transitions; reloads move the rings to the new names. */
 #include "history.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -57,7 +58,7 @@ static void follow(struct history *h, const struct view *v)
     free(names);
     free(keys);
     if (rc != 0) {
-        /* the rings keep the old names; samples stop until the next reload fits */
+        /* no sample until this works: the next tick tries again */
         log_warn("history: out of memory: the dashboard's history pauses");
         free(raw);
         free(admin);
@@ -89,10 +90,10 @@ static void copy_transitions(struct history *h)
     for (; h->probe_seen < p->nrecent; h->probe_seen++) {
         const struct probe_transition *r = &p->recent[h->probe_seen % PROBE_RECENT_MAX];
         struct history_event ev = {.wall_ms = r->wall_ms, .kind = HISTORY_EV_HEALTH, .up = r->up};
-        memcpy(ev.cluster, r->cluster, sizeof(ev.cluster));
-        memcpy(ev.address, r->address, sizeof(ev.address));
-        memcpy(ev.check, r->check, sizeof(ev.check));
-        memcpy(ev.text, r->reason, sizeof(ev.text));
+        snprintf(ev.cluster, sizeof(ev.cluster), "%s", r->cluster);
+        snprintf(ev.address, sizeof(ev.address), "%s", r->address);
+        snprintf(ev.check, sizeof(ev.check), "%s", r->check);
+        snprintf(ev.text, sizeof(ev.text), "%s", r->reason);
         history_event(h, &ev);
     }
 }
