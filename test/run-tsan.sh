@@ -4,7 +4,8 @@
 # queries during reloads (t_config CONF-5), health probes flipping states while workers
 # answer (t_health), the API reading counters, explaining and reloading beside the workers
 # (t_api), admin states applied by SIGHUP between 100,000-query bursts (t_gslb), reloads
-# with rate limiting and cookies (t_harden), and explain against live answers (t_explain).
+# with rate limiting and cookies (t_harden), explain against live answers (t_explain), and
+# the API reading the history while the control loop samples it (t_history).
 # Each goes through run-all.sh
 # (IT_ONLY, one script at a time); a TSan report makes gslbd exit non-zero
 # (halt_on_error), which fails the script that started it.
@@ -18,7 +19,7 @@ if [ $# -ne 1 ]; then
 fi
 BUILD=$1
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-SCRIPTS=${TSAN_SCRIPTS:-t_config t_health t_api t_gslb t_harden t_explain}
+SCRIPTS=${TSAN_SCRIPTS:-t_config t_health t_api t_gslb t_harden t_explain t_history}
 # Every report goes to a file of its own under REPORTS (log_path), whatever process made it
 # and wherever that process's stderr went, and fails the run below. halt_on_error: the
 # first report also ends the process (exit 66), which fails the script that started it.
