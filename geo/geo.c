@@ -36,6 +36,11 @@ const char *geo_strerror(int code)
     }
 }
 
+const uint16_t *geo_region_rank(const struct geo *g, uint16_t region)
+{
+    return g->pool.v + (region < g->nregions ? g->nets_rank[region] : g->default_rank);
+}
+
 const char *geo_source_name(enum geo_source s)
 {
     switch (s) {

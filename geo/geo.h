@@ -90,6 +90,12 @@ void geo_free(struct geo *g); /* NULL is a no-op */
  * No allocation, no locks, no field decoding; safe from any number of threads. */
 void geo_lookup(const struct geo *g, int family, const uint8_t *addr, struct geo_result *r);
 
+/* The ranking a client at region's own site gets: that region first, then the others by
+ * distance from it (what a nets entry of the region gives). For "which cluster does a
+ * client in this region get" (the dashboard); region must be below the regions' count.
+ * Borrowed from g. */
+const uint16_t *geo_region_rank(const struct geo *g, uint16_t region);
+
 /* Fill loc for explain (slow path: decodes the record again). r must come from
  * geo_lookup() on the same g. */
 void geo_describe(const struct geo *g, const struct geo_result *r, struct geo_location *loc);

@@ -261,6 +261,8 @@ static enum MHD_Result route(struct api *a, struct MHD_Connection *c, const char
                    : api_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
     if (strcmp(url, "/api/v1/status") == 0)
         return get ? api_status(a, c) : api_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
+    if (strcmp(url, "/api/v1/history") == 0)
+        return get ? api_history(a, c) : api_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
     if (strcmp(url, "/metrics") == 0)
         return get ? api_metrics(a, c) : api_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
     if (strcmp(url, "/api/v1/explain") == 0)

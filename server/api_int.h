@@ -155,6 +155,8 @@ void api_check_conf(struct api *a);
 enum MHD_Result api_status(struct api *a, struct MHD_Connection *c);
 /* api_metrics.c: GET /metrics */
 enum MHD_Result api_metrics(struct api *a, struct MHD_Connection *c);
+/* api_history.c: GET /api/v1/history */
+enum MHD_Result api_history(struct api *a, struct MHD_Connection *c);
 /* api_explain.c: GET /api/v1/explain */
 enum MHD_Result api_explain(struct api *a, struct MHD_Connection *c);
 /* api_admin.c: POST /api/v1/clusters/NAME/state and POST /api/v1/reload */
@@ -190,6 +192,8 @@ extern const unsigned char dashboard_css[];
 extern const uint64_t dashboard_css_size;
 extern const unsigned char dashboard_js[];
 extern const uint64_t dashboard_js_size;
+extern const unsigned char dashboard_history_js[];
+extern const uint64_t dashboard_history_js_size;
 extern const unsigned char dashboard_favicon_svg[];
 extern const uint64_t dashboard_favicon_svg_size;
 

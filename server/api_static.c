@@ -16,6 +16,8 @@ bool api_static(struct MHD_Connection *c, const char *url, enum MHD_Result *rc)
          &dashboard_index_html_size},
         {"/dashboard.css", "text/css; charset=utf-8", dashboard_css, &dashboard_css_size},
         {"/dashboard.js", "text/javascript; charset=utf-8", dashboard_js, &dashboard_js_size},
+        {"/history.js", "text/javascript; charset=utf-8", dashboard_history_js,
+         &dashboard_history_js_size},
         {"/favicon.svg", "image/svg+xml", dashboard_favicon_svg, &dashboard_favicon_svg_size},
     };
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

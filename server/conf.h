@@ -50,6 +50,7 @@ struct conf_api {
     uint32_t max_connections;    /* open at once; a quarter kept in reserve (api_guard.c) */
     uint32_t max_per_source;     /* open at once from one client address */
     uint32_t request_timeout_ms; /* a whole request (headers and body) must arrive within this */
+    uint32_t history_interval_ms; /* the dashboard history's sample interval; 0 = 10000 */
 };
 
 #define CONF_COOKIE_SECRET_LEN 16

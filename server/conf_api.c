@@ -1,5 +1,5 @@
 /* conf_api.c: reads the "api" key (HTTP API listen address, bearer token file, connection
- * limits) into conf. */
+ * limits, history interval) into conf. */
 #include "conf.h"
 
 #include <errno.h>
@@ -22,6 +22,8 @@ static const struct conf_item api_items[] = {
      .def = CONF_API_MAX_PER_SOURCE},
     {"request_timeout_ms", IT_UINT, CONF_FIELD(struct conf_api, request_timeout_ms), .min = 500,
      .max = 600000, .def = CONF_API_REQUEST_TIMEOUT_MS},
+    {"history_interval_ms", IT_UINT, CONF_FIELD(struct conf_api, history_interval_ms), .min = 100,
+     .max = 600000, .def = 10000},
 };
 static const struct conf_section api_section = CONF_SECTION(api_items);
 

@@ -95,6 +95,7 @@ static int reload_install(struct control *ctl, struct view *v, struct err *e)
     }
     if (old->conf->nlisten != v->conf->nlisten || old->conf->workers != v->conf->workers)
         log_warn("reload: listen addresses and workers change only on restart");
+    history_reload(ctl->history, old, v);
     server_swap_view(ctl->srv, v);
     atomic_fetch_add(&ctl->reloads, 1);
     ctl->last_reload_error[0] = '\0';
@@ -132,6 +133,7 @@ static void reload_finish(struct control *ctl)
         pthread_mutex_lock(&ctl->reload_lock);
         snprintf(ctl->last_reload_error, sizeof(ctl->last_reload_error), "%s", e.msg);
         notify_reload_done(rc, e.msg, atomic_load(&ctl->srv->view));
+        history_reload_failed(ctl->history, e.msg);
         pthread_mutex_unlock(&ctl->reload_lock);
         log_err("reload rejected after %llu ms, still serving the previous data: %s",
                 (unsigned long long)ms, e.msg);
@@ -259,6 +261,9 @@ int control_run(struct control *ctl, struct err *e)
     probes_init(&ctl->probes, &ctl->loop, on_first_round, ctl);
     struct view *v = atomic_load(&ctl->srv->view);
     rc = probes_apply(&ctl->probes, v, e);
+    if (rc == 0 && v->conf->api.enabled &&
+        history_open(&ctl->history, &ctl->loop, ctl->srv, &ctl->probes) < 0)
+        log_warn("history: cannot start: the dashboard shows no history");
     if (rc == 0) {
         uv_timer_start(&ctl->startup, on_startup_timer, v->conf->startup_wait_ms, 0);
         while (!ctl->ready && !ctl->stopping)
@@ -287,6 +292,8 @@ int control_run(struct control *ctl, struct err *e)
     uv_walk(&ctl->loop, close_handle, NULL);
     uv_run(&ctl->loop, UV_RUN_DEFAULT);
     uv_loop_close(&ctl->loop);
+    history_free(ctl->history); /* its timer is closed */
+    ctl->history = NULL;
     probes_destroy(&ctl->probes);
     pthread_cond_destroy(&ctl->reload_done);
     pthread_mutex_destroy(&ctl->reload_lock);

@@ -17,6 +17,7 @@
 
 #include "admin_log.h"
 #include "err.h"
+#include "history.h"
 #include "probe.h"
 #include "server.h"
 
@@ -42,6 +43,7 @@ struct control {
     uv_async_t wake;  /* reload requests from other threads */
     uv_async_t built; /* the reload thread's build is done */
     struct probes probes;
+    struct history *history; /* the dashboard's history (with the API), or NULL */
     bool ready, stopping, probes_closed;
     _Atomic int reload_requested;
     pthread_cond_t reload_done; /* with reload_lock: signalled after each API reload */

@@ -22,6 +22,7 @@
     embed dashboard_index_html, "server/dashboard/index.html"
     embed dashboard_css, "server/dashboard/dashboard.css"
     embed dashboard_js, "server/dashboard/dashboard.js"
+    embed dashboard_history_js, "server/dashboard/history.js"
     embed dashboard_favicon_svg, "server/dashboard/favicon.svg"
 
     .section .note.GNU-stack, "", @progbits

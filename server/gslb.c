@@ -352,21 +352,31 @@ static uint64_t pass_weight(const struct gslb *g, uint32_t ci, int pass, bool fl
     return pass == 1 || flat ? 1 : g->clusters[ci].weight;
 }
 
+/* The total weight of the clusters of list that pass the filter (flat: 1 each); *any says
+ * whether there was one. */
+static uint64_t pick_total(const struct gslb *g, const uint32_t *list, uint32_t n, int pass,
+                           bool flat, bool *any)
+{
+    uint64_t total = 0;
+    *any = false;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t ci = list[k];
+        if (pass < 2 && !eligible(g, ci, pass))
+            continue;
+        *any = true;
+        total += pass_weight(g, ci, pass, flat);
+    }
+    return total;
+}
+
 /* Weighted pick among the n clusters of list that pass the filter; -1 when none. */
 static int32_t pick(const struct gslb *g, const uint32_t *list, uint32_t n, int pass, uint64_t rnd)
 {
     if (n == 1) /* one cluster in the region, the common case: no split to make */
         return pass == 2 || eligible(g, list[0], pass) ? (int32_t)list[0] : -1;
-    bool any = false;
     for (int flat = 0; flat < 2; flat++) {
-        uint64_t total = 0;
-        for (uint32_t k = 0; k < n; k++) {
-            uint32_t ci = list[k];
-            if (pass < 2 && !eligible(g, ci, pass))
-                continue;
-            any = true;
-            total += pass_weight(g, ci, pass, flat);
-        }
+        bool any;
+        uint64_t total = pick_total(g, list, n, pass, flat, &any);
         if (!any)
             return -1;
         if (total == 0)
@@ -383,6 +393,15 @@ static int32_t pick(const struct gslb *g, const uint32_t *list, uint32_t n, int 
         }
     }
     return -1;
+}
+
+/* Remember what a successful pick chose among, for gslb_split(). */
+static void picked(struct gslb_decision *d, int32_t ci, const uint32_t *list, uint32_t n, int pass)
+{
+    d->cluster = ci;
+    d->among = list;
+    d->namong = n;
+    d->pass = (uint8_t)pass;
 }
 
 /* Any of the n clusters of list down or drained? */
@@ -413,7 +432,7 @@ static void decide_nearest(const struct gslb *g, const struct gslb_service *s,
             int32_t ci = pick(g, list, n, pass, rnd);
             if (ci < 0)
                 continue;
-            d->cluster = ci;
+            picked(d, ci, list, n, pass);
             if (pass == 2) {
                 d->reason = GSLB_R_FAIL_OPEN;
                 d->all_addrs = true;
@@ -432,7 +451,7 @@ static void decide_weighted(const struct gslb *g, const struct gslb_service *s,
         int32_t ci = pick(g, s->clusters, s->nclusters, pass, rnd);
         if (ci < 0)
             continue;
-        d->cluster = ci;
+        picked(d, ci, s->clusters, s->nclusters, pass);
         if (pass == 2) {
             d->reason = GSLB_R_FAIL_OPEN;
             d->all_addrs = true;
@@ -463,14 +482,43 @@ static void decide_failover(const struct gslb *g, const struct gslb_service *s,
     }
 }
 
-void gslb_decide(const struct gslb *g, const struct gslb_service *s, int family,
-                 const uint8_t *addr, uint64_t rnd, struct gslb_decision *d)
+static void decide_init(struct gslb_decision *d)
 {
     d->cluster = -1;
     d->reason = GSLB_R_PRIMARY;
     d->all_addrs = false;
     d->scope = 0;
     d->used_geo = false;
+    d->namong = 0;
+}
+
+/* The policy's pick once the location (d->geo, when used_geo) is known, then the rules
+ * every policy shares: forced up, SERVFAIL instead of fail-open, the TTL. */
+static void decide_policy(const struct gslb *g, const struct gslb_service *s, uint64_t rnd,
+                          struct gslb_decision *d)
+{
+    if (d->used_geo)
+        decide_nearest(g, s, d, rnd);
+    else if (s->policy == CONF_POLICY_FAILOVER)
+        decide_failover(g, s, d);
+    else
+        decide_weighted(g, s, d, rnd);
+    /* a cluster forced up answers every address, whatever the probes say (POL-7) */
+    if (d->cluster >= 0 &&
+        atomic_load_explicit(&g->admin[d->cluster], memory_order_relaxed) == GSLB_ADMIN_UP)
+        d->all_addrs = true;
+    if (d->reason == GSLB_R_FAIL_OPEN && s->all_down == CONF_ALL_DOWN_SERVFAIL) {
+        d->reason = GSLB_R_SERVFAIL;
+        d->cluster = -1;
+        d->scope = 0;
+    }
+    d->ttl = d->reason == GSLB_R_PRIMARY ? s->ttl : s->failover_ttl;
+}
+
+void gslb_decide(const struct gslb *g, const struct gslb_service *s, int family,
+                 const uint8_t *addr, uint64_t rnd, struct gslb_decision *d)
+{
+    decide_init(d);
     if (s->policy == CONF_POLICY_NEAREST && g->geo != NULL) {
         if (addr != NULL)
             geo_lookup(g->geo, family, addr, &d->geo);
@@ -486,22 +534,50 @@ void gslb_decide(const struct gslb *g, const struct gslb_service *s, int family,
             if (family == AF_INET6 && memcmp(addr, mapped, 12) == 0)
                 d->scope = (uint8_t)(d->scope + 96);
         }
-        decide_nearest(g, s, d, rnd);
-    } else if (s->policy == CONF_POLICY_FAILOVER) {
-        decide_failover(g, s, d);
-    } else {
-        decide_weighted(g, s, d, rnd);
     }
-    /* a cluster forced up answers every address, whatever the probes say (POL-7) */
-    if (d->cluster >= 0 &&
-        atomic_load_explicit(&g->admin[d->cluster], memory_order_relaxed) == GSLB_ADMIN_UP)
-        d->all_addrs = true;
-    if (d->reason == GSLB_R_FAIL_OPEN && s->all_down == CONF_ALL_DOWN_SERVFAIL) {
-        d->reason = GSLB_R_SERVFAIL;
-        d->cluster = -1;
-        d->scope = 0;
+    decide_policy(g, s, rnd, d);
+}
+
+void gslb_decide_rank(const struct gslb *g, const struct gslb_service *s, const uint16_t *rank,
+                      uint64_t rnd, struct gslb_decision *d)
+{
+    decide_init(d);
+    if (s->policy == CONF_POLICY_NEAREST && g->geo != NULL) {
+        d->geo = (struct geo_result){.rank = rank, .source = GEO_SRC_NETS};
+        d->used_geo = true;
     }
-    d->ttl = d->reason == GSLB_R_PRIMARY ? s->ttl : s->failover_ttl;
+    decide_policy(g, s, rnd, d);
+}
+
+size_t gslb_split(const struct gslb *g, const struct gslb_decision *d, struct gslb_share *out,
+                  size_t max)
+{
+    if (d->cluster < 0 || max == 0)
+        return 0;
+    if (d->namong <= 1) { /* no weighted pick: only this cluster answers */
+        out[0] = (struct gslb_share){(uint32_t)d->cluster, 1};
+        return 1;
+    }
+    bool any;
+    bool flat = pick_total(g, d->among, d->namong, d->pass, false, &any) == 0;
+    size_t m = 0;
+    for (uint32_t k = 0; k < d->namong && m < max; k++) {
+        uint32_t ci = d->among[k];
+        if (d->pass < 2 && !eligible(g, ci, d->pass))
+            continue;
+        uint64_t w = pass_weight(g, ci, d->pass, flat);
+        if (w > 0)
+            out[m++] = (struct gslb_share){ci, w};
+    }
+    uint64_t gcd = 0; /* in lowest terms: 2:2 is 1:1, a lone cluster is 1 */
+    for (size_t k = 0; k < m; k++)
+        for (uint64_t a = out[k].weight, t; a != 0; a = t) {
+            t = gcd % a;
+            gcd = a;
+        }
+    for (size_t k = 0; k < m && gcd > 1; k++)
+        out[k].weight /= gcd;
+    return m;
 }
 
 /* ---- service state transitions (control thread) ------------------------------------- */

@@ -125,6 +125,16 @@ struct gslb_decision {
     bool all_addrs; /* fail-open: every address, not only those up */
     struct geo_result geo;
     bool used_geo;
+    /* a weighted pick: the clusters it chose among (namong 0 or 1: there was no split) */
+    const uint32_t *among;
+    uint32_t namong;
+    uint8_t pass;
+};
+
+/* One cluster's part of a weighted split: it answers weight / (sum of the weights). */
+struct gslb_share {
+    uint32_t cluster;
+    uint64_t weight;
 };
 
 /* Build from c (borrowed; the gslb copies what it needs). e names the problem. */
@@ -142,6 +152,20 @@ bool gslb_cluster_up(const struct gslb *g, uint32_t cluster);
  * rnd is a uniform random number for the weighted split. No allocation, no locks. */
 void gslb_decide(const struct gslb *g, const struct gslb_service *s, int family,
                  const uint8_t *addr, uint64_t rnd, struct gslb_decision *d);
+
+/* The same decision for a client whose regions rank as rank (g->nregions region indexes,
+ * nearest first, e.g. geo_region_rank(): "a client in that region"); rank is read only by
+ * a nearest service when g has regions. For the dashboard's "now answering". */
+void gslb_decide_rank(const struct gslb *g, const struct gslb_service *s, const uint16_t *rank,
+                      uint64_t rnd, struct gslb_decision *d);
+
+/* The clusters that answer the clients decision d stands for, right now, and their parts
+ * of the weighted split (the weights the pick used, in lowest terms); d->cluster is one
+ * of them. At most
+ * max into out; returns how many (0 for SERVFAIL). Same state words, so the same caveat
+ * as any read of them: true when they were read. */
+size_t gslb_split(const struct gslb *g, const struct gslb_decision *d, struct gslb_share *out,
+                  size_t max);
 
 /* Is address i of the chosen cluster to be answered under decision d? */
 static inline bool gslb_addr_answered(const struct gslb *g, const struct gslb_decision *d,

@@ -6,9 +6,9 @@
 # (t_api), admin states applied by SIGHUP between 100,000-query bursts (t_gslb), reloads
 # with rate limiting and cookies (t_harden), explain against live answers (t_explain), and
 # the API's connection guard and the shared per-address TCP count under slow clients and
-# two workers (t_limits),
-# and reloads built on their own thread while probes fail a backend over (t_reload_health, with
-# a 60,000-record zone: it loads here for longer than the scaled probes take to fail over).
+# two workers (t_limits), reloads built on their own thread while probes fail a backend over (t_reload_health, with
+# a 60,000-record zone: it loads here for longer than the scaled probes take to fail over),
+# and the API reading the history while the control loop samples it (t_history).
 # Each goes through run-all.sh
 # (IT_ONLY, one script at a time); a TSan report makes gslbd exit non-zero
 # (halt_on_error), which fails the script that started it.
@@ -22,7 +22,7 @@ if [ $# -ne 1 ]; then
 fi
 BUILD=$1
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-SCRIPTS=${TSAN_SCRIPTS:-t_config t_health t_api t_gslb t_harden t_explain t_limits t_reload_health}
+SCRIPTS=${TSAN_SCRIPTS:-t_config t_health t_api t_gslb t_harden t_explain t_limits t_reload_health t_history}
 export GSLBD_RELOAD_RECORDS=${GSLBD_RELOAD_RECORDS:-60000}
 # Every report goes to a file of its own under REPORTS (log_path), whatever process made it
 # and wherever that process's stderr went, and fails the run below. halt_on_error: the

@@ -102,6 +102,20 @@ static void test_keys_and_types(void **state)
     load_bad("\"api\": {\"token_file\": 7}", "2:23: $.api.token_file: must be a file name");
 }
 
+static void test_history_interval(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("\"api\": {}");
+    assert_int_equal(c->api.history_interval_ms, 10000);
+    conf_free(c);
+    c = load_ok("\"api\": {\"history_interval_ms\": 250}");
+    assert_int_equal(c->api.history_interval_ms, 250);
+    conf_free(c);
+    load_bad("\"api\": {\"history_interval_ms\": 99}", "2:32: $.api.history_interval_ms:");
+    load_bad("\"api\": {\"history_interval_ms\": 600001}", "2:32: $.api.history_interval_ms:");
+    load_bad("\"api\": {\"history_interval_ms\": \"1s\"}", "2:32: $.api.history_interval_ms:");
+}
+
 static void test_token(void **state)
 {
     (void)state;
@@ -238,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_listen_bad), cmocka_unit_test(test_keys_and_types),
         cmocka_unit_test(test_token),      cmocka_unit_test(test_token_bad),
         cmocka_unit_test(test_set_api),    cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_history_interval),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }
