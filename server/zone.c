@@ -2,6 +2,8 @@
 #include "zone.h"
 
 #include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -626,6 +628,21 @@ static int build(const struct zone_src *src, struct zone *z, const struct zone_e
     return rc;
 }
 
+/* ldns parses each record through three transient buffers of 64 KiB (the line, the RDATA
+ * text, one field) that it allocates and frees per record. glibc gives the top of the heap
+ * back to the kernel on free once more than M_TRIM_THRESHOLD (128 KiB unless a freed mmap'd
+ * block happened to raise it) is free there, so whenever those buffers sit at the top of the
+ * heap every record costs a shrink and a grow (brk) of 192 KiB: 7 times slower loads, and it
+ * depended on the heap's layout before the load (a config file's zones paid it, --zone's
+ * mostly did not). A fixed threshold above that keeps the heap steady during a load; the
+ * load gives the memory it freed back once, at its end (zone_load_with). */
+#define ZONE_TRIM_THRESHOLD (16 * 1024 * 1024)
+
+static void heap_steady(void)
+{
+    mallopt(M_TRIM_THRESHOLD, ZONE_TRIM_THRESHOLD);
+}
+
 int zone_load(const char *origin, const char *file, struct zone **out, struct err *e)
 {
     return zone_load_with(origin, file, NULL, 0, out, e);
@@ -636,6 +653,8 @@ int zone_load_with(const char *origin, const char *file, const struct zone_extra
 {
     if (origin == NULL || file == NULL || out == NULL)
         return err_set(e, GSLBD_EINVAL, NULL, 0, 0, "zone_load: missing argument");
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, heap_steady);
     struct zone_src src = {0};
     struct zone *z = NULL;
     int rc = zone__src_read(&src, origin, file, e);
@@ -659,6 +678,7 @@ int zone_load_with(const char *origin, const char *file, const struct zone_extra
             memcpy(z->file, file, flen);
     }
     zone__src_clear(&src);
+    malloc_trim(0); /* once per load: what the parse freed goes back to the kernel */
     if (rc != 0) {
         if (rc == -ENOMEM)
             err_set(e, rc, file, 0, 0, "out of memory");
