@@ -542,6 +542,10 @@ int geo__db_open(struct geo *g, const char *path, char *errbuf, size_t errlen)
             g->recs = nr;
     }
     find_v4_start(&g->tree);
+    /* The walk read every page of the file; after it only geo_describe() (explain) reads a
+     * few records. Drop the pages from our resident set: they stay in the page cache and
+     * come back on demand. */
+    (void)madvise((void *)m->file_content, m->file_size, MADV_DONTNEED);
     return 0;
 }
 
