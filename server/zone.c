@@ -23,7 +23,7 @@
 /* ---- arena ---- */
 
 #define ARENA_BLOCK (64 * 1024)
-#define ARENA_ALIGN 16
+#define ARENA_ALIGN 8 /* the widest member of the structures kept here (pointers) */
 
 struct arena_block {
     struct arena_block *next;
@@ -46,14 +46,15 @@ int zone__arena_new(struct zone_arena **out)
     return 0;
 }
 
-void *zone__arena_alloc(struct zone_arena *a, size_t size)
+static void *arena_take(struct zone_arena *a, size_t size, size_t align)
 {
-    size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     struct arena_block *b = a->head;
-    if (b != NULL && b->size - b->used >= size) {
-        void *p = (unsigned char *)b + ARENA_HDR + b->used;
-        b->used += size;
-        return p;
+    if (b != NULL) {
+        size_t at = (b->used + align - 1) & ~(align - 1);
+        if (at <= b->size && b->size - at >= size) {
+            b->used = at + size;
+            return (unsigned char *)b + ARENA_HDR + at;
+        }
     }
     /* big requests get a block of their own behind the current one, which stays in use */
     bool own = size > ARENA_BLOCK / 4;
@@ -71,6 +72,16 @@ void *zone__arena_alloc(struct zone_arena *a, size_t size)
         a->head = nb;
     }
     return (unsigned char *)nb + ARENA_HDR;
+}
+
+void *zone__arena_alloc(struct zone_arena *a, size_t size)
+{
+    return arena_take(a, (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1), ARENA_ALIGN);
+}
+
+void *zone__arena_bytes(struct zone_arena *a, size_t size)
+{
+    return arena_take(a, size ? size : 1, 1);
 }
 
 void zone__arena_free(struct zone_arena *a)
@@ -278,11 +289,10 @@ static int check_owner(const struct zone_src *src, struct zone_src_rr *const *v,
 
 /* A name of the zone during the build: an owner (group >= 0) or an empty non-terminal. */
 struct name_slot {
-    const uint8_t *name;
+    const uint8_t *name; /* NULL: a free slot */
     uint32_t hash;
+    int32_t group; /* index into the owner groups, -1 for an empty non-terminal */
     uint8_t len;
-    bool used;
-    long group;
 };
 
 struct name_set {
@@ -292,16 +302,17 @@ struct name_set {
 };
 
 /* Insert unless present; returns true when it was new. */
-static bool set_add(struct name_set *s, const uint8_t *name, uint8_t len, uint32_t hash, long group)
+static bool set_add(struct name_set *s, const uint8_t *name, uint8_t len, uint32_t hash,
+                    int32_t group)
 {
     size_t i = hash & s->mask;
-    while (s->slots[i].used) {
+    while (s->slots[i].name != NULL) {
         const struct name_slot *x = &s->slots[i];
         if (x->hash == hash && x->len == len && memcmp(x->name, name, len) == 0)
             return false;
         i = (i + 1) & s->mask;
     }
-    s->slots[i] = (struct name_slot){name, hash, len, true, group};
+    s->slots[i] = (struct name_slot){name, hash, group, len};
     s->count++;
     return true;
 }
@@ -321,20 +332,24 @@ static int collect_names(const struct zone_src *src, struct zone_src_rr *const *
 {
     struct dname_labels ol;
     dname_split(src->origin, DNAME_MAX, &ol);
+    if (ngroups > INT32_MAX)
+        return -ENOMEM;
     size_t bound = 1 + nextra * DNAME_MAX_LABELS;
     for (size_t gi = 0; gi < ngroups; gi++) {
         struct dname_labels l;
         dname_split(v[groups[gi].first]->owner, DNAME_MAX, &l);
         bound += l.count - ol.count + 1u;
     }
-    s->mask = pow2_at_least(bound * 2) - 1;
+    /* bound counts every ancestor of every owner; most are shared, so the table is
+     * filled to two thirds at most and usually far less */
+    s->mask = pow2_at_least(bound + bound / 2) - 1;
     s->slots = calloc(s->mask + 1, sizeof(*s->slots));
     if (s->slots == NULL)
         return -ENOMEM;
     uint32_t h[DNAME_MAX_LABELS + 1];
     for (size_t gi = 0; gi < ngroups; gi++) {
         const struct zone_src_rr *r = v[groups[gi].first];
-        set_add(s, r->owner, r->owner_len, dname_hash(r->owner), (long)gi);
+        set_add(s, r->owner, r->owner_len, dname_hash(r->owner), (int32_t)gi);
     }
     for (size_t gi = 0; gi < ngroups; gi++) {
         const struct zone_src_rr *r = v[groups[gi].first];
@@ -423,7 +438,7 @@ static int build_rrsets(struct zone *z, struct zone_arena *a, struct zone_node *
             const struct zone_src_rr *r = v[k];
             if (r->dropped)
                 continue;
-            uint8_t *rd = zone__arena_alloc(a, r->rdlen ? r->rdlen : 1);
+            uint8_t *rd = zone__arena_bytes(a, r->rdlen);
             if (rd == NULL)
                 return -ENOMEM;
             memcpy(rd, r->rdata, r->rdlen);
@@ -522,10 +537,10 @@ static int build_nodes(const struct zone_src *src, struct zone *z, struct zone_a
     size_t k = 0;
     for (size_t i = 0; i <= s->mask; i++) {
         const struct name_slot *x = &s->slots[i];
-        if (!x->used)
+        if (x->name == NULL)
             continue;
         struct zone_node *n = &nodes[k++];
-        uint8_t *name = zone__arena_alloc(a, x->len);
+        uint8_t *name = zone__arena_bytes(a, x->len);
         if (name == NULL) {
             free(owner_node);
             return -ENOMEM;
