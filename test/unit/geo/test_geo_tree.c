@@ -548,6 +548,19 @@ static void test_agree_geolite2_country(void **state)
     agree_maxmind("GeoLite2-Country-Test.mmdb");
 }
 
+/* A full-size database named by GSLBD_REAL_CITY_DB (test/integration/t_geo_real.sh fetches
+ * GeoLite2-City and sets it); skipped without it. */
+static void test_agree_real_city(void **state)
+{
+    (void)state;
+    const char *path = getenv("GSLBD_REAL_CITY_DB");
+    if (path == NULL || path[0] == '\0') {
+        printf("    GSLBD_REAL_CITY_DB not set: skipped (t_geo_real.sh sets it)\n");
+        skip();
+    }
+    compare_with_libmaxminddb(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -562,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_agree_geolite2_city),
         cmocka_unit_test(test_agree_geoip2_country),
         cmocka_unit_test(test_agree_geolite2_country),
+        cmocka_unit_test(test_agree_real_city),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
