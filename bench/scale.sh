@@ -44,6 +44,9 @@ free_port() {
 }
 now() { python3 -c 'import time; print(time.time())'; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+# CPU seconds (user + system, every thread) process $1 has used: on a shared machine the
+# steadier figure beside the wall-clock start and reload times
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 have_gdnsd() { command -v gdnsd >/dev/null; }
 
@@ -121,7 +124,7 @@ run_geo() {
     "$SAMPLE" "$db" "$CLIENTS" "$SEED" >"$WORK/clients.txt"
     $PROBE queries www.geo.example "$WORK/clients.txt" "$WORK/queries.bin"
     echo "geo: $(basename "$db") ($(du -m "$db" | cut -f1) MiB), $CLIENTS located IPv4 clients (seed $SEED), /24 ECS"
-    printf '  %-6s %9s %9s %10s %14s %6s\n' server start_s rss_MiB qps ecs_networks lost
+    printf '  %-6s %9s %7s %9s %10s %14s %6s\n' server start_s cpu_s rss_MiB qps ecs_networks lost
     local servers="gslbd"
     have_gdnsd && servers="gslbd gdnsd"
     for s in $servers; do
@@ -145,12 +148,13 @@ run_geo() {
             start gdnsd-geo geo.example gdnsd -c "$DIR" start
         fi
         sleep 0.5
-        local rss scopes q
+        local rss scopes q cpu
         rss=$(rss_kb "$PID")
+        cpu=$(cpu_s "$PID")
         scopes=$($PROBE scopes "$PORT" www.geo.example "$WORK/clients.txt" "$OUT/scopes-$s.txt")
         q=$(qps "$WORK/queries.bin")
         stop
-        printf '  %-6s %9s %9s %10s %14s %6s\n' "$s" "$START" "$(mib "$rss")" "$q" \
+        printf '  %-6s %9s %7s %9s %10s %14s %6s\n' "$s" "$START" "$cpu" "$(mib "$rss")" "$q" \
             "${scopes% *}" "${scopes#* }"
     done
     if have_gdnsd; then
@@ -176,7 +180,7 @@ with open(path, "w") as f:
             f.write("h%d IN TXT \"v=spf1 rec %d\"\n" % (i, i))
 PY
     echo "zone: $RECORDS records (70% A, 20% AAAA, 10% TXT, one name each), named in the config file"
-    printf '  %-6s %9s %9s %10s %16s\n' server start_s rss_MiB reload_s reload_peak_MiB
+    printf '  %-6s %9s %7s %9s %10s %12s %16s\n' server start_s cpu_s rss_MiB reload_s reload_cpu_s reload_peak_MiB
     local servers="gslbd"
     have_gdnsd && servers="gslbd gdnsd"
     for s in $servers; do
@@ -204,8 +208,9 @@ CONF
             start gdnsd-zone big.example gdnsd -c "$DIR" start
         fi
         sleep 0.5
-        local rss t0 reload peak flag=$WORK/sampling
+        local rss t0 reload peak flag=$WORK/sampling cpu0 cpu1
         rss=$(rss_kb "$PID")
+        cpu0=$(cpu_s "$PID")
         sed -i '2s/ 1 3600 / 2 3600 /' "$file"
         touch "$flag"
         peak_rss "$PID" "$flag" >"$WORK/peak" &
@@ -221,8 +226,10 @@ CONF
         rm -f "$flag"
         wait "$sampler"
         peak=$(cat "$WORK/peak")
+        cpu1=$(cpu_s "$PID")
         stop
-        printf '  %-6s %9s %9s %10s %16s\n' "$s" "$START" "$(mib "$rss")" "$reload" "$(mib "$peak")"
+        printf '  %-6s %9s %7s %9s %10s %12s %16s\n' "$s" "$START" "$cpu0" "$(mib "$rss")" "$reload" \
+            "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", b - a }')" "$(mib "$peak")"
     done
 }
 
