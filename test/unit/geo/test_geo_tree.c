@@ -555,7 +555,7 @@ static void test_agree_real_city(void **state)
     (void)state;
     const char *path = getenv("GSLBD_REAL_CITY_DB");
     if (path == NULL || path[0] == '\0') {
-        printf("    GSLBD_REAL_CITY_DB not set: skipped (t_geo_real.sh sets it)\n");
+        printf("SKIP: GSLBD_REAL_CITY_DB not set (t_geo_real.sh sets it)\n");
         skip();
     }
     compare_with_libmaxminddb(path);
