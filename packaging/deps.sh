@@ -14,6 +14,7 @@ pkgs=(
   procps iproute2 python3 python3-dnspython python3-jsonschema
   lintian systemd dpkg-dev
   curl chromium
+  nodejs
 )
 
 missing=()

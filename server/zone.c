@@ -2,6 +2,8 @@
 #include "zone.h"
 
 #include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,7 @@
 /* ---- arena ---- */
 
 #define ARENA_BLOCK (64 * 1024)
-#define ARENA_ALIGN 16
+#define ARENA_ALIGN 8 /* the widest member of the structures kept here (pointers) */
 
 struct arena_block {
     struct arena_block *next;
@@ -44,14 +46,15 @@ int zone__arena_new(struct zone_arena **out)
     return 0;
 }
 
-void *zone__arena_alloc(struct zone_arena *a, size_t size)
+static void *arena_take(struct zone_arena *a, size_t size, size_t align)
 {
-    size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     struct arena_block *b = a->head;
-    if (b != NULL && b->size - b->used >= size) {
-        void *p = (unsigned char *)b + ARENA_HDR + b->used;
-        b->used += size;
-        return p;
+    if (b != NULL) {
+        size_t at = (b->used + align - 1) & ~(align - 1);
+        if (at <= b->size && b->size - at >= size) {
+            b->used = at + size;
+            return (unsigned char *)b + ARENA_HDR + at;
+        }
     }
     /* big requests get a block of their own behind the current one, which stays in use */
     bool own = size > ARENA_BLOCK / 4;
@@ -69,6 +72,16 @@ void *zone__arena_alloc(struct zone_arena *a, size_t size)
         a->head = nb;
     }
     return (unsigned char *)nb + ARENA_HDR;
+}
+
+void *zone__arena_alloc(struct zone_arena *a, size_t size)
+{
+    return arena_take(a, (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1), ARENA_ALIGN);
+}
+
+void *zone__arena_bytes(struct zone_arena *a, size_t size)
+{
+    return arena_take(a, size ? size : 1, 1);
 }
 
 void zone__arena_free(struct zone_arena *a)
@@ -276,11 +289,10 @@ static int check_owner(const struct zone_src *src, struct zone_src_rr *const *v,
 
 /* A name of the zone during the build: an owner (group >= 0) or an empty non-terminal. */
 struct name_slot {
-    const uint8_t *name;
+    const uint8_t *name; /* NULL: a free slot */
     uint32_t hash;
+    int32_t group; /* index into the owner groups, -1 for an empty non-terminal */
     uint8_t len;
-    bool used;
-    long group;
 };
 
 struct name_set {
@@ -290,16 +302,17 @@ struct name_set {
 };
 
 /* Insert unless present; returns true when it was new. */
-static bool set_add(struct name_set *s, const uint8_t *name, uint8_t len, uint32_t hash, long group)
+static bool set_add(struct name_set *s, const uint8_t *name, uint8_t len, uint32_t hash,
+                    int32_t group)
 {
     size_t i = hash & s->mask;
-    while (s->slots[i].used) {
+    while (s->slots[i].name != NULL) {
         const struct name_slot *x = &s->slots[i];
         if (x->hash == hash && x->len == len && memcmp(x->name, name, len) == 0)
             return false;
         i = (i + 1) & s->mask;
     }
-    s->slots[i] = (struct name_slot){name, hash, len, true, group};
+    s->slots[i] = (struct name_slot){name, hash, group, len};
     s->count++;
     return true;
 }
@@ -319,20 +332,24 @@ static int collect_names(const struct zone_src *src, struct zone_src_rr *const *
 {
     struct dname_labels ol;
     dname_split(src->origin, DNAME_MAX, &ol);
+    if (ngroups > INT32_MAX)
+        return -ENOMEM;
     size_t bound = 1 + nextra * DNAME_MAX_LABELS;
     for (size_t gi = 0; gi < ngroups; gi++) {
         struct dname_labels l;
         dname_split(v[groups[gi].first]->owner, DNAME_MAX, &l);
         bound += l.count - ol.count + 1u;
     }
-    s->mask = pow2_at_least(bound * 2) - 1;
+    /* bound counts every ancestor of every owner; most are shared, so the table is
+     * filled to two thirds at most and usually far less */
+    s->mask = pow2_at_least(bound + bound / 2) - 1;
     s->slots = calloc(s->mask + 1, sizeof(*s->slots));
     if (s->slots == NULL)
         return -ENOMEM;
     uint32_t h[DNAME_MAX_LABELS + 1];
     for (size_t gi = 0; gi < ngroups; gi++) {
         const struct zone_src_rr *r = v[groups[gi].first];
-        set_add(s, r->owner, r->owner_len, dname_hash(r->owner), (long)gi);
+        set_add(s, r->owner, r->owner_len, dname_hash(r->owner), (int32_t)gi);
     }
     for (size_t gi = 0; gi < ngroups; gi++) {
         const struct zone_src_rr *r = v[groups[gi].first];
@@ -421,7 +438,7 @@ static int build_rrsets(struct zone *z, struct zone_arena *a, struct zone_node *
             const struct zone_src_rr *r = v[k];
             if (r->dropped)
                 continue;
-            uint8_t *rd = zone__arena_alloc(a, r->rdlen ? r->rdlen : 1);
+            uint8_t *rd = zone__arena_bytes(a, r->rdlen);
             if (rd == NULL)
                 return -ENOMEM;
             memcpy(rd, r->rdata, r->rdlen);
@@ -520,10 +537,10 @@ static int build_nodes(const struct zone_src *src, struct zone *z, struct zone_a
     size_t k = 0;
     for (size_t i = 0; i <= s->mask; i++) {
         const struct name_slot *x = &s->slots[i];
-        if (!x->used)
+        if (x->name == NULL)
             continue;
         struct zone_node *n = &nodes[k++];
-        uint8_t *name = zone__arena_alloc(a, x->len);
+        uint8_t *name = zone__arena_bytes(a, x->len);
         if (name == NULL) {
             free(owner_node);
             return -ENOMEM;
@@ -626,6 +643,21 @@ static int build(const struct zone_src *src, struct zone *z, const struct zone_e
     return rc;
 }
 
+/* ldns parses each record through three transient buffers of 64 KiB (the line, the RDATA
+ * text, one field) that it allocates and frees per record. glibc gives the top of the heap
+ * back to the kernel on free once more than M_TRIM_THRESHOLD (128 KiB unless a freed mmap'd
+ * block happened to raise it) is free there, so whenever those buffers sit at the top of the
+ * heap every record costs a shrink and a grow (brk) of 192 KiB: 7 times slower loads, and it
+ * depended on the heap's layout before the load (a config file's zones paid it, --zone's
+ * mostly did not). A fixed threshold above that keeps the heap steady during a load; the
+ * load gives the memory it freed back once, at its end (zone_load_with). */
+#define ZONE_TRIM_THRESHOLD (16 * 1024 * 1024)
+
+static void heap_steady(void)
+{
+    mallopt(M_TRIM_THRESHOLD, ZONE_TRIM_THRESHOLD);
+}
+
 int zone_load(const char *origin, const char *file, struct zone **out, struct err *e)
 {
     return zone_load_with(origin, file, NULL, 0, out, e);
@@ -643,6 +675,8 @@ int zone_load_limited(const char *origin, const char *file, const struct zone_ex
 {
     if (origin == NULL || file == NULL || out == NULL)
         return err_set(e, GSLBD_EINVAL, NULL, 0, 0, "zone_load: missing argument");
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, heap_steady);
     struct zone_src src = {0};
     struct zone *z = NULL;
     int rc = zone__src_read(&src, origin, file, limits, e);
@@ -666,6 +700,7 @@ int zone_load_limited(const char *origin, const char *file, const struct zone_ex
             memcpy(z->file, file, flen);
     }
     zone__src_clear(&src);
+    malloc_trim(0); /* once per load: what the parse freed goes back to the kernel */
     if (rc != 0) {
         if (rc == -ENOMEM)
             err_set(e, rc, file, 0, 0, "out of memory");

@@ -15,11 +15,13 @@
 #define ZONE_DEFAULT_TTL 3600
 
 /* A bump allocator freed all at once. Blocks never move, so pointers into it stay valid;
- * memory comes back zeroed and 16-byte aligned. */
+ * memory comes back zeroed, 8-byte aligned from zone__arena_alloc, unaligned from
+ * zone__arena_bytes (names and RDATA: a million records save tens of MiB of padding). */
 struct zone_arena;
 
 int zone__arena_new(struct zone_arena **out);
 void *zone__arena_alloc(struct zone_arena *a, size_t size); /* NULL when out of memory */
+void *zone__arena_bytes(struct zone_arena *a, size_t size); /* the same, any alignment */
 void zone__arena_free(struct zone_arena *a);                /* NULL is a no-op */
 
 /* One record as read from the master file, before grouping. Bytes live in zone_src.arena. */

@@ -506,7 +506,7 @@ static int src_add_file(struct zone_src *s, const char *path, uint32_t *idx)
 
 static const uint8_t *arena_dup(struct zone_arena *a, const void *p, size_t len)
 {
-    uint8_t *d = zone__arena_alloc(a, len ? len : 1);
+    uint8_t *d = zone__arena_bytes(a, len);
     if (d != NULL)
         memcpy(d, p, len);
     return d;
@@ -668,7 +668,11 @@ static int on_record(struct zl_ctx *c, const struct zl_file *f, ldns_rr *rr, uin
     if (ldns_rr_rdata2buffer_wire(c->wire, rr) != LDNS_STATUS_OK)
         return -ENOMEM;
     out.canonlen = (uint16_t)ldns_buffer_position(c->wire);
-    out.canon = arena_dup(s->arena, ldns_buffer_begin(c->wire), out.canonlen);
+    /* most RDATA is canonical already (no names, or lowercase ones): share the bytes */
+    out.canon = out.rdata != NULL && out.canonlen == rdlen &&
+                        memcmp(out.rdata, ldns_buffer_begin(c->wire), rdlen) == 0
+                    ? out.rdata
+                    : arena_dup(s->arena, ldns_buffer_begin(c->wire), out.canonlen);
     out.owner = arena_dup(s->arena, owner, out.owner_len);
     if (out.rdata == NULL || out.canon == NULL || out.owner == NULL)
         return -ENOMEM;

@@ -22,7 +22,7 @@ import t_gslb_lib as L  # noqa: E402
 R = itest.Report("t_gslb")
 # The number of checks main() reports, whatever the environment: a check that cannot
 # run here (no IPv6, no kdig, no MaxMind data, not root) is reported as a skip.
-PLAN = 189
+PLAN = 191
 COMPAT_DB = os.path.join(itest.GEOIP_DIR, "GeoIP2-City-Test.mmdb")
 NO_KDIG = "kdig not installed (knot-dnsutils)"
 
@@ -359,6 +359,15 @@ def t_ecs():
     r = dig("alias.gslb.test", "A", "0.0.0.0/0")
     R.check(r.rdatas("A") == ["203.0.113.1"] and r.scope() == 0, "ECS-7",
             "dig +subnet=0.0.0.0/0 on a CNAME to a service: scope 0", lambda: r.text)
+
+    # ECS-G1: networks that answer alike are merged at load; the scope is the merged one
+    ref = dig("api.gslb.test", "A", "10.1.3.0/24")
+    for sub in ("10.21.1.0/24", "10.21.200.0/24"):
+        r = dig("api.gslb.test", "A", sub)
+        R.check(r.rdatas("A") == ref.rdatas("A") and r.scope() == 16, "ECS-G1",
+                "dig +subnet=%s: two /17 records that rank alike answer with scope 16 (the "
+                "merged network), same answer as Frankfurt" % sub,
+                lambda: "%s\nFrankfurt: %s" % (r.text, ref.rdatas("A")))
 
     # ECS-G1: services whose answer does not depend on the address
     for name, why in (("fra.gslb.test", "nearest, but every cluster in one region"),

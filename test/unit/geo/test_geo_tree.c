@@ -298,8 +298,21 @@ static uint64_t rnd(uint64_t *s)
     return *s;
 }
 
-/* One address: MMDB_lookup_sockaddr vs geo_lookup (found, data offset, scope). */
-static void compare_one(const struct geo *g, const MMDB_s *m, int family, const uint8_t *a)
+/* Set the host bits of a (bits long) past prefix to 0 (ones false) or 1. */
+static void host_bits(uint8_t *a, unsigned prefix, unsigned bits, bool ones)
+{
+    for (unsigned b = prefix; b < bits; b++) {
+        if (ones)
+            a[b >> 3] |= (uint8_t)(0x80u >> (b & 7));
+        else
+            a[b >> 3] &= (uint8_t) ~(0x80u >> (b & 7));
+    }
+}
+
+/* One address: MMDB_lookup_sockaddr vs geo_lookup. The answer (ranking, source) is the
+ * record's; the scope is the record's network or wider (networks that answer alike are
+ * merged), and the first and last address of that wider network answer the same. */
+static bool compare_one(const struct geo *g, const MMDB_s *m, int family, const uint8_t *a)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
@@ -320,22 +333,55 @@ static void compare_one(const struct geo *g, const MMDB_s *m, int family, const 
     if (merr == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR) {
         assert_int_equal(r.loc, 0);
         assert_int_equal(r.scope, 0);
-        return;
+        return false;
     }
     assert_int_equal(merr, MMDB_SUCCESS);
     int want_scope = lr.netmask;
     if (v4 && m->metadata.ip_version == 6)
         want_scope = want_scope >= 96 ? want_scope - 96 : 0;
-    if (lr.found_entry != (r.loc != 0) || want_scope != r.scope) {
+    /* the record's own answer (LOC-3, LOC-4), worked out again from its fields */
+    uint16_t want_rank[GEO_MAX_REGIONS];
+    memcpy(want_rank, g->pool.v + g->default_rank, g->nregions * sizeof(*want_rank));
+    uint8_t want_source = GEO_SRC_DEFAULT;
+    if (lr.found_entry) {
+        struct geo__fields fl;
+        int st = 0;
+        assert_int_equal(geo__record_decode(g, lr.entry.offset, false, &fl, &st), 0);
+        const struct geo__pin *pin = geo__pin_find(g, fl.country, fl.continent);
+        if (pin != NULL) {
+            memcpy(want_rank, g->pool.v + pin->rank, g->nregions * sizeof(*want_rank));
+            want_source = pin->continent ? GEO_SRC_CONTINENT : GEO_SRC_COUNTRY;
+        } else if (fl.has_coords) {
+            geo__rank_by_distance(g, fl.lat, fl.lon, want_rank);
+            want_source = GEO_SRC_COORDS;
+        }
+    }
+    bool same = memcmp(r.rank, want_rank, g->nregions * sizeof(*want_rank)) == 0;
+    if (lr.found_entry != (r.loc != 0) || r.scope > want_scope || !same ||
+        r.source != want_source) {
         char text[64];
         inet_ntop(family, a, text, sizeof(text));
         fprintf(stderr, "%s: libmaxminddb found=%d netmask=%u; geo loc=%u scope=%u\n", text,
                 lr.found_entry, lr.netmask, r.loc, r.scope);
     }
     assert_int_equal(lr.found_entry, r.loc != 0);
-    assert_int_equal(r.scope, want_scope);
-    if (lr.found_entry)
-        assert_int_equal(g->recs[r.loc - 1].data_off, lr.entry.offset);
+    assert_true(r.scope <= want_scope);
+    assert_true(same);
+    assert_int_equal(r.source, want_source);
+    /* the merged network answers alike from end to end */
+    unsigned bits = v4 ? 32 : 128;
+    for (int ones = 0; ones < 2 && r.scope < want_scope; ones++) {
+        uint8_t b[16];
+        memcpy(b, a, v4 ? 4 : 16);
+        host_bits(b, r.scope, bits, ones);
+        struct geo_result o;
+        geo_lookup(g, family, b, &o);
+        assert_ptr_equal(o.rank, r.rank);
+        assert_int_equal(o.source, r.source);
+        assert_int_equal(o.loc, r.loc);
+        assert_int_equal(o.scope, r.scope);
+    }
+    return r.scope < want_scope;
 }
 
 static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -348,7 +394,7 @@ static void compare_with_libmaxminddb(const char *path)
     struct geo *g = open_ok(&c);
     MMDB_s m;
     assert_int_equal(MMDB_open(path, MMDB_MODE_MMAP, &m), MMDB_SUCCESS);
-    size_t max = 200000;
+    size_t max = 200000, wider = 0;
     struct leaf *lv = malloc(max * sizeof(*lv));
     assert_non_null(lv);
     size_t n = enum_leaves(&m, lv, max);
@@ -367,14 +413,14 @@ static void compare_with_libmaxminddb(const char *path)
                     a[b >> 3] |= (uint8_t)(0x80u >> (b & 7));
             }
             if (tree4) {
-                compare_one(g, &m, AF_INET, a);
+                wider += compare_one(g, &m, AF_INET, a);
             } else if (memcmp(a, v4mapped_prefix, 12) == 0 || memcmp(a, zero12, 12) == 0) {
                 /* geo treats ::ffff:a.b.c.d as IPv4; compare with libmaxminddb's IPv4 */
-                compare_one(g, &m, AF_INET, a + 12);
+                wider += compare_one(g, &m, AF_INET, a + 12);
                 if (memcmp(a, zero12, 12) == 0)
-                    compare_one(g, &m, AF_INET6, a);
+                    wider += compare_one(g, &m, AF_INET6, a);
             } else {
-                compare_one(g, &m, AF_INET6, a);
+                wider += compare_one(g, &m, AF_INET6, a);
             }
             checked++;
         }
@@ -386,12 +432,14 @@ static void compare_with_libmaxminddb(const char *path)
             a[b] = (uint8_t)(x >> (8 * b));
             a[8 + b] = (uint8_t)(y >> (8 * b));
         }
-        compare_one(g, &m, AF_INET, a);
+        wider += compare_one(g, &m, AF_INET, a);
         if (memcmp(a, v4mapped_prefix, 12) != 0)
-            compare_one(g, &m, AF_INET6, a);
+            wider += compare_one(g, &m, AF_INET6, a);
         checked += 2;
     }
-    printf("    %s: %zu leaf networks, %zu addresses agree with libmaxminddb\n", path, n, checked);
+    printf("    %s: %zu leaf networks, %zu addresses agree with libmaxminddb (%zu with a "
+           "wider, merged scope)\n",
+           path, n, checked, wider);
     free(lv);
     MMDB_close(&m);
     geo_free(g);
@@ -415,6 +463,56 @@ static void test_agree_record_sizes(void **state)
     compare_with_libmaxminddb(f->small);
     build_db(&f->dir, "", "../../../geo/demo-networks.txt", "demo.mmdb", path, sizeof(path));
     compare_with_libmaxminddb(path);
+}
+
+/* Networks that answer alike are merged at load: the ECS scope is the widest network with
+ * the same ranking and source, never one covering a nets entry; explain still names each
+ * network's own record. */
+static void test_merge_by_answer(void **state)
+{
+    struct fixture *f = *state;
+    char path[300];
+    build_db(&f->dir, "", "merge.txt", "merge.mmdb", path, sizeof(path));
+    struct geo_config c = test_config(path);
+    struct geo *g = open_ok(&c);
+    expect(g, "10.0.0.5", EU_CENTRAL, EU_WEST, US_EAST, GEO_SRC_COORDS, 24);
+    expect(g, "10.0.0.200", EU_CENTRAL, EU_WEST, US_EAST, GEO_SRC_COORDS, 24);
+    expect(g, "10.0.1.5", EU_WEST, EU_CENTRAL, US_EAST, GEO_SRC_COORDS, 24);
+    expect(g, "10.0.2.5", EU_CENTRAL, EU_WEST, US_EAST, GEO_SRC_COORDS, 24);
+    struct geo_result r;
+    lookup(g, "10.0.3.5", &r); /* no data: never merged into its Frankfurt neighbour */
+    assert_int_equal(r.loc, 0);
+    assert_int_equal(r.source, GEO_SRC_DEFAULT);
+    expect(g, "10.1.0.1", US_EAST, EU_WEST, EU_CENTRAL, GEO_SRC_COORDS, 16);
+    expect(g, "10.1.200.1", US_EAST, EU_WEST, EU_CENTRAL, GEO_SRC_COORDS, 16);
+    /* the same ranking from another source (explain shows it) stays apart */
+    expect(g, "10.2.0.5", EU_CENTRAL, EU_WEST, US_EAST, GEO_SRC_DEFAULT, 17);
+    expect(g, "10.2.128.5", EU_CENTRAL, EU_WEST, US_EAST, GEO_SRC_COORDS, 17);
+    expect(g, "2001:db8::5", EU_CENTRAL, EU_WEST, US_EAST, GEO_SRC_COORDS, 47);
+    expect(g, "2001:db8:1::5", EU_CENTRAL, EU_WEST, US_EAST, GEO_SRC_COORDS, 47);
+    /* merged networks keep their own records for explain */
+    struct geo_location loc;
+    lookup(g, "10.0.0.200", &r);
+    geo_describe(g, &r, &loc);
+    assert_string_equal(loc.city, "Munich");
+    lookup(g, "10.0.0.5", &r);
+    geo_describe(g, &r, &loc);
+    assert_string_equal(loc.city, "Frankfurt");
+    lookup(g, "::ffff:10.1.200.1", &r);
+    assert_int_equal(r.scope, 16);
+    geo_describe(g, &r, &loc);
+    assert_string_equal(loc.city, "New York");
+    geo_free(g);
+
+    /* a nets entry inside the merged /16: database answers around it narrow to leave it out */
+    struct geo_net n = {.family = AF_INET, .prefix = 24, .region = EU_WEST};
+    assert_int_equal(inet_pton(AF_INET, "10.1.5.0", n.addr), 1);
+    c.nets = &n;
+    c.nnets = 1;
+    g = open_ok(&c);
+    expect(g, "10.1.200.1", US_EAST, EU_WEST, EU_CENTRAL, GEO_SRC_COORDS, 17);
+    expect(g, "10.1.5.9", EU_WEST, EU_CENTRAL, US_EAST, GEO_SRC_NETS, 24);
+    geo_free(g);
 }
 
 /* One of MaxMind's test databases against libmaxminddb (skipped when absent). */
@@ -450,6 +548,19 @@ static void test_agree_geolite2_country(void **state)
     agree_maxmind("GeoLite2-Country-Test.mmdb");
 }
 
+/* A full-size database named by GSLBD_REAL_CITY_DB (test/integration/t_geo_real.sh fetches
+ * GeoLite2-City and sets it); skipped without it. */
+static void test_agree_real_city(void **state)
+{
+    (void)state;
+    const char *path = getenv("GSLBD_REAL_CITY_DB");
+    if (path == NULL || path[0] == '\0') {
+        printf("SKIP: GSLBD_REAL_CITY_DB not set (t_geo_real.sh sets it)\n");
+        skip();
+    }
+    compare_with_libmaxminddb(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,10 +570,12 @@ int main(void)
         cmocka_unit_test(test_corrupt_trees),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_agree_record_sizes),
+        cmocka_unit_test(test_merge_by_answer),
         cmocka_unit_test(test_agree_geoip2_city),
         cmocka_unit_test(test_agree_geolite2_city),
         cmocka_unit_test(test_agree_geoip2_country),
         cmocka_unit_test(test_agree_geolite2_country),
+        cmocka_unit_test(test_agree_real_city),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
