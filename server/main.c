@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
-#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -379,11 +378,6 @@ int main(int argc, char **argv)
     uint64_t started_mono_ms = mono_ms();
     if (argc > 1 && strcmp(argv[1], "ctl") == 0) /* the client: ctl.c */
         return ctl_main(argc - 1, argv + 1);
-    /* Loading a zone allocates and frees a parser buffer per record at the top of the heap;
-     * with glibc's default (dynamic) trim threshold each free could shrink the heap and the
-     * next malloc grow it again, a system call and a TLB flush per record: a 500,000-record
-     * zone took 90 s instead of 5 on a busy host. Keep up to 64 MiB of free heap instead. */
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
     struct opts o;
     if (argc == 3 && strcmp(argv[1], "--reload-wait") == 0) /* the unit's ExecReload= */
         return notify_reload_wait(argv[2]);
