@@ -34,12 +34,16 @@ check WC-4 "over the limit is bad; a line that is not hex is bad: input" "${v[2]
     bash -c '[[ $1 == "bad: over the size limit"* && $2 == "bad: input"* ]]' _ "${v[2]:-}" "${v[3]:-}"
 
 # Flushed per line: a verdict arrives while stdin is still open.
+# bash unsets WC and WC_PID once the coprocess has exited: keep copies at once
 coproc WC { "$WIRECHECK"; }
-echo "$Q $GOOD 512" >&"${WC[1]}"
+wc_pid=$WC_PID
+exec {wc_in}>&"${WC[1]}" {wc_out}<&"${WC[0]}"
+echo "$Q $GOOD 512" >&"$wc_in"
 line=
-read -r -t 10 line <&"${WC[0]}"
-exec {WC[1]}>&-
-wait "$WC_PID" 2>/dev/null
+read -r -t 10 line <&"$wc_out"
+exec {wc_in}>&- {WC[1]}>&- 2>/dev/null
+wait "$wc_pid" 2>/dev/null
+exec {wc_out}<&-
 check WC-5 "the verdict comes before the end of input" "got '$line'" test "$line" = ok
 
 # A real gslbd's answers, asked by a plain socket client, each checked with its limit.
