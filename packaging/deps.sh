@@ -14,6 +14,7 @@ pkgs=(
   procps iproute2 python3 python3-dnspython
   lintian systemd dpkg-dev
   curl chromium
+  etcd-server etcd-client
 )
 
 missing=()

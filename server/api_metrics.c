@@ -2,6 +2,8 @@
  * the Prometheus text format 0.0.4. */
 #include "api_int.h"
 
+#include "cluster.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -285,6 +287,11 @@ enum MHD_Result api_metrics(struct api *a, struct MHD_Connection *c)
     }
     pthread_mutex_unlock(&ctl->reload_lock);
     free(totals);
+    if (ctl->cluster != NULL) { /* cluster mode (cluster.h) */
+        char text[4096];
+        cluster_metrics_text(ctl->cluster, text, sizeof(text));
+        api_buf_printf(&b, "%s", text);
+    }
 
     if (b.oom || !ok) {
         free(b.p);

@@ -2,6 +2,8 @@
  * services, recent health transitions and reload results, as one JSON document. */
 #include "api_int.h"
 
+#include "cluster.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -190,6 +192,8 @@ enum MHD_Result api_status(struct api *a, struct MHD_Connection *c)
         "services", services_json(g), "health_transitions", (json_int_t)ntransitions, "transitions",
         transitions);
     pthread_mutex_unlock(&ctl->reload_lock);
+    if (ctl->cluster != NULL) /* cluster mode (cluster.h) */
+        json_object_set_new(o, "cluster", cluster_status_json(ctl->cluster));
     for (size_t i = 0; i < na; i++)
         json_decref(per_addr[i]); /* those not taken by a cluster (none, normally) */
     free(per_addr);

@@ -211,6 +211,14 @@ int conf__api_value(struct conf_loader *ld, json_t *v, void *base);
 extern const struct conf_section conf__cookies_section;
 extern const struct conf_section conf__rrl_section;
 
+/* ---- the cluster key (conf_cluster.c) ---- */
+
+/* Top-level row handler for "cluster" (base is the struct conf). 0 or the error reported. */
+int conf__cluster_value(struct conf_loader *ld, json_t *v, void *base);
+
+/* Free what conf__cluster_value stored. */
+void conf__cluster_free(struct conf *c);
+
 /* ---- the geoip key (conf_geoip.c) ---- */
 
 /* Load $.geoip, if present (nets, nets_file, pins, default order), referring to regions;

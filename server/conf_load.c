@@ -86,6 +86,7 @@ static const struct conf_item top_items[] = {
     {"cookies", IT_SECTION, .offset = offsetof(struct conf, cookies),
      .sub = &conf__cookies_section},
     {"rrl", IT_SECTION, .offset = offsetof(struct conf, rrl), .sub = &conf__rrl_section},
+    {"cluster", IT_CUSTOM, .fn = conf__cluster_value}, /* conf_cluster.c */
 };
 static const struct conf_section top_section = CONF_SECTION(top_items);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "log.h"
 
 int control_reload(struct control *ctl, struct err *e)
@@ -30,6 +31,7 @@ int control_reload(struct control *ctl, struct err *e)
     if (old->conf->nlisten != v->conf->nlisten || old->conf->workers != v->conf->workers)
         log_warn("reload: listen addresses and workers change only on restart");
     server_swap_view(ctl->srv, v);
+    cluster_view_changed(ctl->cluster);
     atomic_fetch_add(&ctl->reloads, 1);
     ctl->last_reload_error[0] = '\0';
     pthread_mutex_unlock(&ctl->reload_lock);
@@ -149,7 +151,14 @@ int control_run(struct control *ctl, struct err *e)
 
     probes_init(&ctl->probes, &ctl->loop, on_first_round, ctl);
     struct view *v = atomic_load(&ctl->srv->view);
-    rc = probes_apply(&ctl->probes, v, e);
+    if (v->conf->shared.enabled) {
+        rc = cluster_start(ctl, &v->conf->shared, &ctl->cluster);
+        if (rc < 0)
+            err_set(e, rc, NULL, 0, 0, "cluster mode: cannot start the etcd client");
+        ctl->probes.cluster = ctl->cluster;
+    }
+    if (rc == 0)
+        rc = probes_apply(&ctl->probes, v, e);
     if (rc == 0) {
         uv_timer_start(&ctl->startup, on_startup_timer, v->conf->startup_wait_ms, 0);
         while (!ctl->ready && !ctl->stopping)
@@ -167,6 +176,9 @@ int control_run(struct control *ctl, struct err *e)
     pthread_mutex_unlock(&ctl->reload_lock);
     if (ctl->stop != NULL)
         ctl->stop(ctl->arg);
+    ctl->probes.cluster = NULL;
+    cluster_stop(ctl->cluster);
+    ctl->cluster = NULL;
     probes_stop(&ctl->probes, on_probes_closed, ctl);
     while (!ctl->probes_closed)
         uv_run(&ctl->loop, UV_RUN_ONCE);

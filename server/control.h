@@ -32,6 +32,7 @@ struct control {
     uv_timer_t startup;
     uv_async_t wake; /* reload requests from other threads */
     struct probes probes;
+    struct cluster *cluster; /* cluster mode (cluster.h), NULL when standalone */
     bool ready, stopping, probes_closed;
     _Atomic int reload_requested;
     pthread_cond_t reload_done; /* with reload_lock: signalled after each API reload */
