@@ -17,6 +17,8 @@ backend.py on 127.0.3.1 (cluster "one", first choice of the failover service) an
         is applied here at once
   CL-7  etcd started again: all reconnect and the queued drain reaches all within 2 s
   CL-8  an instance killed: its observations disappear when its lease expires
+  CL-9  a 3-member etcd cluster with one member stopped: the instance that used it moves
+        to another member, drains and failovers still reach all three
 Prints a TAP plan, then `ok ID ...` / `not ok ID ...`; all servers are stopped at exit."""
 
 import json
@@ -34,7 +36,7 @@ import dnsq  # noqa: E402
 import itest  # noqa: E402
 
 R = itest.Report("t_cluster")
-PLAN = 23
+PLAN = 28
 HERE = os.path.dirname(os.path.abspath(__file__))
 BACKEND = os.path.join(HERE, "backend.py")
 STEP = 0.02
@@ -102,7 +104,7 @@ class Instance:
         self.srv = itest.Gslbd("t_cluster-%s" % self.name, ["-c", self.conf],
                                probe=("127.0.0.1", self.port, "cluster.test."))
 
-    def write(self, rule):
+    def write(self, rule, endpoints=None):
         token = os.path.join(S.tmp, "token")
         conf = {
             "listen": ["127.0.0.1:%d" % self.port], "workers": 1,
@@ -121,7 +123,7 @@ class Instance:
                           "ttl": 30, "failover_ttl": 5}],
             "state_file": self.state,
             "api": {"listen": "127.0.0.1:%d" % self.api, "token_file": token},
-            "cluster": {"endpoints": ["http://127.0.0.1:%d" % S.etcd_port],
+            "cluster": {"endpoints": endpoints or ["http://127.0.0.1:%d" % S.etcd_port],
                         "prefix": "/t_cluster/", "name": self.name,
                         "lease_ttl_s": LEASE_S, "health_rule": rule},
         }
@@ -238,11 +240,11 @@ def start_instances(rule):
         x.srv.wait_ready(15)
 
 
-def restart_instances(rule):
+def restart_instances(rule, endpoints=None):
     for x in S.inst:
         x.srv.stop()
     for x in S.inst:
-        x.write(rule)
+        x.write(rule, endpoints(x) if endpoints else None)
         x.srv.start(wait=False)
     for x in S.inst:
         x.srv.wait_ready(15)
@@ -387,7 +389,8 @@ def t_etcd_back():
     total = max(got.values()) if all(v is not None for v in got.values()) else 99
     R.note("etcd started again (its own start-up took %.3f s): all reconnected after %s s; the "
            "queued drain on instances 2 and 3 after %s s" % (
-               t_up, "%.3f" % tc if tc is not None else "never", got))
+               t_up, "%.3f" % tc if tc is not None else "never",
+               ", ".join("%.3f" % v if v is not None else "never" for v in got.values())))
     R.check(tc is not None and tc - t_up <= 2.0, "CL-7",
             "etcd started again: all reconnect within 2 s of etcd answering", "took %s" % tc)
     R.check(total - t_up <= 2.0, "CL-7",
@@ -416,6 +419,65 @@ def t_instance_killed():
     victim.srv.stop()
 
 
+def t_three_members():
+    S.etcd.stop()
+    members = []
+    ports = [(itest.free_port(("127.0.0.1",)), itest.free_port(("127.0.0.1",))) for _ in range(3)]
+    initial = ",".join("m%d=http://127.0.0.1:%d" % (i + 1, p) for i, (_, p) in enumerate(ports))
+    for i, (c, p) in enumerate(ports):
+        members.append(Proc("etcd-m%d" % (i + 1), [
+            "etcd", "--name", "m%d" % (i + 1), "--data-dir", os.path.join(S.tmp, "m%d" % (i + 1)),
+            "--listen-client-urls", "http://127.0.0.1:%d" % c,
+            "--advertise-client-urls", "http://127.0.0.1:%d" % c,
+            "--listen-peer-urls", "http://127.0.0.1:%d" % p,
+            "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % p,
+            "--initial-cluster", initial, "--initial-cluster-state", "new",
+            "--listen-metrics-urls", "http://127.0.0.1:%d" % itest.free_port(("127.0.0.1",)),
+            "--log-level", "warn"]).start())
+    S.etcd_port = ports[0][0]
+    wait_for(etcd_ready, itest.slack(15))
+    urls = ["http://127.0.0.1:%d" % c for c, _ in ports]
+    # instance i starts at member i, then tries the others
+    S.inst = S.inst[:2] + [Instance(3, "majority")] if len(S.inst) < 3 or not S.inst[2].srv.alive() \
+        else S.inst
+    restart_instances("majority", lambda x: urls[x.i - 1:] + urls[:x.i - 1])
+    R.check(wait_for(connected_all(), itest.slack(10)) is not None, "CL-9",
+            "three instances connect to a 3-member etcd cluster, each through its own member")
+    marks = [x.srv.mark() for x in S.inst]
+    t0 = time.monotonic()
+    members[0].stop(signal.SIGKILL)
+    t = wait_for(lambda: S.inst[0].srv.wait_log(marks[0], r"cluster: connected to etcd at "
+                                                 + urls[1], timeout=0.05), itest.slack(5))
+    t = t if t is None else time.monotonic() - t0
+    R.note("3-member etcd, member 1 killed: instance 1 connected through member 2 after %s s"
+           % ("%.3f" % t if t is not None else "never"))
+    R.check(t is not None and t <= 2.0, "CL-9",
+            "member 1 killed: instance 1 moves to member 2 within 2 s", "took %s" % t)
+    t0 = time.monotonic()
+    rep = S.inst[1].post_state("one", "drain", "member down")
+    got = times_until(ADDR_TWO, itest.slack(3), t0=t0)
+    R.note("3-member etcd, one member down: drain propagation %s s" % ", ".join(
+        "%s=%.3f" % (k, v) if v is not None else "%s=never" % k for k, v in sorted(got.items())))
+    R.check(rep.get("shared") is True and all(v is not None and v <= 1.0 for v in got.values()),
+            "CL-9", "with one member down a drain moves the answers of all three within 1 s",
+            "reply %s times %s" % (rep, got))
+    S.inst[1].post_state("one", "auto")
+    wait_for(lambda: all_answer(ADDR_ONE), itest.slack(3))
+    set_backend(ADDR_ONE, "off")
+    got = times_until(ADDR_TWO, itest.slack(5))
+    R.check(all(v is not None and v <= (BOUND_MS + 1000) / 1000.0 for v in got.values()),
+            "CL-9", "with one member down a dying backend is taken out by all three within "
+            "bound + 1 s", str(got))
+    set_backend(ADDR_ONE, "ok")
+    st = S.inst[0].status()["cluster"]
+    R.check(st["connected"] and len(st["instances"]) == 3, "CL-9",
+            "instance 1's status: connected, three instances", json.dumps(st)[:300])
+    for x in S.inst:
+        x.srv.stop()
+    for m in members:
+        m.stop()
+
+
 def main():
     R.plan(PLAN)
     if shutil.which("etcd") is None:
@@ -440,7 +502,7 @@ def main():
     start_etcd()
     start_instances("majority")
     steps = [t_connect, t_drain, t_majority, t_local, t_dies, t_etcd_down, t_etcd_back,
-             t_instance_killed]
+             t_instance_killed, t_three_members]
     for step in steps:
         try:
             step()
