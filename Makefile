@@ -161,6 +161,7 @@ bench: deps
 		build/release/bench/floor
 	@bash bench/bench.sh build/release/gslbd
 	@bash bench/failover.sh
+	@bash bench/cluster.sh build/release/gslbd
 
 deb: deps
 	@bash packaging/build-deb.sh

@@ -123,10 +123,11 @@ class Instance:
                           "ttl": 30, "failover_ttl": 5}],
             "state_file": self.state,
             "api": {"listen": "127.0.0.1:%d" % self.api, "token_file": token},
-            "cluster": {"endpoints": endpoints or ["http://127.0.0.1:%d" % S.etcd_port],
-                        "prefix": "/t_cluster/", "name": self.name,
-                        "lease_ttl_s": LEASE_S, "health_rule": rule},
         }
+        if rule is not None:  # None: standalone (bench/cluster.py compares both)
+            conf["cluster"] = {"endpoints": endpoints or ["http://127.0.0.1:%d" % S.etcd_port],
+                               "prefix": "/t_cluster/", "name": self.name,
+                               "lease_ttl_s": LEASE_S, "health_rule": rule}
         with open(self.conf, "w") as f:
             json.dump(conf, f, indent=2)
 
@@ -478,11 +479,8 @@ def t_three_members():
         m.stop()
 
 
-def main():
-    R.plan(PLAN)
-    if shutil.which("etcd") is None:
-        R.skip("CL", "cluster mode", "no etcd binary (Debian package etcd-server)", PLAN)
-        return R.finish()
+def setup():
+    """Backends, zone, token and one etcd (also used by bench/cluster.py)."""
     S.tmp = itest.tmpdir("gslbd-cluster-")
     S.etcd_port = itest.free_port(("127.0.0.1",))
     S.etcd_peer = itest.free_port(("127.0.0.1",))
@@ -500,6 +498,14 @@ def main():
             sys.executable, BACKEND, "--listen", "%s:%d" % (addr, S.bport),
             "--control", os.path.join(S.tmp, "mode-%s" % addr)]).start()
     start_etcd()
+
+
+def main():
+    R.plan(PLAN)
+    if shutil.which("etcd") is None:
+        R.skip("CL", "cluster mode", "no etcd binary (Debian package etcd-server)", PLAN)
+        return R.finish()
+    setup()
     start_instances("majority")
     steps = [t_connect, t_drain, t_majority, t_local, t_dies, t_etcd_down, t_etcd_back,
              t_instance_killed, t_three_members]
