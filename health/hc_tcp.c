@@ -72,8 +72,9 @@ void hc_tcp_probe(struct hc_tgt *t)
     if (t->check.source != NULL) {
         struct sockaddr_storage src;
         memset(&src, 0, sizeof(src));
-        rc = t->addr.family == AF_INET ? uv_ip4_addr(t->check.source, 0, (struct sockaddr_in *)&src)
-                                       : uv_ip6_addr(t->check.source, 0, (struct sockaddr_in6 *)&src);
+        rc = t->addr.family == AF_INET
+                 ? uv_ip4_addr(t->check.source, 0, (struct sockaddr_in *)&src)
+                 : uv_ip6_addr(t->check.source, 0, (struct sockaddr_in6 *)&src);
         if (rc == 0)
             rc = uv_tcp_bind(&t->tcp, (const struct sockaddr *)&src, 0);
         if (rc < 0) {

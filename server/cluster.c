@@ -97,8 +97,7 @@ static uint64_t mono_ms(void)
 
 /* ---- pure parts --------------------------------------------------------------------- */
 
-bool cluster_rule_up(enum conf_health_rule rule, unsigned observers, unsigned down,
-                     bool local_up)
+bool cluster_rule_up(enum conf_health_rule rule, unsigned observers, unsigned down, bool local_up)
 {
     if (rule == CONF_RULE_LOCAL || observers == 0)
         return local_up;
@@ -114,8 +113,7 @@ bool cluster_rule_up(enum conf_health_rule rule, unsigned observers, unsigned do
     }
 }
 
-char *cluster_admin_encode(enum gslb_admin state, const char *who, const char *why,
-                           int64_t when_ms)
+char *cluster_admin_encode(enum gslb_admin state, const char *who, const char *why, int64_t when_ms)
 {
     json_t *j = json_pack("{s:s, s:s, s:s, s:I}", "state", gslb_admin_name(state), "who",
                           who != NULL ? who : "", "why", why != NULL ? why : "", "when_ms",
@@ -307,8 +305,8 @@ static void recompute(struct cluster *cl)
 }
 
 /* A shared admin state from etcd: apply it to the served view and the state file. */
-static void apply_admin(struct cluster *cl, const char *name, enum gslb_admin want,
-                        const char *who, const char *why, int64_t when_ms)
+static void apply_admin(struct cluster *cl, const char *name, enum gslb_admin want, const char *who,
+                        const char *why, int64_t when_ms)
 {
     struct control *ctl = cl->ctl;
     int64_t lag = when_ms > 0 ? wall_ms() - when_ms : 0;
@@ -430,9 +428,8 @@ static void apply_kv(struct cluster *cl, const char *key, const char *value, siz
                 *o = cl->obs[--cl->nobs];
         } else {
             struct cl_obs *o = obs_find(cl, inst, cname, addr, true);
-            if (o != NULL &&
-                cluster_obs_decode(value, vlen, &o->up, o->reason, sizeof(o->reason),
-                                   &o->latency_ms, &o->time_ms) < 0)
+            if (o != NULL && cluster_obs_decode(value, vlen, &o->up, o->reason, sizeof(o->reason),
+                                                &o->latency_ms, &o->time_ms) < 0)
                 *o = cl->obs[--cl->nobs];
         }
         pthread_mutex_unlock(&cl->lock);
@@ -487,7 +484,8 @@ static void on_retry(uv_timer_t *t)
     pthread_mutex_unlock(&cl->lock);
     cl->step = CL_IDLE;
     unsigned wait = cl->backoff_ms;
-    cl->backoff_ms = cl->backoff_ms * 2 > CL_BACKOFF_MAX_MS ? CL_BACKOFF_MAX_MS : cl->backoff_ms * 2;
+    cl->backoff_ms =
+        cl->backoff_ms * 2 > CL_BACKOFF_MAX_MS ? CL_BACKOFF_MAX_MS : cl->backoff_ms * 2;
     uv_timer_start(&cl->retry, on_reconnect, wait, 0);
 }
 
@@ -731,10 +729,10 @@ static void connect_step(struct cluster *cl)
     case CL_IDLE:
         if (cl->cfg.user != NULL) {
             cl->step = CL_AUTH;
-            rc = etcd_call(cl->etcd, "/v3/auth/authenticate",
-                           json_pack("{s:s, s:s}", "name", cl->cfg.user, "password",
-                                     cl->cfg.password),
-                           on_auth, cl);
+            rc = etcd_call(
+                cl->etcd, "/v3/auth/authenticate",
+                json_pack("{s:s, s:s}", "name", cl->cfg.user, "password", cl->cfg.password),
+                on_auth, cl);
             break;
         }
         cl->step = CL_LEASE;
@@ -746,9 +744,8 @@ static void connect_step(struct cluster *cl)
         break;
     case CL_PENDING: {
         pthread_mutex_lock(&cl->lock);
-        json_t *b = cl->npending > 0
-                        ? etcd_put_body(cl->pending[0].key, cl->pending[0].value, 0)
-                        : NULL;
+        json_t *b =
+            cl->npending > 0 ? etcd_put_body(cl->pending[0].key, cl->pending[0].value, 0) : NULL;
         pthread_mutex_unlock(&cl->lock);
         if (b != NULL) {
             rc = etcd_call(cl->etcd, "/v3/kv/put", b, on_pending_done, cl);
@@ -805,6 +802,26 @@ void cluster_view_changed(struct cluster *cl)
     if (cl->step == CL_UP && !cl->failed)
         publish_all(cl);
     recompute(cl);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+bool cluster_conf_same(const struct cluster *cl, const struct conf_shared *cfg)
+{
+    if (cl == NULL || !cfg->enabled)
+        return cl == NULL && !cfg->enabled;
+    const struct conf_shared *a = &cl->cfg;
+    bool same = a->nendpoints == cfg->nendpoints && same_str(a->prefix, cfg->prefix) &&
+                same_str(a->name, cfg->name) && same_str(a->cert_file, cfg->cert_file) &&
+                same_str(a->key_file, cfg->key_file) && same_str(a->ca_file, cfg->ca_file) &&
+                same_str(a->user, cfg->user) && a->lease_ttl_s == cfg->lease_ttl_s &&
+                a->health_rule == cfg->health_rule;
+    for (size_t i = 0; same && i < a->nendpoints; i++)
+        same = strcmp(a->endpoints[i], cfg->endpoints[i]) == 0;
+    return same;
 }
 
 static void admin_key(const char *prefix, const char *name, char *out, size_t len)
@@ -870,14 +887,14 @@ json_t *cluster_status_json(struct cluster *cl)
     pthread_mutex_lock(&cl->lock);
     int64_t now = wall_ms();
     uint64_t mnow = mono_ms();
-    json_t *j = json_pack(
-        "{s:s, s:s, s:b, s:s, s:I, s:I, s:I, s:s, s:I}", "instance", cl->cfg.name, "endpoint",
-        cl->cfg.endpoints[atomic_load(&cl->endpoint)], "connected", cl->connected, "health_rule",
-        rule_names[cl->cfg.health_rule], "lease_ttl_s", (json_int_t)cl->cfg.lease_ttl_s,
-        "lease_age_ms",
-        (json_int_t)(cl->connected ? (int64_t)(mnow - cl->last_keepalive_mono_ms) : -1),
-        "watch_lag_ms", (json_int_t)cl->watch_lag_ms, "last_error", cl->last_error,
-        "pending_writes", (json_int_t)cl->npending);
+    json_t *j =
+        json_pack("{s:s, s:s, s:b, s:s, s:I, s:I, s:I, s:s, s:I}", "instance", cl->cfg.name,
+                  "endpoint", cl->cfg.endpoints[atomic_load(&cl->endpoint)], "connected",
+                  cl->connected, "health_rule", rule_names[cl->cfg.health_rule], "lease_ttl_s",
+                  (json_int_t)cl->cfg.lease_ttl_s, "lease_age_ms",
+                  (json_int_t)(cl->connected ? (int64_t)(mnow - cl->last_keepalive_mono_ms) : -1),
+                  "watch_lag_ms", (json_int_t)cl->watch_lag_ms, "last_error", cl->last_error,
+                  "pending_writes", (json_int_t)cl->npending);
     if (cl->connected)
         json_object_set_new(j, "connected_since_ms", json_integer(cl->connected_since_ms));
     else if (cl->disconnected_at_ms > 0)
@@ -892,11 +909,11 @@ json_t *cluster_status_json(struct cluster *cl)
         for (size_t i = 0; i < cl->nobs; i++) {
             const struct cl_obs *b = &cl->obs[i];
             if (strcmp(b->inst, name) == 0)
-                json_array_append_new(
-                    obs, json_pack("{s:s, s:s, s:b, s:s, s:I, s:I}", "cluster", b->cluster,
-                                   "address", b->addr, "up", b->up, "reason", b->reason,
-                                   "latency_ms", (json_int_t)b->latency_ms, "time_ms",
-                                   (json_int_t)b->time_ms));
+                json_array_append_new(obs, json_pack("{s:s, s:s, s:b, s:s, s:I, s:I}", "cluster",
+                                                     b->cluster, "address", b->addr, "up", b->up,
+                                                     "reason", b->reason, "latency_ms",
+                                                     (json_int_t)b->latency_ms, "time_ms",
+                                                     (json_int_t)b->time_ms));
         }
         json_object_set_new(o, "observations", obs);
         json_array_append_new(insts, o);
@@ -976,9 +993,9 @@ size_t cluster_metrics_text(struct cluster *cl, char *buf, size_t len)
         "gslbd_shared_decisions_total{kind=\"admin\"} %llu\n"
         "gslbd_shared_decisions_total{kind=\"health\"} %llu\n",
         conn ? 1 : 0, lease_age, (double)cl->watch_lag_ms / 1000.0, cl->ninsts + 1,
-        json_array_size(json_object_get(st, "disagreements")),
-        (unsigned long long)cl->watch_events, (unsigned long long)cl->reconnects,
-        (unsigned long long)cl->admin_applied, (unsigned long long)cl->health_changed);
+        json_array_size(json_object_get(st, "disagreements")), (unsigned long long)cl->watch_events,
+        (unsigned long long)cl->reconnects, (unsigned long long)cl->admin_applied,
+        (unsigned long long)cl->health_changed);
     pthread_mutex_unlock(&cl->lock);
     json_decref(st);
     return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;

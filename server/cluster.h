@@ -36,6 +36,10 @@ bool cluster_decide(struct cluster *cl, const struct gslb *g, uint32_t a, bool l
 /* After a reload published a new view (control thread): publish its observations. */
 void cluster_view_changed(struct cluster *cl);
 
+/* Does cfg (a reloaded config's) describe the running session? (the key changes on
+ * restart only). NULL cl: only when cfg is not enabled. */
+bool cluster_conf_same(const struct cluster *cl, const struct conf_shared *cfg);
+
 /* From the API thread (may block up to a few seconds): write a cluster's admin state to
  * etcd with who and why. 0, or < 0 with err (then the write is queued and sent once etcd
  * is back). */
@@ -55,8 +59,7 @@ size_t cluster_metrics_text(struct cluster *cl, char *buf, size_t len);
 
 /* Is an address up under rule, given how many live observers see it (self included) and
  * how many of them say down? local_up is this instance's own view (rule local). */
-bool cluster_rule_up(enum conf_health_rule rule, unsigned observers, unsigned down,
-                     bool local_up);
+bool cluster_rule_up(enum conf_health_rule rule, unsigned observers, unsigned down, bool local_up);
 
 /* The value written for an admin state, and its decoding (strings copied into the
  * out buffers). 0 or -EINVAL. */

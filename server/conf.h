@@ -90,15 +90,15 @@ enum conf_health_rule {
 
 /* Cluster mode through etcd (server/cluster.h): key "cluster", read in conf_cluster.c. */
 struct conf_shared {
-    bool enabled; /* the "cluster" key is present */
+    bool enabled;                             /* the "cluster" key is present */
     char *endpoints[CONF_ETCD_ENDPOINTS_MAX]; /* "http://127.0.0.1:2379", tried in turn */
     size_t nendpoints;
-    char *prefix;        /* key prefix, default "/gslbd/" (ends in '/') */
-    char *name;          /* this instance; default the host name */
-    char *cert_file;     /* TLS client certificate (PEM); NULL = none */
-    char *key_file;      /* its key */
-    char *ca_file;       /* CA bundle for the etcd servers; NULL = system CAs */
-    char *user;          /* etcd user; NULL = no authentication */
+    char *prefix;    /* key prefix, default "/gslbd/" (ends in '/') */
+    char *name;      /* this instance; default the host name */
+    char *cert_file; /* TLS client certificate (PEM); NULL = none */
+    char *key_file;  /* its key */
+    char *ca_file;   /* CA bundle for the etcd servers; NULL = system CAs */
+    char *user;      /* etcd user; NULL = no authentication */
     char password[CONF_ETCD_PASSWORD_MAX + 1]; /* from password_file */
     uint32_t lease_ttl_s;                      /* default 5, 2..300 */
     int health_rule;                           /* enum conf_health_rule; default local */

@@ -37,8 +37,7 @@ static int endpoint_elem(struct conf_loader *ld, json_t *v, void *base)
     struct conf_shared *s = base;
     const char *t = json_is_string(v) ? json_string_value(v) : NULL;
     if (t == NULL || strlen(t) != json_string_length(v) || strlen(t) > 200 ||
-        (strncmp(t, "http://", 7) != 0 && strncmp(t, "https://", 8) != 0) ||
-        strchr(t, ' ') != NULL)
+        (strncmp(t, "http://", 7) != 0 && strncmp(t, "https://", 8) != 0) || strchr(t, ' ') != NULL)
         return conf__error(ld, "must be an etcd URL like \"http://127.0.0.1:2379\" or "
                                "\"https://etcd1.example:2379\"");
     char *copy = strdup(t);

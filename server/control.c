@@ -30,6 +30,8 @@ int control_reload(struct control *ctl, struct err *e)
     }
     if (old->conf->nlisten != v->conf->nlisten || old->conf->workers != v->conf->workers)
         log_warn("reload: listen addresses and workers change only on restart");
+    if (!cluster_conf_same(ctl->cluster, &v->conf->shared))
+        log_warn("reload: the cluster section changes only on restart");
     server_swap_view(ctl->srv, v);
     cluster_view_changed(ctl->cluster);
     atomic_fetch_add(&ctl->reloads, 1);

@@ -91,7 +91,8 @@ int etcd_unb64(const char *text, char **out, size_t *n)
         int a = b64val(text[i]), b = b64val(text[i + 1]);
         bool pad2 = text[i + 2] == '=', pad3 = text[i + 3] == '=';
         int c = pad2 ? 0 : b64val(text[i + 2]), d = pad3 ? 0 : b64val(text[i + 3]);
-        if (a < 0 || b < 0 || c < 0 || d < 0 || (pad2 && !pad3) || ((pad2 || pad3) && i + 4 != len)) {
+        if (a < 0 || b < 0 || c < 0 || d < 0 || (pad2 && !pad3) ||
+            ((pad2 || pad3) && i + 4 != len)) {
             free(buf);
             return -EINVAL;
         }
@@ -190,8 +191,8 @@ int etcd_kv_decode(const json_t *kv, struct etcd_kv *out)
     size_t n = 0;
     if (!json_is_string(k) || etcd_unb64(json_string_value(k), &out->key, &n) < 0)
         return -EINVAL;
-    int rc = etcd_unb64(json_is_string(v) ? json_string_value(v) : "", &out->value,
-                        &out->value_len);
+    int rc =
+        etcd_unb64(json_is_string(v) ? json_string_value(v) : "", &out->value, &out->value_len);
     if (rc < 0) {
         etcd_kv_clear(out);
         return rc;
@@ -238,16 +239,16 @@ static int setup_easy(CURL *c, const struct conf_shared *cfg, const char *url, c
     }
     if (*hdrs == NULL)
         return -ENOMEM;
-    bool ok = curl_easy_setopt(c, CURLOPT_URL, url) == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs) == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ETCD_CONNECT_TIMEOUT_MS) ==
-                  CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, stream ? 0L : (long)ETCD_CALL_TIMEOUT_MS) ==
-                  CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+    bool ok =
+        curl_easy_setopt(c, CURLOPT_URL, url) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ETCD_CONNECT_TIMEOUT_MS) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, stream ? 0L : (long)ETCD_CALL_TIMEOUT_MS) ==
+            CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
     if (ok && stream) /* a watch idles for long: notice a dead peer through TCP keepalive */
         ok = curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK &&
              curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 2L) == CURLE_OK &&
@@ -506,8 +507,7 @@ int etcd_create(uv_loop_t *loop, const struct conf_shared *cfg, struct etcd **ou
     return 0;
 }
 
-static int start(struct etcd *e, const char *path, json_t *body, bool stream, etcd_cb cb,
-                 void *arg)
+static int start(struct etcd *e, const char *path, json_t *body, bool stream, etcd_cb cb, void *arg)
 {
     struct etcd_req *r = calloc(1, sizeof(*r));
     char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -525,9 +525,9 @@ static int start(struct etcd *e, const char *path, json_t *body, bool stream, et
     r->easy = curl_easy_init();
     char url[512];
     snprintf(url, sizeof(url), "%s%s", etcd_endpoint(e), path);
-    int rc = r->easy != NULL ? setup_easy(r->easy, e->cfg, url, r->body, e->token, &r->hdrs,
-                                          stream, r->errbuf)
-                             : -ENOMEM;
+    int rc = r->easy != NULL
+                 ? setup_easy(r->easy, e->cfg, url, r->body, e->token, &r->hdrs, stream, r->errbuf)
+                 : -ENOMEM;
     if (rc == 0 && (curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
                     curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r) != CURLE_OK ||
                     curl_easy_setopt(r->easy, CURLOPT_PRIVATE, (char *)r) != CURLE_OK))
@@ -636,8 +636,7 @@ static size_t sync_data(char *data, size_t size, size_t nmemb, void *userp)
 }
 
 static int sync_one(const struct conf_shared *cfg, const char *endpoint, const char *path,
-                    const char *body, const char *token, json_t **reply, char *err,
-                    size_t errlen)
+                    const char *body, const char *token, json_t **reply, char *err, size_t errlen)
 {
     CURL *c = curl_easy_init();
     struct curl_slist *hdrs = NULL;
@@ -694,9 +693,9 @@ int etcd_sync_call(const struct conf_shared *cfg, size_t first, const char *path
             char *atext = json_dumps(auth, JSON_COMPACT);
             json_decref(auth);
             json_t *ar = NULL;
-            rc = atext != NULL ? sync_one(cfg, ep, "/v3/auth/authenticate", atext, NULL, &ar, err,
-                                          errlen)
-                               : -ENOMEM;
+            rc = atext != NULL
+                     ? sync_one(cfg, ep, "/v3/auth/authenticate", atext, NULL, &ar, err, errlen)
+                     : -ENOMEM;
             free(atext);
             const json_t *t = json_object_get(ar, "token");
             if (rc == 0 && json_is_string(t))

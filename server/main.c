@@ -244,8 +244,7 @@ static int admin_shared(const struct view *v, const char *name, enum gslb_admin 
         fprintf(stderr, "gslbd: --admin: etcd: %s\n", err);
         return 1;
     }
-    printf("gslbd: %s is now %s in etcd (every instance applies it)\n", name,
-           gslb_admin_name(a));
+    printf("gslbd: %s is now %s in etcd (every instance applies it)\n", name, gslb_admin_name(a));
     return 0;
 }
 

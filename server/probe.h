@@ -37,7 +37,7 @@ struct cluster;
 
 struct probes {
     uv_loop_t *loop;
-    struct cluster *cluster; /* cluster mode (cluster.h): shares and decides; NULL = alone */
+    struct cluster *cluster;        /* cluster mode (cluster.h): shares and decides; NULL = alone */
     pthread_mutex_t lock;           /* guards set, info and gslb against the API thread */
     struct hc *set;                 /* current probe set, or NULL when nothing is probed */
     struct probe_target_info *info; /* per target */

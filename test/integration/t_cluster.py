@@ -37,7 +37,7 @@ import dnsq  # noqa: E402
 import itest  # noqa: E402
 
 R = itest.Report("t_cluster")
-PLAN = 30
+PLAN = 31
 HERE = os.path.dirname(os.path.abspath(__file__))
 BACKEND = os.path.join(HERE, "backend.py")
 STEP = 0.02
@@ -308,6 +308,15 @@ def t_drain():
     sa = [a for a in st.get("shared_admin", []) if a["cluster"] == "one"]
     R.check(sa and sa[0]["state"] == "drain" and sa[0]["why"] == "maintenance window",
             "CL-2", "instance 3's status shows the shared state, who and why", json.dumps(sa))
+    m3 = S.inst[2].srv.mark()
+    S.inst[2].srv.send(signal.SIGHUP)
+    reloaded = S.inst[2].srv.wait_log(m3, r"reload complete", timeout=itest.slack(5))
+    time.sleep(0.3)
+    st = S.inst[2].status()["cluster"]
+    R.check(reloaded and S.inst[2].answer() == ADDR_TWO and st["connected"] and
+            len(st["instances"]) == 3 and len(st["instances"][0]["observations"]) == 2, "CL-2",
+            "a reload (SIGHUP) of instance 3 keeps the shared drain, the session and its "
+            "observations", json.dumps(st)[:400])
     t0 = time.monotonic()
     S.inst[1].post_state("one", "auto")
     got = times_until(ADDR_ONE, itest.slack(3), t0=t0)
