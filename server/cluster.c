@@ -916,6 +916,17 @@ json_t *cluster_status_json(struct cluster *cl)
                                                      (json_int_t)b->time_ms));
         }
         json_object_set_new(o, "observations", obs);
+        /* its view of each cluster: up when it sees one of the cluster's addresses up */
+        json_t *views = json_object();
+        for (size_t i = 0; i < cl->nobs; i++) {
+            const struct cl_obs *b = &cl->obs[i];
+            if (strcmp(b->inst, name) != 0)
+                continue;
+            json_t *cur = json_object_get(views, b->cluster);
+            if (cur == NULL || (b->up && strcmp(json_string_value(cur), "down") == 0))
+                json_object_set_new(views, b->cluster, json_string(b->up ? "up" : "down"));
+        }
+        json_object_set_new(o, "clusters", views);
         json_array_append_new(insts, o);
     }
     json_object_set_new(j, "instances", insts);

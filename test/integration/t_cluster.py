@@ -334,9 +334,11 @@ def t_majority():
     st = S.inst[0].status()["cluster"]
     mine = [o for o in st["instances"][0]["observations"] if o["address"] == ADDR_ONE]
     dis = [d for d in st["disagreements"] if d["address"] == ADDR_ONE]
-    R.check(mine and not mine[0]["up"] and dis and dis[0]["down"] == ["gslbd-1"], "CL-3",
-            "status: instance 1 sees it down and the disagreement is listed",
-            json.dumps(st["disagreements"]))
+    views = {i["name"]: i["clusters"].get("one") for i in st["instances"]}
+    R.check(mine and not mine[0]["up"] and dis and dis[0]["down"] == ["gslbd-1"] and
+            views == {"gslbd-1": "down", "gslbd-2": "up", "gslbd-3": "up"}, "CL-3",
+            "status: instance 1 sees it down, each instance's view of cluster one, and the "
+            "disagreement is listed", json.dumps(st["disagreements"]) + " " + json.dumps(views))
     met = S.inst[1].metrics()
     R.check("gslbd_shared_disagreements 1" in met and "gslbd_shared_etcd_connected 1" in met and
             "gslbd_shared_instances 3" in met, "CL-3",
