@@ -63,17 +63,22 @@ static void free_check(struct hc_check *c)
     free((char *)c->host);
     free((char *)c->expect_body);
     free((char *)c->ca_file);
+    free((char *)c->source);
 }
 
 /* Copy a check, with defaults applied, so that equal configs compare equal. */
 static int copy_check(const struct hc_check *in, struct hc_check *out)
 {
     *out = *in;
-    out->path = out->host = out->expect_body = out->ca_file = NULL;
+    out->path = out->host = out->expect_body = out->ca_file = out->source = NULL;
     if (in->type != HC_HTTP && in->type != HC_HTTPS && in->type != HC_TCP)
         return -EINVAL;
     if (in->port == 0 || in->nexpect_status > HC_MAX_STATUS)
         return -EINVAL;
+    char *src = NULL;
+    if (dup_str(in->source, &src) < 0)
+        return -ENOMEM;
+    out->source = src;
     if (out->interval_ms == 0)
         out->interval_ms = HC_DEFAULT_INTERVAL_MS;
     if (out->timeout_ms == 0)
@@ -111,6 +116,7 @@ static int copy_check(const struct hc_check *in, struct hc_check *out)
     out->host = host;
     out->expect_body = body;
     out->ca_file = ca;
+    out->source = src;
     if (rc < 0) {
         free_check(out);
         return rc;
@@ -133,7 +139,8 @@ static bool check_eq(const struct hc_check *a, const struct hc_check *b)
            memcmp(a->expect_status, b->expect_status, sizeof(a->expect_status)) == 0 &&
            str_eq(a->expect_body, b->expect_body) && a->interval_ms == b->interval_ms &&
            a->timeout_ms == b->timeout_ms && a->fall == b->fall && a->rise == b->rise &&
-           a->tls_insecure == b->tls_insecure && str_eq(a->ca_file, b->ca_file);
+           a->tls_insecure == b->tls_insecure && str_eq(a->ca_file, b->ca_file) &&
+           str_eq(a->source, b->source);
 }
 
 static bool addr_eq(const struct hc_addr *a, const struct hc_addr *b)

@@ -270,6 +270,11 @@ int hc_http_target_init(struct hc_tgt *t)
               curl_easy_setopt(e, CURLOPT_WRITEDATA, t) == CURLE_OK &&
               curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf) == CURLE_OK &&
               curl_easy_setopt(e, CURLOPT_PRIVATE, t) == CURLE_OK;
+    if (ok && c->source != NULL) { /* "host!" keeps curl from taking it for an interface */
+        char itf[80];
+        snprintf(itf, sizeof(itf), "host!%s", c->source);
+        ok = curl_easy_setopt(e, CURLOPT_INTERFACE, itf) == CURLE_OK;
+    }
     if (ok && t->connect_to)
         ok = curl_easy_setopt(e, CURLOPT_CONNECT_TO, t->connect_to) == CURLE_OK;
     if (ok && c->type == HC_HTTPS) {

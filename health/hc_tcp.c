@@ -69,6 +69,22 @@ void hc_tcp_probe(struct hc_tgt *t)
     }
     t->tcp.data = t;
     t->tcp_phase = HC_TCP_OPEN;
+    if (t->check.source != NULL) {
+        struct sockaddr_storage src;
+        memset(&src, 0, sizeof(src));
+        rc = t->addr.family == AF_INET
+                 ? uv_ip4_addr(t->check.source, 0, (struct sockaddr_in *)&src)
+                 : uv_ip6_addr(t->check.source, 0, (struct sockaddr_in6 *)&src);
+        if (rc == 0)
+            rc = uv_tcp_bind(&t->tcp, (const struct sockaddr *)&src, 0);
+        if (rc < 0) {
+            snprintf(reason, sizeof(reason), "bind to source %s: %s", t->check.source,
+                     uv_strerror(rc));
+            close_tcp(t);
+            hc_probe_finish(t, false, false, reason);
+            return;
+        }
+    }
     t->conn.data = t;
     rc = uv_tcp_connect(&t->conn, &t->tcp, (const struct sockaddr *)&ss, on_connect);
     if (rc < 0) {

@@ -39,6 +39,8 @@ struct hc_check {
     bool tls_insecure;                     /* https: true skips chain and name checks
                                               (config "tls_verify": false) */
     const char *ca_file;                   /* https: PEM bundle; NULL = system CAs */
+    const char *source;                    /* numeric source address of the probes;
+                                              NULL = the kernel's choice */
 };
 
 /* An address to probe. Probes connect to it directly, whatever check.host says. */

@@ -15,6 +15,7 @@ pkgs=(
   lintian systemd dpkg-dev
   curl chromium
   nodejs
+  etcd-server etcd-client
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "log.h"
 
 int api_admin_parse_state(const char *query, const char *body, size_t len, enum gslb_admin *want,
@@ -17,7 +18,9 @@ int api_admin_parse_state(const char *query, const char *body, size_t len, enum 
         json_error_t je;
         root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
         json_t *st = json_object_get(root, "state");
-        if (!json_is_object(root) || !json_is_string(st) || json_object_size(root) != 1) {
+        json_t *w = json_object_get(root, "why"); /* a note kept with a shared state */
+        if (!json_is_object(root) || !json_is_string(st) || (w != NULL && !json_is_string(w)) ||
+            json_object_size(root) != (w != NULL ? 2u : 1u)) {
             *why = "the body must be {\"state\": \"auto|up|down|drain\"}";
             goto out;
         }
@@ -59,6 +62,33 @@ enum MHD_Result api_cluster_state(struct api *a, struct MHD_Connection *c, const
     api_client_text(c, who, sizeof(who));
     struct err e = {{0}};
     struct control *ctl = a->ctl;
+    /* cluster mode: the state goes to etcd first (outside the lock: this may take seconds);
+     * every instance applies it from its watch, this one also at once below */
+    char shared_err[300] = "";
+    int shared = 0;
+    if (ctl->cluster != NULL) {
+        pthread_mutex_lock(&ctl->reload_lock);
+        bool known = gslb_find_cluster(atomic_load(&a->srv->view)->gslb, name) >= 0;
+        pthread_mutex_unlock(&ctl->reload_lock);
+        if (!known)
+            return api_reply_error(c, MHD_HTTP_NOT_FOUND, "no cluster named '%s'", name);
+        char note[200] = "";
+        json_error_t je;
+        json_t *body = r->len > 0 ? json_loadb(r->body, r->len, 0, &je) : NULL;
+        if (json_is_string(json_object_get(body, "why")))
+            snprintf(note, sizeof(note), "%s", json_string_value(json_object_get(body, "why")));
+        json_decref(body);
+        char by[120];
+        snprintf(by, sizeof(by), "api %s", who);
+        shared = cluster_admin_put(ctl->cluster, name, want, by, note, shared_err,
+                                   sizeof(shared_err)) == 0
+                     ? 1
+                     : -1;
+        if (shared < 0)
+            log_warn("api: %s: cluster %s: etcd could not take the state (%s); applied here, "
+                     "sent once etcd is back",
+                     who, name, shared_err);
+    }
     /* Reloads swap views under this lock, and copy admin states from the old view (or read
      * the state file): holding it, our change lands in the view that keeps serving. */
     pthread_mutex_lock(&ctl->reload_lock);
@@ -80,6 +110,10 @@ enum MHD_Result api_cluster_state(struct api *a, struct MHD_Connection *c, const
     json_t *j =
         json_pack("{s:s, s:s, s:s, s:s?}", "cluster", name, "previous", gslb_admin_name(old),
                   "state", gslb_admin_name(src < 0 ? old : want), "state_file", state_file);
+    if (shared != 0)
+        json_object_set_new(j, "shared", json_boolean(shared > 0));
+    if (shared < 0)
+        json_object_set_new(j, "etcd_error", json_string(shared_err));
     pthread_mutex_unlock(&ctl->reload_lock);
 
     if (src < 0) {

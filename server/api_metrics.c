@@ -4,6 +4,8 @@
 
 #include <dirent.h>
 #include <stdio.h>
+#include "cluster.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -391,6 +393,11 @@ enum MHD_Result api_metrics(struct api *a, struct MHD_Connection *c)
     }
     pthread_mutex_unlock(&ctl->reload_lock);
     free(totals);
+    if (ctl->cluster != NULL) { /* cluster mode (cluster.h) */
+        char text[4096];
+        cluster_metrics_text(ctl->cluster, text, sizeof(text));
+        api_buf_printf(&b, "%s", text);
+    }
 
     if (b.oom || !ok) {
         free(b.p);

@@ -3,6 +3,8 @@
 #include "api_int.h"
 #include "loadinfo.h"
 
+#include "cluster.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -198,6 +200,8 @@ enum MHD_Result api_status(struct api *a, struct MHD_Connection *c)
     /* a reload builds on its own thread: say so while it runs */
     json_object_set_new(o, "reload_in_progress",
                         json_boolean(atomic_load(&ctl->reload_in_progress) != 0));
+    if (ctl->cluster != NULL) /* cluster mode (cluster.h) */
+        json_object_set_new(o, "cluster", cluster_status_json(ctl->cluster));
     for (size_t i = 0; i < na; i++)
         json_decref(per_addr[i]); /* those not taken by a cluster (none, normally) */
     free(per_addr);

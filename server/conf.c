@@ -292,6 +292,7 @@ static void gslb_free(struct conf *c)
         free(k->host);
         free(k->expect_body);
         free(k->ca_file);
+        free(k->source);
     }
     free(c->checks);
     for (size_t i = 0; i < c->nclusters; i++) {
@@ -319,6 +320,7 @@ void conf_free(struct conf *c)
     if (c == NULL)
         return;
     gslb_free(c);
+    conf__cluster_free(c);
     for (size_t i = 0; i < c->nzones; i++) {
         free(c->zones[i].origin);
         free(c->zones[i].file);

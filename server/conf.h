@@ -85,6 +85,33 @@ struct conf_rrl {
     size_t nexempt;
 };
 
+#define CONF_ETCD_ENDPOINTS_MAX 16
+#define CONF_ETCD_PASSWORD_MAX 256
+
+/* How an address's health is decided from the instances that observe it (docs/cluster.md). */
+enum conf_health_rule {
+    CONF_RULE_LOCAL = 0, /* this instance's probes only (standalone behaviour) */
+    CONF_RULE_MAJORITY,  /* down when more than half of the live observers say down */
+    CONF_RULE_ANY,       /* down when any live observer says down */
+    CONF_RULE_ALL,       /* down when every live observer says down */
+};
+
+/* Cluster mode through etcd (server/cluster.h): key "cluster", read in conf_cluster.c. */
+struct conf_shared {
+    bool enabled;                             /* the "cluster" key is present */
+    char *endpoints[CONF_ETCD_ENDPOINTS_MAX]; /* "http://127.0.0.1:2379", tried in turn */
+    size_t nendpoints;
+    char *prefix;    /* key prefix, default "/gslbd/" (ends in '/') */
+    char *name;      /* this instance; default the host name */
+    char *cert_file; /* TLS client certificate (PEM); NULL = none */
+    char *key_file;  /* its key */
+    char *ca_file;   /* CA bundle for the etcd servers; NULL = system CAs */
+    char *user;      /* etcd user; NULL = no authentication */
+    char password[CONF_ETCD_PASSWORD_MAX + 1]; /* from password_file */
+    uint32_t lease_ttl_s;                      /* default 5, 2..300 */
+    int health_rule;                           /* enum conf_health_rule; default local */
+};
+
 /* ---- GSLB model (docs/gslb-rules.md); indexes refer to the arrays in struct conf ---- */
 
 struct conf_region {
@@ -108,6 +135,7 @@ struct conf_check {
     uint8_t fall, rise;   /* defaults 3 and 3, 1..100 */
     bool tls_verify;      /* default true */
     char *ca_file;        /* NULL = system CAs; resolved relative to the config */
+    char *source;         /* numeric source address of the probes; NULL = any */
 };
 
 struct conf_addr {
@@ -201,6 +229,7 @@ struct conf {
     char **zone_include_dirs; /* resolved; where $INCLUDE may read besides the zone's folder */
     size_t nzone_include_dirs;
     uint64_t zone_max_bytes; /* per zone, its includes counted; default 1 GiB */
+    struct conf_shared shared; /* conf_cluster.c */
 };
 
 /* A conf with every default set and no listen address or zone. Caller owns it. */

@@ -268,6 +268,7 @@ static const struct conf_item check_items[] = {
     {"rise", IT_UINT, CONF_FIELD(struct conf_check, rise), .min = 1, .max = 100, .def = 3},
     {"tls_verify", IT_BOOL, CONF_FIELD(struct conf_check, tls_verify), .def = 1},
     {"ca_file", IT_PATH, .offset = offsetof(struct conf_check, ca_file)},
+    {"source", IT_TEXT, .offset = offsetof(struct conf_check, source), .min = 2, .max = 45},
 };
 static const struct conf_section check_section = CONF_SECTION(check_items);
 
@@ -343,6 +344,11 @@ static int check_elem(struct conf_loader *ld, json_t *v)
         return conf__error_at(ld, "path", CONF_POS_VALUE,
                               "must start with '/' and hold printable ASCII without spaces "
                               "(percent-encode the rest)");
+    unsigned char sbuf[16];
+    if (k->source != NULL && inet_pton(AF_INET, k->source, sbuf) != 1 &&
+        inet_pton(AF_INET6, k->source, sbuf) != 1)
+        return conf__error_at(ld, "source", CONF_POS_VALUE,
+                              "must be a numeric IPv4 or IPv6 address of this host");
     if (k->host != NULL && !visible_ascii(k->host))
         return conf__error_at(ld, "host", CONF_POS_VALUE,
                               "must be a host name in printable ASCII without spaces");

@@ -217,6 +217,13 @@ extern const struct conf_section conf__rrl_section;
 
 /* An element of $.zone_include_dirs (base: struct conf): a folder, resolved and appended. */
 int conf__include_dir_elem(struct conf_loader *ld, json_t *v, void *base);
+/* ---- the cluster key (conf_cluster.c) ---- */
+
+/* Top-level row handler for "cluster" (base is the struct conf). 0 or the error reported. */
+int conf__cluster_value(struct conf_loader *ld, json_t *v, void *base);
+
+/* Free what conf__cluster_value stored. */
+void conf__cluster_free(struct conf *c);
 
 /* ---- the geoip key (conf_geoip.c) ---- */
 

@@ -91,6 +91,7 @@ static const struct conf_item top_items[] = {
      .fn = conf__include_dir_elem, .what = "folder names"},
     {"zone_max_bytes", IT_UINT, CONF_FIELD(struct conf, zone_max_bytes), .min = 4096,
      .max = 1ll << 40, .def = 1ll << 30},
+    {"cluster", IT_CUSTOM, .fn = conf__cluster_value}, /* conf_cluster.c */
 };
 static const struct conf_section top_section = CONF_SECTION(top_items);
 

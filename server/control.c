@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster.h"
 #include "log.h"
 #include "notify.h"
 
@@ -96,7 +97,10 @@ static int reload_install(struct control *ctl, struct view *v, struct err *e)
     if (old->conf->nlisten != v->conf->nlisten || old->conf->workers != v->conf->workers)
         log_warn("reload: listen addresses and workers change only on restart");
     history_reload(ctl->history, old, v);
+    if (!cluster_conf_same(ctl->cluster, &v->conf->shared))
+        log_warn("reload: the cluster section changes only on restart");
     server_swap_view(ctl->srv, v);
+    cluster_view_changed(ctl->cluster);
     atomic_fetch_add(&ctl->reloads, 1);
     ctl->last_reload_error[0] = '\0';
     notify_reload_done(0, NULL, v);
@@ -260,7 +264,14 @@ int control_run(struct control *ctl, struct err *e)
 
     probes_init(&ctl->probes, &ctl->loop, on_first_round, ctl);
     struct view *v = atomic_load(&ctl->srv->view);
-    rc = probes_apply(&ctl->probes, v, e);
+    if (v->conf->shared.enabled) {
+        rc = cluster_start(ctl, &v->conf->shared, &ctl->cluster);
+        if (rc < 0)
+            err_set(e, rc, NULL, 0, 0, "cluster mode: cannot start the etcd client");
+        ctl->probes.cluster = ctl->cluster;
+    }
+    if (rc == 0)
+        rc = probes_apply(&ctl->probes, v, e);
     if (rc == 0 && v->conf->api.enabled &&
         history_open(&ctl->history, &ctl->loop, ctl->srv, &ctl->probes) < 0)
         log_warn("history: cannot start: the dashboard shows no history");
@@ -286,6 +297,9 @@ int control_run(struct control *ctl, struct err *e)
     pthread_mutex_unlock(&ctl->reload_lock);
     if (ctl->stop != NULL)
         ctl->stop(ctl->arg);
+    ctl->probes.cluster = NULL;
+    cluster_stop(ctl->cluster);
+    ctl->cluster = NULL;
     probes_stop(&ctl->probes, on_probes_closed, ctl);
     while (!ctl->probes_closed)
         uv_run(&ctl->loop, UV_RUN_ONCE);

@@ -44,6 +44,7 @@ struct control {
     uv_async_t built; /* the reload thread's build is done */
     struct probes probes;
     struct history *history; /* the dashboard's history (with the API), or NULL */
+    struct cluster *cluster; /* cluster mode (cluster.h), NULL when standalone */
     bool ready, stopping, probes_closed;
     _Atomic int reload_requested;
     pthread_cond_t reload_done; /* with reload_lock: signalled after each API reload */

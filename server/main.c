@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "conf.h"
+#include "cluster.h"
 #include "control.h"
 #include "cookie.h"
 #include "ctl.h"
@@ -249,6 +250,21 @@ static int user_can_reload(void *arg, struct err *e)
     return rc;
 }
 
+/* --admin in cluster mode: write the state to etcd, which every instance watches. */
+static int admin_shared(const struct view *v, const char *name, enum gslb_admin a)
+{
+    char who[128], err[300];
+    const char *user = getenv("SUDO_USER") != NULL ? getenv("SUDO_USER") : getenv("USER");
+    snprintf(who, sizeof(who), "--admin uid %u%s%s", (unsigned)getuid(), user ? " " : "",
+             user ? user : "");
+    if (cluster_admin_put_once(&v->conf->shared, name, a, who, "", err, sizeof(err)) < 0) {
+        fprintf(stderr, "gslbd: --admin: etcd: %s\n", err);
+        return 1;
+    }
+    printf("gslbd: %s is now %s in etcd (every instance applies it)\n", name, gslb_admin_name(a));
+    return 0;
+}
+
 /* --admin CLUSTER=STATE: update the state file the running server reads on SIGHUP. */
 static int set_admin(struct view *v, const char *arg)
 {
@@ -259,14 +275,16 @@ static int set_admin(struct view *v, const char *arg)
     struct err e = {{0}};
     if (eq == NULL || (size_t)(eq - arg) >= sizeof(name) || gslb_admin_parse(eq + 1, &a) < 0) {
         fprintf(stderr, "gslbd: --admin wants CLUSTER=auto|up|down|drain\n");
-    } else if (v->conf->state_file == NULL) {
-        fprintf(stderr, "gslbd: --admin needs \"state_file\" in the config\n");
+    } else if (v->conf->state_file == NULL && !v->conf->shared.enabled) {
+        fprintf(stderr, "gslbd: --admin needs \"state_file\" (or \"cluster\") in the config\n");
     } else {
         memcpy(name, arg, (size_t)(eq - arg));
         name[eq - arg] = '\0';
         int32_t ci = gslb_find_cluster(v->gslb, name);
         if (ci < 0) {
             fprintf(stderr, "gslbd: --admin: no cluster named '%s'\n", name);
+        } else if (v->conf->shared.enabled) {
+            status = admin_shared(v, name, a); /* cluster.h: every instance applies it */
         } else {
             atomic_store(&v->gslb->admin[ci], (uint8_t)a);
             char by[128];

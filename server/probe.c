@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster.h"
 #include "log.h"
 #include "notify.h"
 
@@ -29,6 +30,11 @@ static bool addr_up(const struct probes *p, uint32_t addr)
     return true;
 }
 
+bool probes_local_up(const struct probes *p, uint32_t addr)
+{
+    return addr_up(p, addr);
+}
+
 static void on_change(void *ctx, size_t t, bool up, const char *reason)
 {
     struct probes *p = ctx;
@@ -38,6 +44,12 @@ static void on_change(void *ctx, size_t t, bool up, const char *reason)
     bool before = addr_up(p, ti->addr);
     p->target_up[t] = up;
     bool after = addr_up(p, ti->addr);
+    if (p->cluster != NULL) { /* cluster mode: share our view, decide from everyone's */
+        struct hc_status st = {0};
+        hc_target_status(p->set, t, &st);
+        cluster_observed(p->cluster, p->gslb, ti->addr, after, reason, st.last_latency_ms);
+        after = cluster_decide(p->cluster, p->gslb, ti->addr, after);
+    }
     atomic_store_explicit(&p->gslb->addr_up[ti->addr], after ? 1 : 0, memory_order_release);
     const struct gslb_cluster *c = &p->gslb->clusters[ti->cluster];
     pthread_mutex_lock(&p->lock);
@@ -100,6 +112,7 @@ static void fill_check(const struct conf_check *k, struct hc_check *h)
     h->rise = k->rise;
     h->tls_insecure = !k->tls_verify;
     h->ca_file = k->ca_file;
+    h->source = k->source;
 }
 
 int probes_apply(struct probes *p, struct view *v, struct err *e)
@@ -166,8 +179,14 @@ int probes_apply(struct probes *p, struct view *v, struct err *e)
     p->gslb = g;
     p->conf = c;
     pthread_mutex_unlock(&p->lock);
-    for (uint32_t a = 0; a < g->naddrs; a++)
-        atomic_store(&g->addr_up[a], addr_up(p, a) ? 1 : 0);
+    for (uint32_t a = 0; a < g->naddrs; a++) {
+        bool up = addr_up(p, a);
+        if (p->cluster != NULL) {
+            cluster_observed(p->cluster, g, a, up, up ? "" : "down before the reload", 0);
+            up = cluster_decide(p->cluster, g, a, up);
+        }
+        atomic_store(&g->addr_up[a], up ? 1 : 0);
+    }
     gslb_track_services(g);
     hc_stop(old, NULL, NULL);
     if (n > 0)

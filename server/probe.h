@@ -33,8 +33,11 @@ struct probe_transition {
     char reason[HC_REASON_MAX];
 };
 
+struct cluster;
+
 struct probes {
     uv_loop_t *loop;
+    struct cluster *cluster;        /* cluster mode (cluster.h): shares and decides; NULL = alone */
     pthread_mutex_t lock;           /* guards set, info and gslb against the API thread */
     struct hc *set;                 /* current probe set, or NULL when nothing is probed */
     struct probe_target_info *info; /* per target */
@@ -62,5 +65,8 @@ int probes_apply(struct probes *p, struct view *v, struct err *e);
 void probes_stop(struct probes *p, void (*done)(void *), void *arg);
 
 void probes_destroy(struct probes *p); /* after probes_stop's done */
+
+/* This instance's own view of address a of the probed gslb (every check on it up). */
+bool probes_local_up(const struct probes *p, uint32_t addr);
 
 #endif

@@ -85,13 +85,36 @@ function drawMeta(st) {
 
 function drawBanner(st) {
   const b = document.getElementById("banner");
-  if (st && st.last_reload_error) {
-    b.replaceChildren("Last reload rejected; the previous data keeps serving: ",
-      el("code", {}, st.last_reload_error));
-    b.hidden = false;
-  } else {
-    b.hidden = true;
-  }
+  const parts = [];
+  if (st && st.last_reload_error)
+    parts.push(el("div", {}, "Last reload rejected; the previous data keeps serving: ",
+      el("code", {}, st.last_reload_error)));
+  if (st && st.cluster && !st.cluster.connected) // cluster mode without etcd
+    parts.push(el("div", {id: "etcd-lost"}, "etcd unreachable: answering from the last " +
+      "shared view and this instance's own probes. ", el("code", {}, st.cluster.last_error)));
+  b.replaceChildren(...parts);
+  b.hidden = parts.length === 0;
+}
+
+// Cluster mode: every instance, its view of each address, and where they disagree.
+function drawInstances(st, now) {
+  const sec = document.getElementById("instances-s");
+  const cl = st.cluster;
+  sec.hidden = !cl;
+  if (!cl) return;
+  const dis = new Set(cl.disagreements.map((d) => d.cluster + " " + d.address));
+  document.getElementById("instances-sub").textContent = "etcd " + cl.endpoint + " · " +
+    (cl.connected ? "connected" : "unreachable") + " · health rule " + cl.health_rule +
+    " · " + cl.disagreements.length + " disagreement(s)";
+  const rows = cl.instances.map((i) => el("tr", {},
+    el("td", {}, i.name, i.self ? " (this one)" : ""),
+    el("td", {}, i.self ? "now" : ago(new Date(i.last_seen_ms).toISOString(), now)),
+    el("td", {}, i.observations.map((o) => el("span", {
+      class: "badge " + (o.up ? "up" : "down"),
+      title: o.reason || "ok",
+      dataset: {disagree: dis.has(o.cluster + " " + o.address) ? "yes" : "no"},
+    }, o.cluster + " " + o.address)))));
+  document.getElementById("instances").replaceChildren(...rows);
 }
 
 function tile(k, v, cls, small) {
@@ -243,6 +266,7 @@ function draw(st) {
   drawServices(st);
   drawTransitions(st, now);
   drawAdminChanges(st, now);
+  drawInstances(st, now);
 }
 
 // ---- polling -------------------------------------------------------------------------

@@ -15,6 +15,8 @@ Modes:
   flap        alternate per request: ok, 503, ok, 503, ... (starts with ok)
   slow:MS     like ok, but answer after MS milliseconds
   off         stop listening (connections are refused); listening resumes on any other mode
+  deny:ADDR   503 to requests from source address ADDR, ok to everyone else (one point of
+              view's path is broken, the backend is fine)
 
 Switching modes at run time: --control FILE names a file holding the mode word; it is read
 every 20 ms (write a temporary file and rename it over FILE for an atomic switch). A
@@ -62,6 +64,8 @@ def valid_mode(m):
     if m in MODES:
         return True
     kind, _, arg = m.partition(":")
+    if kind == "deny" and arg:
+        return True
     if kind in ("status", "slow") and arg.isdigit():
         return kind != "status" or 100 <= int(arg) <= 599
     return False
@@ -160,8 +164,10 @@ class Backend:
             with open(self.log_path, "a") as f:
                 f.write(line)
 
-    def answer_for(self, mode):
+    def answer_for(self, mode, peer_ip=None):
         """(status, body, delay seconds) for one request in this mode."""
+        if mode.startswith("deny:"):
+            mode = "503" if peer_ip == mode[5:] else "ok"
         if mode == "flap":
             with self.count_lock:
                 n = self.count
@@ -200,7 +206,7 @@ class Backend:
             method = parts[0] if parts else "-"
             path = parts[1] if len(parts) > 1 else "-"
             mode = self.mode
-            status, body, delay = self.answer_for(mode)
+            status, body, delay = self.answer_for(mode, peer.rsplit(":", 1)[0])
             if delay:
                 time.sleep(delay)
             head = ("HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"

@@ -190,8 +190,8 @@ static const struct bad_case bad_cases[] = {
       NULL},
      GSLBD_EINVAL,
      ":3:44: $.checks[0].method: unknown key (known keys: name, type, port, path, host, "
-     "expect_status, expect_body, interval_ms, timeout_ms, fall, rise, tls_verify, ca_file, and "
-     "\"$comment\" for notes)"},
+     "expect_status, expect_body, interval_ms, timeout_ms, fall, rise, tls_verify, ca_file, "
+     "source, and \"$comment\" for notes)"},
     {{NULL, NULL,
       "\"clusters\": [{\"name\": \"eu-a\", \"region\": \"eu-centrl\", \"addresses\": "
       "[\"192.0.2.1\"]}],",

@@ -155,7 +155,7 @@ static const struct bad_case bad_cases[] = {
      "bad_unknown_top.json:4:5: $.region: unknown key (known keys: listen, workers, zones, "
      "edns_max_udp, nsid, udp_rcvbuf, udp_sndbuf, tcp, log_level, regions, checks, clusters, "
      "services, geoip, state_file, startup_wait_ms, api, cookies, rrl, zone_include_dirs, "
-     "zone_max_bytes, and \"$comment\" for notes)"},
+     "zone_max_bytes, cluster, and \"$comment\" for notes)"},
     {"bad_unknown_tcp.json", GSLBD_EINVAL,
      "bad_unknown_tcp.json:5:30: $.tcp.idle_timeout: unknown key (known keys: idle_timeout_ms, "
      "io_timeout_ms, max_connections, max_per_source, max_pending_out, and \"$comment\" for "
