@@ -361,13 +361,14 @@ def t_ecs():
             "dig +subnet=0.0.0.0/0 on a CNAME to a service: scope 0", lambda: r.text)
 
     # ECS-G1: networks that answer alike are merged at load; the scope is the merged one
-    ref = dig("api.gslb.test", "A", "10.1.3.0/24")
+    # Frankfurt splits 50/50 between fra-a and fra-b: compare with the set of its answers
+    fra = {tuple(dig("api.gslb.test", "A", "10.1.3.0/24").rdatas("A")) for _ in range(12)}
     for sub in ("10.21.1.0/24", "10.21.200.0/24"):
         r = dig("api.gslb.test", "A", sub)
-        R.check(r.rdatas("A") == ref.rdatas("A") and r.scope() == 16, "ECS-G1",
+        R.check(tuple(r.rdatas("A")) in fra and r.scope() == 16, "ECS-G1",
                 "dig +subnet=%s: two /17 records that rank alike answer with scope 16 (the "
-                "merged network), same answer as Frankfurt" % sub,
-                lambda: "%s\nFrankfurt: %s" % (r.text, ref.rdatas("A")))
+                "merged network), one of Frankfurt's answers" % sub,
+                lambda: "%s\nFrankfurt: %s" % (r.text, sorted(fra)))
 
     # ECS-G1: services whose answer does not depend on the address
     for name, why in (("fra.gslb.test", "nearest, but every cluster in one region"),
