@@ -7,7 +7,7 @@
 # with rate limiting and cookies (t_harden), explain against live answers (t_explain), and
 # the API's connection guard and the shared per-address TCP count under slow clients and
 # two workers (t_limits), reloads built on their own thread while probes fail a backend over (t_reload_health, with
-# a 60,000-record zone: it loads here for longer than the scaled probes take to fail over),
+# a 60,000-record zone to start with, which the script grows until a reload outlasts the scaled failover),
 # and the API reading the history while the control loop samples it (t_history).
 # Each goes through run-all.sh
 # (IT_ONLY, one script at a time); a TSan report makes gslbd exit non-zero
