@@ -199,6 +199,7 @@ int geo_open(const struct geo_config *cfg, struct geo **out, char *errbuf, size_
         return geo__err(errbuf, errlen, -ENOMEM, "out of memory");
     g->trie4.bits = 32;
     g->trie6.bits = 128;
+    g->ranking_scope = cfg->ranking_scope;
     int rc = copy_regions(g, cfg, errbuf, errlen);
     if (rc == 0)
         rc = build_orders(g, cfg, errbuf, errlen);
@@ -257,21 +258,30 @@ void geo_free(struct geo *g)
 
 static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-/* Follow the address 4 bits at a time from node v until a leaf. *used gets the bits
- * consumed up to the leaf; a validated tree always ends in a leaf within the address. */
-static uint32_t walk32(const uint32_t *node, uint32_t v, uint32_t a, unsigned *used)
+#define NO_NEAR 0xffu
+
+/* Follow the address 4 bits at a time from node value v until a leaf. *used gets the bits
+ * consumed up to the leaf; a validated tree always ends in a leaf within the address.
+ * *near gets the prefix length of the first (widest) network on the way with one nearest
+ * region, NO_NEAR when there was no step. */
+static uint32_t walk32(const uint32_t *node, uint32_t v, uint32_t a, unsigned *used,
+                       unsigned *near)
 {
-    unsigned d = 0;
+    unsigned d = 0, n = NO_NEAR;
     while ((v & GEO__LEAF) == 0 && d < 32) {
-        v = node[16 * (size_t)v + (a >> 28)];
+        v = node[16 * (size_t)GEO__NODE(v) + (a >> 28)];
         a <<= 4;
         d += GEO__STRIDE;
+        if (n == NO_NEAR && (v & (GEO__LEAF | GEO__NEAR)) != 0)
+            n = d - GEO__STRIDE + GEO__NEAR_M(v) + 1;
     }
     *used = (v & GEO__LEAF) != 0 && d > 0 ? d - GEO__STRIDE + GEO__LEAF_K(v) + 1 : d;
+    *near = n;
     return v;
 }
 
-static uint32_t walk128(const uint32_t *node, const uint8_t *addr, unsigned *used)
+static uint32_t walk128(const uint32_t *node, const uint8_t *addr, unsigned *used,
+                        unsigned *near)
 {
     uint64_t hi = 0, lo = 0;
     for (int i = 0; i < 8; i++) {
@@ -279,18 +289,23 @@ static uint32_t walk128(const uint32_t *node, const uint8_t *addr, unsigned *use
         lo = lo << 8 | addr[8 + i];
     }
     uint32_t v = 0;
-    unsigned d = 0;
+    unsigned d = 0, n = NO_NEAR;
     while ((v & GEO__LEAF) == 0 && d < 64) {
-        v = node[16 * (size_t)v + (hi >> 60)];
+        v = node[16 * (size_t)GEO__NODE(v) + (hi >> 60)];
         hi <<= 4;
         d += GEO__STRIDE;
+        if (n == NO_NEAR && (v & (GEO__LEAF | GEO__NEAR)) != 0)
+            n = d - GEO__STRIDE + GEO__NEAR_M(v) + 1;
     }
     while ((v & GEO__LEAF) == 0 && d < 128) {
-        v = node[16 * (size_t)v + (lo >> 60)];
+        v = node[16 * (size_t)GEO__NODE(v) + (lo >> 60)];
         lo <<= 4;
         d += GEO__STRIDE;
+        if (n == NO_NEAR && (v & (GEO__LEAF | GEO__NEAR)) != 0)
+            n = d - GEO__STRIDE + GEO__NEAR_M(v) + 1;
     }
     *used = (v & GEO__LEAF) != 0 ? d - GEO__STRIDE + GEO__LEAF_K(v) + 1 : d;
+    *near = n;
     return v;
 }
 
@@ -298,6 +313,7 @@ void geo_lookup(const struct geo *g, int family, const uint8_t *addr, struct geo
 {
     r->rank = g->pool.v + g->default_rank;
     r->scope = 0;
+    r->scope_nearest = 0;
     r->source = GEO_SRC_DEFAULT;
     r->loc = 0;
     r->family = 0;
@@ -316,36 +332,42 @@ void geo_lookup(const struct geo *g, int family, const uint8_t *addr, struct geo
         int32_t e = geo__nets_match(g, t, addr, &min_scope);
         if (e >= 0) {
             r->rank = g->pool.v + g->nets_rank[g->nets[e].region];
-            r->scope = min_scope;
+            r->scope = r->scope_nearest = min_scope;
             r->source = GEO_SRC_NETS;
             r->loc = GEO__LOC_NET | (uint32_t)e;
             return;
         }
     }
     if (!g->has_db) {
-        r->scope = min_scope;
+        r->scope = r->scope_nearest = min_scope;
         return;
     }
 
     const struct geo__tree *tr = &g->tree;
     uint32_t v = GEO__LEAF;
-    unsigned used = 0, scope = 0;
+    unsigned used = 0, scope = 0, near = NO_NEAR;
+    bool all_near = tr->root_near;
     if (family == AF_INET) {
         uint32_t a =
             (uint32_t)addr[0] << 24 | (uint32_t)addr[1] << 16 | (uint32_t)addr[2] << 8 | addr[3];
         if (tr->bits == 32) {
-            v = walk32(tr->node, 0, a, &used);
+            v = walk32(tr->node, 0, a, &used, &near);
             scope = used;
         } else {
             /* IPv4 lives at ::/96; its 96 leading bits are not the client's, so a leaf met
              * above them (v4_depth < 96) covers all of IPv4: scope 0. */
-            v = walk32(tr->node, tr->v4_start, a, &used);
+            v = walk32(tr->node, tr->v4_start, a, &used, &near);
             scope = tr->v4_depth == 96 ? used : 0;
+            all_near = tr->v4_near;
         }
     } else if (tr->bits == 128) {
-        v = walk128(tr->node, addr, &used);
+        v = walk128(tr->node, addr, &used, &near);
         scope = used;
     } /* else: IPv6 in an IPv4-only database: no data for the whole family, scope 0 */
+    if (all_near)
+        near = 0;
+    else if (near > scope)
+        near = scope; /* no step (a leaf at the start), or a leaf's own network */
     if ((v & GEO__LEAF) != 0 && GEO__LEAF_REC(v) != 0) {
         const struct geo__rec *rec = &g->recs[GEO__LEAF_REC(v) - 1];
         r->rank = g->pool.v + rec->rank;
@@ -353,4 +375,5 @@ void geo_lookup(const struct geo *g, int family, const uint8_t *addr, struct geo
         r->loc = GEO__LEAF_REC(v);
     }
     r->scope = (uint8_t)(scope > min_scope ? scope : min_scope);
+    r->scope_nearest = (uint8_t)(near > min_scope ? near : min_scope);
 }

@@ -39,6 +39,9 @@ struct geo_config {
     size_t nnets;
     const struct geo_pin *pins;
     size_t npins;
+    /* false (the default): geo_result.scope_nearest is the widest network whose addresses
+     * all have the same nearest region; true: it equals scope (the same whole ranking). */
+    bool ranking_scope;
 };
 
 enum geo_source {
@@ -53,6 +56,10 @@ enum geo_source {
 struct geo_result {
     const uint16_t *rank; /* nregions region indexes, nearest first; borrowed from geo */
     uint8_t scope;        /* ECS scope: prefix length of the deciding network */
+    /* The scope of an answer from rank[0], the nearest region: the widest network around
+     * the address whose addresses all have rank[0] first (their later regions may differ);
+     * <= scope. Any answer decided by rank[0] alone holds for that whole network. */
+    uint8_t scope_nearest;
     enum geo_source source;
     uint32_t loc; /* opaque location id for geo_describe() */
     /* the address as looked up (IPv4-mapped made AF_INET), for geo_describe() */

@@ -11,13 +11,21 @@
 
 #include "geo/geo.h"
 
-/* Lookup tree values: below GEO__LEAF a node index; else a leaf met after k + 1 of the
- * node's 4 bits (k in bits 29-30) holding 0 (the empty network) or i + 1 for recs[i]. */
+/* Lookup tree values. A leaf (GEO__LEAF set) is met after k + 1 of the node's 4 bits (k in
+ * bits 29-30) and holds 0 (the empty network) or i + 1 for recs[i] in bits 0-26. Else the
+ * value is a node index (bits 0-26), with GEO__NEAR (bit 30) when some network on the way
+ * to it, inside the parent node, has one nearest region throughout. A leaf has that too
+ * (itself at least). Then m - 1 in bits 27-28 says where: that network is m (1..4) bits
+ * below the parent node's own prefix (see geo_lookup: the nearest-region scope). */
 #define GEO__LEAF 0x80000000u
+#define GEO__NEAR 0x40000000u
 #define GEO__LEAF_K(v) (((v) >> 29) & 3u)
-#define GEO__LEAF_REC(v) ((v)&0x1fffffffu)
-#define GEO__MAX_RECS 0x1ffffffeu
-#define GEO__MAX_NODES 0x7fffffffu
+#define GEO__NEAR_M(v) (((v) >> 27) & 3u)
+#define GEO__LEAF_REC(v) ((v)&0x07ffffffu)
+#define GEO__NODE(v) ((v)&0x07ffffffu)
+#define GEO__MAX_RECS 0x07fffffeu
+#define GEO__MAX_NODES 0x7fffffffu      /* MMDB nodes */
+#define GEO__MAX_TREE_NODES 0x07ffffffu /* lookup nodes */
 #define GEO__STRIDE 4 /* address bits per lookup node: 16 slots of 4 bytes, one cache line */
 
 /* Opaque location ids in geo_result.loc: 0 none, an answer class (recs[]) index + 1, or
@@ -50,6 +58,8 @@ struct geo__tree {
     uint8_t bits;      /* 32 (IPv4 tree) or 128 */
     uint32_t v4_start; /* value reached after 96 zero bits (IPv6 tree) */
     uint8_t v4_depth;  /* bits consumed to reach v4_start: 96, or less at a leaf */
+    bool root_near;    /* the whole tree has one nearest region */
+    bool v4_near;      /* all of IPv4 (::/96 of an IPv6 tree) has one nearest region */
 };
 
 /* Path-compressed binary trie of the nets entries of one family: a node is an entry or a
@@ -95,6 +105,7 @@ struct geo {
     struct geo__tree tree;
     struct geo__rec *recs;
     uint32_t nrecs;
+    bool ranking_scope; /* geo_config.ranking_scope: no nearest-region merging */
 };
 
 /* Write "fmt..." to errbuf (when not NULL) and return code. */

@@ -34,10 +34,13 @@ struct walk {
     /* MMDB node -> what it collapses to: a leaf value (0 = no data, i + 1 = recs[i])
      * when every address below it gets the same answer, else KEEP (it stays a node) */
     uint32_t *memo;
+    /* MMDB node -> the nearest region (rank[0]) every address below it gets, or MIXED */
+    uint8_t *near;
 };
 
 #define KEEP 0xffffffffu
 #define UNSET 0xfffffffeu
+#define MIXED 0xffu /* GEO_MAX_REGIONS is below it */
 
 /* Both records of MMDB node n, for the three record sizes the format defines. */
 static void read_node(const MMDB_s *m, uint32_t n, uint32_t rec[2])
@@ -301,10 +304,25 @@ static int leaf_of(struct walk *w, uint32_t v, uint32_t *out)
     return rc;
 }
 
+/* The nearest region of leaf value lv (0 = no data: the default order's first). */
+static uint8_t leaf_near(const struct walk *w, uint32_t lv)
+{
+    const struct geo *g = w->g;
+    return (uint8_t)(lv == 0 ? g->order[0] : g->pool.v[g->recs[lv - 1].rank]);
+}
+
+/* The nearest region of every address below MMDB record value v (leaf value lv, from
+ * leaf_of), or MIXED. */
+static uint8_t near_of(const struct walk *w, uint32_t v, uint32_t lv)
+{
+    return lv != KEEP ? leaf_near(w, lv) : w->near[v];
+}
+
 /* Merge by answer: bottom up over the checked tree, a node whose two halves get the same
  * answer (both collapse to the same leaf value) becomes that leaf, so a lookup stops at the
  * widest network that answers alike and its depth, the ECS scope, is that network's. Nodes
- * shared by several paths (the IPv4 aliases) are visited once. */
+ * shared by several paths (the IPv4 aliases) are visited once. On the way each node learns
+ * whether its addresses share one nearest region (near[]): the nearest-region scope. */
 static int collapse(struct walk *w)
 {
     const MMDB_s *m = &w->g->mmdb;
@@ -313,7 +331,8 @@ static int collapse(struct walk *w)
         uint8_t side;
     } stack[130];
     w->memo = malloc((size_t)w->nodes * sizeof(*w->memo));
-    if (w->memo == NULL)
+    w->near = malloc(w->nodes);
+    if (w->memo == NULL || w->near == NULL)
         return geo__err(w->errbuf, w->errlen, -ENOMEM, "%s: out of memory", w->path);
     for (uint32_t i = 0; i < w->nodes; i++)
         w->memo[i] = UNSET;
@@ -334,7 +353,11 @@ static int collapse(struct walk *w)
         rc = leaf_of(w, rec[0], &a);
         if (rc == 0)
             rc = leaf_of(w, rec[1], &b);
+        if (rc != 0)
+            break;
         w->memo[f->node] = a != KEEP && a == b ? a : KEEP;
+        uint8_t na = near_of(w, rec[0], a), nb = near_of(w, rec[1], b);
+        w->near[f->node] = na == nb && !w->g->ranking_scope ? na : MIXED;
         sp--;
     }
     return rc;
@@ -342,16 +365,21 @@ static int collapse(struct walk *w)
 
 /* The 16 slots of the lookup node rooted at MMDB node b: walk 4 levels of b's subtree,
  * one level at a time; a leaf met early fills every slot below it. Node slots hold MMDB
- * node numbers here; build_tree() renumbers them. */
-static int expand(struct walk *w, uint32_t b, uint32_t slot[16])
+ * node numbers here; build_tree() renumbers them and adds near[j]: m (1..4) when the
+ * network m bits below b on the way to slot j has one nearest region, else 0. A leaf
+ * carries its m itself. */
+static int expand(struct walk *w, uint32_t b, uint32_t slot[16], uint8_t near[16])
 {
     uint32_t cur[16], nxt[16];
+    uint8_t cm[16], nm[16];
     size_t ncur = 1;
     cur[0] = b;
+    cm[0] = 0;
     for (unsigned k = 0; k < GEO__STRIDE; k++) {
         for (size_t j = 0; j < ncur; j++) {
             if ((cur[j] & GEO__LEAF) != 0) {
                 nxt[2 * j] = nxt[2 * j + 1] = cur[j];
+                nm[2 * j] = nm[2 * j + 1] = cm[j];
                 continue;
             }
             uint32_t rec[2];
@@ -361,13 +389,21 @@ static int expand(struct walk *w, uint32_t b, uint32_t slot[16])
                 int rc = leaf_of(w, v, &leaf);
                 if (rc != 0)
                     return rc;
-                nxt[2 * j + (size_t)s] = leaf == KEEP ? v : GEO__LEAF | k << 29 | leaf;
+                /* the highest such network wins: it holds the lower ones */
+                uint8_t m = cm[j];
+                if (m == 0 && (leaf != KEEP || w->near[v] != MIXED))
+                    m = (uint8_t)(k + 1);
+                nm[2 * j + (size_t)s] = m;
+                nxt[2 * j + (size_t)s] =
+                    leaf == KEEP ? v : GEO__LEAF | k << 29 | (uint32_t)(m - 1) << 27 | leaf;
             }
         }
         ncur *= 2;
         memcpy(cur, nxt, ncur * sizeof(*cur));
+        memcpy(cm, nm, ncur);
     }
     memcpy(slot, cur, sizeof(cur));
+    memcpy(near, cm, sizeof(cm));
     return 0;
 }
 
@@ -426,16 +462,22 @@ static int build_tree(struct walk *w, uint32_t reach)
             cap *= 2;
         }
         uint32_t *slot = t->node + 16 * (size_t)head;
-        rc = expand(w, queue[head], slot);
+        uint8_t near[16];
+        rc = expand(w, queue[head], slot, near);
         for (int j = 0; j < 16 && rc == 0; j++) {
             uint32_t v = slot[j];
             if ((v & GEO__LEAF) != 0)
                 continue;
             if (id[v] == NO_ID) {
+                if (tail > GEO__MAX_TREE_NODES) {
+                    rc = geo__err(w->errbuf, w->errlen, -EBADMSG, "%s: search tree too large",
+                                  w->path);
+                    break;
+                }
                 id[v] = tail; /* at most one lookup node per reachable MMDB node */
                 queue[tail++] = v;
             }
-            slot[j] = id[v];
+            slot[j] = id[v] | (near[j] != 0 ? GEO__NEAR | (uint32_t)(near[j] - 1) << 27 : 0);
         }
         t->nnodes = head + 1;
     }
@@ -447,15 +489,19 @@ out:
     return rc;
 }
 
-/* Where IPv4 starts in an IPv6 tree: after 96 zero bits, or at a leaf above them. */
+/* Where IPv4 starts in an IPv6 tree: after 96 zero bits, or at a leaf above them; and
+ * whether a network on the way, so all of IPv4, has one nearest region. */
 static void find_v4_start(struct geo__tree *t)
 {
     uint32_t v = 0;
     unsigned d = 0;
+    t->v4_near = t->root_near;
     if (t->bits == 128) {
         while (d < 96 && (v & GEO__LEAF) == 0) {
-            v = t->node[16 * (size_t)v];
+            v = t->node[16 * (size_t)GEO__NODE(v)];
             d += GEO__STRIDE;
+            if ((v & (GEO__LEAF | GEO__NEAR)) != 0)
+                t->v4_near = true;
         }
         if ((v & GEO__LEAF) != 0)
             d = d - GEO__STRIDE + GEO__LEAF_K(v) + 1;
@@ -522,13 +568,16 @@ int geo__db_open(struct geo *g, const char *path, char *errbuf, size_t errlen)
     int rc = check_tree(&w, &reach);
     if (rc == 0)
         rc = collapse(&w);
-    if (rc == 0)
+    if (rc == 0) {
+        g->tree.root_near = w.memo[0] != KEEP || w.near[0] != MIXED;
         rc = build_tree(&w, reach);
+    }
     free(w.hkey);
     free(w.hval);
     free(w.ckey);
     free(w.cval);
     free(w.memo);
+    free(w.near);
     if (rc != 0)
         return rc;
     if (w.with_data == 0)

@@ -439,6 +439,9 @@ static void decide_nearest(const struct gslb *g, const struct gslb_service *s,
             } else if (region != first || degraded(g, list, n)) {
                 d->reason = GSLB_R_FAILOVER;
             }
+            /* everything above was decided by rank[0] alone (the regions after it were
+             * not looked at), so every client with the same nearest region gets it */
+            d->by_nearest = i == 0;
             return;
         }
     }
@@ -489,6 +492,7 @@ static void decide_init(struct gslb_decision *d)
     d->all_addrs = false;
     d->scope = 0;
     d->used_geo = false;
+    d->by_nearest = false;
     d->namong = 0;
 }
 
@@ -525,17 +529,17 @@ void gslb_decide(const struct gslb *g, const struct gslb_service *s, int family,
         else
             geo_lookup(g->geo, AF_INET, (const uint8_t *)"\0\0\0\0", &d->geo);
         d->used_geo = true;
-        /* location matters only when the service spans regions (ECS-G1) */
-        if (!s->one_region && addr != NULL) {
-            d->scope = d->geo.scope;
-            /* geo answers a v4-mapped IPv6 address in IPv4 terms; the scope goes back in
-             * the query's family, where the IPv4 space starts at bit 96 */
-            static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-            if (family == AF_INET6 && memcmp(addr, mapped, 12) == 0)
-                d->scope = (uint8_t)(d->scope + 96);
-        }
     }
     decide_policy(g, s, rnd, d);
+    /* location matters only when the service spans regions (ECS-G1) */
+    if (d->used_geo && !s->one_region && addr != NULL && d->reason != GSLB_R_SERVFAIL) {
+        d->scope = d->by_nearest ? d->geo.scope_nearest : d->geo.scope;
+        /* geo answers a v4-mapped IPv6 address in IPv4 terms; the scope goes back in
+         * the query's family, where the IPv4 space starts at bit 96 */
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (family == AF_INET6 && memcmp(addr, mapped, 12) == 0)
+            d->scope = (uint8_t)(d->scope + 96);
+    }
 }
 
 void gslb_decide_rank(const struct gslb *g, const struct gslb_service *s, const uint16_t *rank,

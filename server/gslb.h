@@ -125,6 +125,8 @@ struct gslb_decision {
     bool all_addrs; /* fail-open: every address, not only those up */
     struct geo_result geo;
     bool used_geo;
+    bool by_nearest; /* the client's nearest region (geo.rank[0]) answered: the scope is
+                        geo.scope_nearest, the network that shares that region */
     /* a weighted pick: the clusters it chose among (namong 0 or 1: there was no split) */
     const uint32_t *among;
     uint32_t namong;

@@ -381,6 +381,18 @@ static bool compare_one(const struct geo *g, const MMDB_s *m, int family, const 
         assert_int_equal(o.loc, r.loc);
         assert_int_equal(o.scope, r.scope);
     }
+    /* the nearest-region network: no narrower than the ranking's, and its first and last
+     * address have the same nearest region (and the same network) */
+    assert_true(r.scope_nearest <= r.scope);
+    for (int ones = 0; ones < 2 && r.scope_nearest < r.scope; ones++) {
+        uint8_t b[16];
+        memcpy(b, a, v4 ? 4 : 16);
+        host_bits(b, r.scope_nearest, bits, ones);
+        struct geo_result o;
+        geo_lookup(g, family, b, &o);
+        assert_int_equal(o.rank[0], r.rank[0]);
+        assert_int_equal(o.scope_nearest, r.scope_nearest);
+    }
     return r.scope < want_scope;
 }
 
@@ -515,6 +527,97 @@ static void test_merge_by_answer(void **state)
     geo_free(g);
 }
 
+/* Do the first p bits of a and b match? */
+static bool same_prefix(const uint8_t *a, const uint8_t *b, unsigned p)
+{
+    for (unsigned i = 0; i < p; i++)
+        if (((a[i >> 3] ^ b[i >> 3]) & (0x80u >> (i & 7))) != 0)
+            return false;
+    return true;
+}
+
+/* The widest network around a (bits long) whose leaf networks all rank the same region
+ * first, the slow way: every prefix length, every leaf network it overlaps. */
+static unsigned brute_scope_nearest(const struct geo *g, int family, const struct leaf *lv,
+                                    size_t n, const uint8_t *a, unsigned bits)
+{
+    for (unsigned p = 0; p <= bits; p++) {
+        int first = -1;
+        bool uniform = true;
+        for (size_t i = 0; i < n && uniform; i++) {
+            unsigned common = lv[i].prefix < p ? lv[i].prefix : p;
+            if (!same_prefix(lv[i].addr, a, common))
+                continue;
+            struct geo_result o;
+            geo_lookup(g, family, lv[i].addr, &o);
+            if (first < 0)
+                first = o.rank[0];
+            else if (o.rank[0] != first)
+                uniform = false;
+        }
+        if (uniform)
+            return p;
+    }
+    return bits;
+}
+
+/* Answers from the nearest region carry the widest network whose addresses all have that
+ * nearest region (their later regions may differ): checked against a brute-force search
+ * on every leaf network; with ranking_scope it stays the ranking's network. */
+static void test_scope_nearest(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const srcs[] = {"merge.txt", "city.txt", "city4.txt"};
+    for (int k = 0; k < 3; k++) {
+        char path[300], name[32];
+        snprintf(name, sizeof(name), "near%d.mmdb", k);
+        build_db(&f->dir, "", srcs[k], name, path, sizeof(path));
+        MMDB_s m;
+        assert_int_equal(MMDB_open(path, MMDB_MODE_MMAP, &m), MMDB_SUCCESS);
+        struct leaf *lv = malloc(4096 * sizeof(*lv));
+        assert_non_null(lv);
+        size_t n = enum_leaves(&m, lv, 4096);
+        assert_true(n > 0 && n < 4096);
+        unsigned bits = m.metadata.ip_version == 4 ? 32 : 128;
+        int family = bits == 32 ? AF_INET : AF_INET6;
+        struct geo_config c = test_config(path);
+        struct geo *g = open_ok(&c);
+        c.ranking_scope = true;
+        struct geo *gr = open_ok(&c);
+        size_t wider = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint8_t a[16];
+            memcpy(a, lv[i].addr, 16);
+            if (family == AF_INET6 && memcmp(a, v4mapped_prefix, 12) == 0)
+                continue; /* looked up as IPv4, in IPv4 terms */
+            for (int ones = 0; ones < 2; ones++) {
+                host_bits(a, lv[i].prefix, bits, ones);
+                struct geo_result r, rr;
+                geo_lookup(g, family, a, &r);
+                geo_lookup(gr, family, a, &rr);
+                assert_int_equal(r.scope, rr.scope);
+                assert_int_equal(rr.scope_nearest, rr.scope);
+                unsigned want = brute_scope_nearest(g, family, lv, n, a, bits);
+                if (r.scope_nearest != want) {
+                    char text[64];
+                    inet_ntop(family, a, text, sizeof(text));
+                    fprintf(stderr, "%s: scope %u, nearest scope %u, brute force %u\n", text,
+                            r.scope, r.scope_nearest, want);
+                }
+                assert_int_equal(r.scope_nearest, want);
+                wider += r.scope_nearest < r.scope;
+            }
+        }
+        printf("    %s: %zu leaf networks, %zu addresses with a wider nearest-region scope\n",
+               srcs[k], n, wider);
+        assert_true(wider > 0);
+        geo_free(g);
+        geo_free(gr);
+        free(lv);
+        MMDB_close(&m);
+    }
+}
+
 /* One of MaxMind's test databases against libmaxminddb (skipped when absent). */
 static void agree_maxmind(const char *name)
 {
@@ -571,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_agree_record_sizes),
         cmocka_unit_test(test_merge_by_answer),
+        cmocka_unit_test(test_scope_nearest),
         cmocka_unit_test(test_agree_geoip2_city),
         cmocka_unit_test(test_agree_geolite2_city),
         cmocka_unit_test(test_agree_geoip2_country),
