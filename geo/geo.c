@@ -263,17 +263,26 @@ static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 /* Follow the address 4 bits at a time from node value v until a leaf. *used gets the bits
  * consumed up to the leaf; a validated tree always ends in a leaf within the address.
  * *near gets the prefix length of the first (widest) network on the way with one nearest
- * region, NO_NEAR when there was no step. */
+ * region, NO_NEAR when there was no step. Node values carry a flag only where that
+ * network starts (see geo_int.h): one mask, then bare indexes again. */
 static uint32_t walk32(const uint32_t *node, uint32_t v, uint32_t a, unsigned *used,
                        unsigned *near)
 {
     unsigned d = 0, n = NO_NEAR;
-    while ((v & GEO__LEAF) == 0 && d < 32) {
-        v = node[16 * (size_t)GEO__NODE(v) + (a >> 28)];
+    v = GEO__NODE(v) | (v & GEO__LEAF);
+    while ((v & (GEO__LEAF | GEO__NEAR)) == 0 && d < 32) {
+        v = node[16 * (size_t)v + (a >> 28)];
         a <<= 4;
         d += GEO__STRIDE;
-        if (n == NO_NEAR && (v & (GEO__LEAF | GEO__NEAR)) != 0)
-            n = d - GEO__STRIDE + GEO__NEAR_M(v) + 1;
+    }
+    if (d > 0)
+        n = d - GEO__STRIDE + GEO__NEAR_M(v) + 1;
+    if ((v & GEO__LEAF) == 0)
+        v = GEO__NODE(v);
+    while ((v & GEO__LEAF) == 0 && d < 32) {
+        v = node[16 * (size_t)v + (a >> 28)];
+        a <<= 4;
+        d += GEO__STRIDE;
     }
     *used = (v & GEO__LEAF) != 0 && d > 0 ? d - GEO__STRIDE + GEO__LEAF_K(v) + 1 : d;
     *near = n;
@@ -290,19 +299,29 @@ static uint32_t walk128(const uint32_t *node, const uint8_t *addr, unsigned *use
     }
     uint32_t v = 0;
     unsigned d = 0, n = NO_NEAR;
-    while ((v & GEO__LEAF) == 0 && d < 64) {
-        v = node[16 * (size_t)GEO__NODE(v) + (hi >> 60)];
+    while ((v & (GEO__LEAF | GEO__NEAR)) == 0 && d < 64) {
+        v = node[16 * (size_t)v + (hi >> 60)];
         hi <<= 4;
         d += GEO__STRIDE;
-        if (n == NO_NEAR && (v & (GEO__LEAF | GEO__NEAR)) != 0)
-            n = d - GEO__STRIDE + GEO__NEAR_M(v) + 1;
     }
-    while ((v & GEO__LEAF) == 0 && d < 128) {
-        v = node[16 * (size_t)GEO__NODE(v) + (lo >> 60)];
+    while ((v & (GEO__LEAF | GEO__NEAR)) == 0 && d < 128) {
+        v = node[16 * (size_t)v + (lo >> 60)];
         lo <<= 4;
         d += GEO__STRIDE;
-        if (n == NO_NEAR && (v & (GEO__LEAF | GEO__NEAR)) != 0)
-            n = d - GEO__STRIDE + GEO__NEAR_M(v) + 1;
+    }
+    if (d > 0)
+        n = d - GEO__STRIDE + GEO__NEAR_M(v) + 1;
+    if ((v & GEO__LEAF) == 0)
+        v = GEO__NODE(v);
+    while ((v & GEO__LEAF) == 0 && d < 64) {
+        v = node[16 * (size_t)v + (hi >> 60)];
+        hi <<= 4;
+        d += GEO__STRIDE;
+    }
+    while ((v & GEO__LEAF) == 0 && d < 128) {
+        v = node[16 * (size_t)v + (lo >> 60)];
+        lo <<= 4;
+        d += GEO__STRIDE;
     }
     *used = (v & GEO__LEAF) != 0 ? d - GEO__STRIDE + GEO__LEAF_K(v) + 1 : d;
     *near = n;

@@ -13,10 +13,12 @@
 
 /* Lookup tree values. A leaf (GEO__LEAF set) is met after k + 1 of the node's 4 bits (k in
  * bits 29-30) and holds 0 (the empty network) or i + 1 for recs[i] in bits 0-26. Else the
- * value is a node index (bits 0-26), with GEO__NEAR (bit 30) when some network on the way
- * to it, inside the parent node, has one nearest region throughout. A leaf has that too
- * (itself at least). Then m - 1 in bits 27-28 says where: that network is m (1..4) bits
- * below the parent node's own prefix (see geo_lookup: the nearest-region scope). */
+ * value is a node index (bits 0-26), with GEO__NEAR (bit 30) where the widest network with
+ * one nearest region throughout starts: some network on the way to it, inside the parent
+ * node, has one nearest region and the parent node's own network does not. A leaf has
+ * that too (itself at least). Then m - 1 in bits 27-28 says where: that network is m
+ * (1..4) bits below the parent node's own prefix (see geo_lookup: the nearest-region
+ * scope). Node values below a flagged one are bare indexes. */
 #define GEO__LEAF 0x80000000u
 #define GEO__NEAR 0x40000000u
 #define GEO__LEAF_K(v) (((v) >> 29) & 3u)

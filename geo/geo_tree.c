@@ -477,7 +477,12 @@ static int build_tree(struct walk *w, uint32_t reach)
                 id[v] = tail; /* at most one lookup node per reachable MMDB node */
                 queue[tail++] = v;
             }
-            slot[j] = id[v] | (near[j] != 0 ? GEO__NEAR | (uint32_t)(near[j] - 1) << 27 : 0);
+            /* only where the network of one nearest region starts: below it node values
+             * stay bare indexes, so the rest of a lookup needs no masking */
+            if (near[j] != 0 && w->near[queue[head]] == MIXED)
+                slot[j] = id[v] | GEO__NEAR | (uint32_t)(near[j] - 1) << 27;
+            else
+                slot[j] = id[v];
         }
         t->nnodes = head + 1;
     }
