@@ -190,6 +190,13 @@ struct conf_geo {
     size_t nnets;
     struct conf_pin *pins;
     size_t npins;
+    int ecs_scope; /* enum conf_ecs_scope */
+};
+
+/* geoip.ecs_scope: what the ECS scope of an answer from the client's nearest region is */
+enum conf_ecs_scope {
+    CONF_ECS_SCOPE_NEAREST = 0, /* the widest network with the same nearest region */
+    CONF_ECS_SCOPE_RANKING,     /* the widest network with the same whole ranking */
 };
 
 struct conf {

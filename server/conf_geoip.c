@@ -1,4 +1,5 @@
-/* conf_geoip.c: reads $.geoip (nets, nets_file, pins, default region order) into struct conf. */
+/* conf_geoip.c: reads $.geoip (nets, nets_file, pins, default region order, ECS scope) into
+ * struct conf. */
 #include "conf.h"
 
 #include <arpa/inet.h>
@@ -434,8 +435,12 @@ static int geo_order_elem(struct conf_loader *ld, json_t *v, void *base)
                           &geo->default_order, &geo->ndefault_order);
 }
 
+static const char *const ecs_scope_names[] = {"nearest", "ranking", NULL};
+
 static const struct conf_item geo_items[] = {
     {"database", IT_PATH, .offset = offsetof(struct conf_geo, database)},
+    {"ecs_scope", IT_ENUM, .offset = offsetof(struct conf_geo, ecs_scope), .names = ecs_scope_names,
+     .def = CONF_ECS_SCOPE_NEAREST},
     {"default_order", IT_LIST, .min = 1, .max = CONF_REGIONS_MAX, .fn = geo_order_elem,
      .what = "region names"},
     {"nets", IT_CUSTOM, .fn = geo_nets},

@@ -106,6 +106,7 @@ static int build_geo(const struct conf *c, struct gslb *g, struct err *e)
         .nnets = c->geo.nnets,
         .pins = pins,
         .npins = c->geo.npins,
+        .ranking_scope = c->geo.ecs_scope == CONF_ECS_SCOPE_RANKING,
     };
     char msg[512] = "";
     rc = geo_open(&gc, &g->geo, msg, sizeof(msg));

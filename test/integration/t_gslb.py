@@ -238,9 +238,9 @@ def t_default():
             "ECS 10.99.1.0/24 (no record): default order -> us-east, scope 10 (the empty "
             "network 10.64.0.0/10 around it)", lambda: r.text)
     r = dig("api.gslb.test", "A", "10.14.7.0/24")
-    R.check(set(r.rdatas("A")) == API_A["us-east"] and r.scope() == 16, "LOC-5",
+    R.check(set(r.rdatas("A")) == API_A["us-east"] and r.scope() == 15, "LOC-5",
             "ECS 10.14.7.0/24 (a record without any location): default order -> us-east, "
-            "scope 16", lambda: r.text)
+            "scope 15 (10.15.0.0/16 has no record: nearest to us-east too)", lambda: r.text)
     r = dig("api.gslb.test", "A", "192.168.1.0/24")
     R.check(set(r.rdatas("A")) == API_A["us-east"], "LOC-5",
             "ECS 192.168.1.0/24 (private, unknown): default order -> us-east", lambda: r.text)
@@ -291,7 +291,11 @@ PINS = [
 def t_pins():
     for ecs, where, region, source, coords in PINS:
         r = check_client("LOC-4", ecs, where, region)
-        R.check(r.scope() == 16, "ECS-G1", "pinned %s: scope 16 (MMDB /16)" % ecs,
+        # the nearest region answers: the widest network nearest to it (10.8.0.0/16 has no
+        # record, default order: us-east first, like pinned Sydney next door)
+        want = 15 if ecs.startswith("10.9.") else 16
+        R.check(r.scope() == want, "ECS-G1", "pinned %s: scope %d (MMDB /16%s)" %
+                (ecs, want, ", merged with 10.8.0.0/16" if want == 15 else ""),
                 "got CLIENT-SUBNET %s" % (r.ecs,))
         j, raw = L.explain(S.conf, "api.gslb.test", "A", "127.0.0.1", ecs)
         ok = j is not None and j["location"].get("source") == source and \
@@ -938,13 +942,14 @@ def t_geo_compat():
     try:
         for ecs, where, addr, scope in (("81.2.69.142/32", "London", "192.0.2.91", 31),
                                         ("216.160.83.56/32", "Milton WA", "203.0.113.91", 29),
-                                        ("2001:218::/32", "Japan", "203.0.113.92", 32)):
+                                        ("2001:218::/32", "Japan", "203.0.113.92", 23)):
             r = L.dig("api.gslb.test", "A", port, subnet=ecs)
             R.check(r.status == "NOERROR" and r.rdatas("A") == [addr], "LOC-3",
                     "t_geo_compat: +subnet=%s (%s) -> %s" % (ecs, where, addr),
                     lambda: r.text)
             R.check(r.scope() == scope, "ECS-G1", "t_geo_compat: +subnet=%s scope %d "
-                    "(the record's network)" % (ecs, scope), "got %s" % (r.ecs,))
+                    "(the widest network nearest to the same region)" % (ecs, scope),
+                    "got %s" % (r.ecs,))
         r = L.dig("api.gslb.test", "A", port, subnet="10.0.0.0/8")
         R.check(r.rdatas("A") == ["203.0.113.92"], "LOC-5", "t_geo_compat: +subnet=10.0.0.0/8 "
                 "(no record) -> default order (tokyo)", lambda: r.text)
