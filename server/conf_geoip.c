@@ -439,10 +439,10 @@ static const char *const ecs_scope_names[] = {"nearest", "ranking", NULL};
 
 static const struct conf_item geo_items[] = {
     {"database", IT_PATH, .offset = offsetof(struct conf_geo, database)},
-    {"ecs_scope", IT_ENUM, .offset = offsetof(struct conf_geo, ecs_scope), .names = ecs_scope_names,
-     .def = CONF_ECS_SCOPE_NEAREST},
     {"default_order", IT_LIST, .min = 1, .max = CONF_REGIONS_MAX, .fn = geo_order_elem,
      .what = "region names"},
+    {"ecs_scope", IT_ENUM, .offset = offsetof(struct conf_geo, ecs_scope), .names = ecs_scope_names,
+     .def = CONF_ECS_SCOPE_NEAREST},
     {"nets", IT_CUSTOM, .fn = geo_nets},
     {"nets_file", IT_CUSTOM, .fn = geo_nets_file},
     {"pin", IT_CUSTOM, .fn = geo_pins},

@@ -83,6 +83,7 @@ static void test_every_key(void **state)
     struct conf *c = load_ok(DATA "good_gslb.json");
     /* regions: eu-central 0, eu-west 1, us-east 2, edge-1 3 */
     assert_string_equal(c->geo.database, "/usr/share/GeoIP/GeoLite2-City.mmdb");
+    assert_int_equal(c->geo.ecs_scope, CONF_ECS_SCOPE_NEAREST); /* the default */
     assert_int_equal(c->geo.ndefault_order, 2);
     assert_int_equal(c->geo.default_order[0], 2);
     assert_int_equal(c->geo.default_order[1], 1);
@@ -212,8 +213,12 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
     {"\"geoip\": []", NULL, GSLBD_EINVAL, ":3:10: $.geoip: must be an object"},
     {"\"geoip\": {\"netsfile\": \"nets.txt\"}", NULL, GSLBD_EINVAL,
-     ":3:11: $.geoip.netsfile: unknown key (known keys: database, default_order, nets, nets_file, "
-     "pin, and \"$comment\" for notes)"},
+     ":3:11: $.geoip.netsfile: unknown key (known keys: database, default_order, ecs_scope, nets, "
+     "nets_file, pin, and \"$comment\" for notes)"},
+    {"\"geoip\": {\"ecs_scope\": \"widest\"}", NULL, GSLBD_EINVAL, 
+     ":3:24: $.geoip.ecs_scope: must be one of \"nearest\", \"ranking\""},
+    {"\"geoip\": {\"ecs_scope\": 1}", NULL, GSLBD_EINVAL, 
+     ":3:24: $.geoip.ecs_scope: must be one of \"nearest\", \"ranking\""},
     {"\"geoip\": {\"database\": \"\"}", NULL, GSLBD_EINVAL,
      ":3:23: $.geoip.database: must be a file name of 1 to 4096 bytes"},
     {"\"geoip\": {\"default_order\": []}", NULL, GSLBD_EINVAL,
@@ -358,6 +363,33 @@ static void subst_dir(const char *in, const char *dir, char *out, size_t n)
     out[o < n ? o : n - 1] = '\0';
 }
 
+/* geoip.ecs_scope: "ranking" and "nearest" as written (the default is in test_every_key). */
+static void test_ecs_scope(void **state)
+{
+    (void)state;
+    static const char *const vals[] = {"ranking", "nearest"};
+    static const int want[] = {CONF_ECS_SCOPE_RANKING, CONF_ECS_SCOPE_NEAREST};
+    for (int i = 0; i < 2; i++) {
+        char text[512];
+        snprintf(text, sizeof(text),
+                 "{\"listen\": [\"127.0.0.1\"], \"zones\": [{\"origin\": \"insure.example\", "
+                 "\"file\": \"z\"}],\n\"regions\": [{\"name\": \"eu\", \"lat\": 50, "
+                 "\"lon\": 8}],\n\"geoip\": {\"ecs_scope\": \"%s\"}\n}",
+                 vals[i]);
+        struct scratch s;
+        scratch_make(&s, text, NULL);
+        struct conf *c = NULL;
+        struct err e = {{0}};
+        int r = conf_load_file(s.conf, &c, &e);
+        if (r != 0)
+            print_error("%s\n", e.msg);
+        assert_int_equal(r, 0);
+        assert_int_equal(c->geo.ecs_scope, want[i]);
+        conf_free(c);
+        scratch_remove(&s);
+    }
+}
+
 static void test_bad(void **state)
 {
     (void)state;
@@ -395,6 +427,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_key),     cmocka_unit_test(test_nets_edges),
         cmocka_unit_test(test_nets_file_big), cmocka_unit_test(test_nets_file_empty),
+        cmocka_unit_test(test_ecs_scope),
         cmocka_unit_test(test_bad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
