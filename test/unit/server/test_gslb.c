@@ -88,6 +88,17 @@ static void test_nearest_by_nets_and_scope(void **state)
     assert_int_equal(g->clusters[d.cluster].region, 0);
     decide("near.example.", "192.0.2.200", 0, &d); /* LOC-5 default order: east */
     assert_int_equal(g->clusters[d.cluster].region, 0);
+    /* the first-ranked region answered: the nearest-region scope applies (for a nets
+     * entry it is the entry's own); a failover answer does not use it */
+    assert_string_equal(decide("near.example.", "10.1.9.9", 0, &d), "west-a");
+    assert_true(d.by_nearest);
+    assert_int_equal(d.scope, d.geo.scope_nearest);
+    set_admin("west-a", GSLB_ADMIN_DOWN);
+    assert_string_equal(decide("near.example.", "10.1.9.9", 0, &d), "east-a");
+    assert_false(d.by_nearest);
+    assert_int_equal(d.reason, GSLB_R_FAILOVER);
+    assert_int_equal(d.scope, 16);
+    reset();
 }
 
 static void test_weighted_split_accuracy(void **state)
