@@ -265,8 +265,7 @@ static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
  * *near gets the prefix length of the first (widest) network on the way with one nearest
  * region, NO_NEAR when there was no step. Node values carry a flag only where that
  * network starts (see geo_int.h): one mask, then bare indexes again. */
-static uint32_t walk32(const uint32_t *node, uint32_t v, uint32_t a, unsigned *used,
-                       unsigned *near)
+static uint32_t walk32(const uint32_t *node, uint32_t v, uint32_t a, unsigned *used, unsigned *near)
 {
     unsigned d = 0, n = NO_NEAR;
     v = GEO__NODE(v) | (v & GEO__LEAF);
@@ -289,8 +288,7 @@ static uint32_t walk32(const uint32_t *node, uint32_t v, uint32_t a, unsigned *u
     return v;
 }
 
-static uint32_t walk128(const uint32_t *node, const uint8_t *addr, unsigned *used,
-                        unsigned *near)
+static uint32_t walk128(const uint32_t *node, const uint8_t *addr, unsigned *used, unsigned *near)
 {
     uint64_t hi = 0, lo = 0;
     for (int i = 0; i < 8; i++) {

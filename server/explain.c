@@ -339,7 +339,7 @@ int explain_query(const struct view *v, const struct explain_req *r, json_t **ou
                       d->cluster >= 0 ? g->clusters[d->cluster].name : NULL, "reason",
                       gslb_reason_name(d->reason), "ttl", (int)d->ttl, "ttl_reason",
                       ttl_reason(d->reason), "ecs_scope", (int)d->scope, "scope_reason",
-                      d->scope == 0    ? "answer does not depend on the client's address"
+                      d->scope == 0   ? "answer does not depend on the client's address"
                       : d->by_nearest ? "prefix of the widest network whose clients have the "
                                         "same nearest region, which answered"
                                       : "prefix of the network whose data decided the answer"));

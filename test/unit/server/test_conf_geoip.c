@@ -215,9 +215,9 @@ static const struct bad_case bad_cases[] = {
     {"\"geoip\": {\"netsfile\": \"nets.txt\"}", NULL, GSLBD_EINVAL,
      ":3:11: $.geoip.netsfile: unknown key (known keys: database, default_order, ecs_scope, nets, "
      "nets_file, pin, and \"$comment\" for notes)"},
-    {"\"geoip\": {\"ecs_scope\": \"widest\"}", NULL, GSLBD_EINVAL, 
+    {"\"geoip\": {\"ecs_scope\": \"widest\"}", NULL, GSLBD_EINVAL,
      ":3:24: $.geoip.ecs_scope: must be one of \"nearest\", \"ranking\""},
-    {"\"geoip\": {\"ecs_scope\": 1}", NULL, GSLBD_EINVAL, 
+    {"\"geoip\": {\"ecs_scope\": 1}", NULL, GSLBD_EINVAL,
      ":3:24: $.geoip.ecs_scope: must be one of \"nearest\", \"ranking\""},
     {"\"geoip\": {\"database\": \"\"}", NULL, GSLBD_EINVAL,
      ":3:23: $.geoip.database: must be a file name of 1 to 4096 bytes"},
@@ -427,8 +427,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_key),     cmocka_unit_test(test_nets_edges),
         cmocka_unit_test(test_nets_file_big), cmocka_unit_test(test_nets_file_empty),
-        cmocka_unit_test(test_ecs_scope),
-        cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_ecs_scope),     cmocka_unit_test(test_bad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
