@@ -16,7 +16,7 @@ York) ranks us-east, eu-west, eu-central."""
 import json
 import os
 import re
-import subprocess
+import signal
 import sys
 import traceback
 
@@ -144,7 +144,7 @@ def steps():
             "--check on ecs_scope \"widest\": exit 1, gslbd.json:%d:COL names the key and "
             "the allowed values" % line, "exit %s: %s" % (p.returncode, out))
     mark = S.srv.mark()
-    S.srv.send(__import__("signal").SIGHUP)
+    S.srv.send(signal.SIGHUP)
     n = S.srv.wait_log(mark, r"reload rejected.*gslbd\.json:%d:\d+:" % line, 1, itest.slack(5.0))
     R.check(n >= 1, "ECS-G1", "SIGHUP with the bad value: reload rejected with file:line:col",
             S.srv.log_since(mark)[-800:])
