@@ -9,7 +9,7 @@ pkgs=(
   libmicrohttpd-dev liburcu-dev libcmocka-dev libssl-dev
   libmaxmind-db-writer-perl mmdb-bin
   bind9-dnsutils knot-dnsutils ldnsutils dnsperf
-  nsd gdnsd knot
+  nsd gdnsd knot unbound
   clang libclang-rt-14-dev
   procps iproute2 python3 python3-dnspython python3-jsonschema
   lintian systemd dpkg-dev
