@@ -12,8 +12,8 @@
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-# 9 keygen checks, 8 served-record checks, 7 validated names, 1 rejected
-plan $((9 + 8 + 7 + 1))
+# 9 keygen checks, 10 served-record checks, 7 validated names, 1 rejected
+plan $((9 + 10 + 7 + 1))
 require_gslbd
 
 DIR=$IT_TMP/keys
@@ -144,6 +144,16 @@ out=$(q other.test DNSKEY +dnssec)
 pass=0
 ! grep -q DNSKEY <<<"$out" && grep -q SOA <<<"$out" && pass=1
 check SIG-1 "an unsigned zone has no DNSKEY (NODATA, SOA only)" "$out" \
+    [ "$pass" = 1 ]
+# TC: 2 TXT of 180 octets fit in 512 alone, not with their RRSIG, which never comes alone
+out=$(q big.signed.test TXT +nodnssec +bufsize=512 +ignore +noall +comments +answer)
+pass=0
+! grep -qE "^;; flags:[^;]* tc[ ;]" <<<"$out" && [ "$(grep -c "IN[[:space:]]TXT" <<<"$out")" = 2 ] && pass=1
+check SIG-1 "DO=0, 512-octet buffer: the two long TXT fit, no TC" "$out" [ "$pass" = 1 ]
+out=$(q big.signed.test TXT +dnssec +bufsize=512 +ignore +noall +comments +answer)
+pass=0
+grep -qE "^;; flags:[^;]* tc[ ;]" <<<"$out" && ! grep -q "IN[[:space:]]TXT" <<<"$out" && pass=1
+check SIG-1 "DO=1, 512-octet buffer: TC, the TXT RRset not sent without its RRSIG" "$out" \
     [ "$pass" = 1 ]
 cnt=$(grep -cE "zone signed\\.test\\. signed: key tag $TAG_A, [0-9]+ signatures" "$SERVER_LOG")
 check SIG-1 "the log says the zone was signed, with its key tag" "log: $(cat "$SERVER_LOG")" \
