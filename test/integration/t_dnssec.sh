@@ -6,14 +6,18 @@
 # Then a zone signed at load, asked directly with dig (RRSIGs only with DO, the DNSKEY at
 # the apex, an unsigned zone unchanged) and through Unbound validating on loopback with a
 # trust anchor for the zone: positive answers, CNAME and DNAME chains come back with AD;
-# a zone signed by a key its anchor does not name comes back SERVFAIL.
+# a zone signed by a key its anchor does not name, an expired or not yet valid signature
+# and a signature with a bit flipped (by a proxy) come back SERVFAIL. delv with the same
+# anchor validates the same names.
 # IDs: KG-1 exit and file, KG-2 file mode, KG-3 key and DNSKEY agree, KG-4 DS and key tag,
-# KG-5 bad input; SIG-1 served records, SIG-2 validated by Unbound, SIG-3 rejected.
+# KG-5 bad input; SIG-1 served records, SIG-2 validated by Unbound, SIG-3 rejected,
+# SIG-4 validated by delv.
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-# 9 keygen checks, 10 served-record checks, 7 validated names, 1 rejected
-plan $((9 + 10 + 7 + 1))
+# 9 keygen checks, 10 served-record checks, 7 names validated by Unbound, 4 rejected,
+# the 7 names validated by delv
+plan $((9 + 10 + 7 + 4 + 7))
 require_gslbd
 
 DIR=$IT_TMP/keys
@@ -159,79 +163,137 @@ cnt=$(grep -cE "zone signed\\.test\\. signed: key tag $TAG_A, [0-9]+ signatures"
 check SIG-1 "the log says the zone was signed, with its key tag" "log: $(cat "$SERVER_LOG")" \
     [ "$cnt" = 1 ]
 
-# ---- through a validating Unbound ---------------------------------------------------------
-UPORT=$(free_port 127.0.0.1)
-UDIR=$IT_TMP/unbound
-mkdir -p "$UDIR"
-ULOG=$LOGDIR/$IT_NAME-unbound.log
-fresh_log "$ULOG"
+# ---- through validating resolvers -----------------------------------------------------------
 anchor_a=$(awk '/ DNSKEY /{print $1, "DNSKEY", $5, $6, $7, $8}' "$IT_TMP/ka.txt")
 anchor_f=$(awk '/ DNSKEY /{print $1, "DNSKEY", $5, $6, $7, $8}' "$IT_TMP/kf.txt")
-cat >"$UDIR/unbound.conf" <<EOF
-server:
-    interface: 127.0.0.1@$UPORT
-    port: $UPORT
-    do-ip6: no
-    do-not-query-localhost: no
-    username: ""
-    chroot: ""
-    directory: "$UDIR"
-    pidfile: ""
-    use-syslog: no
-    logfile: "$ULOG"
-    verbosity: 1
-    val-log-level: 2
-    num-threads: 1
-    module-config: "validator iterator"
-    access-control: 127.0.0.0/8 allow
-    qname-minimisation: no
-    local-zone: "test." nodefault
-    trust-anchor: "$anchor_a"
-    trust-anchor: "$anchor_f"
-stub-zone:
-    name: "signed.test"
-    stub-addr: 127.0.0.1@$PORT
-stub-zone:
-    name: "forged.test"
-    stub-addr: 127.0.0.1@$PORT
-remote-control:
-    control-enable: no
-EOF
-if command -v unbound >/dev/null; then
-    unbound -d -c "$UDIR/unbound.conf" </dev/null >>"$ULOG" 2>&1 &
+
+# start_unbound NAME SIGNED_PORT [SERVER LINE...]: a validating Unbound on loopback with the
+# trust anchors, signed.test asked at 127.0.0.1@SIGNED_PORT, forged.test at gslbd; sets
+# UPID, UPORT and ULOG (its fresh log); 1 if it does not answer.
+start_unbound() {
+    local name=$1 sport=$2 dir=$IT_TMP/unbound-$1 line i
+    shift 2
+    UPORT=$(free_port 127.0.0.1)
+    mkdir -p "$dir"
+    local log=$LOGDIR/$IT_NAME-unbound-$name.log
+    fresh_log "$log"
+    ULOG=$log
+    {
+        echo "server:"
+        echo "    interface: 127.0.0.1@$UPORT"
+        echo "    port: $UPORT"
+        for line in "do-ip6: no" "do-not-query-localhost: no" 'username: ""' 'chroot: ""' \
+            "directory: \"$dir\"" 'pidfile: ""' "use-syslog: no" "logfile: \"$log\"" \
+            "verbosity: 1" "val-log-level: 2" "num-threads: 1" \
+            'module-config: "validator iterator"' "access-control: 127.0.0.0/8 allow" \
+            "qname-minimisation: no" 'local-zone: "test." nodefault' \
+            "trust-anchor: \"$anchor_a\"" "trust-anchor: \"$anchor_f\"" "$@"; do
+            echo "    $line"
+        done
+        printf 'stub-zone:\n    name: "signed.test"\n    stub-addr: 127.0.0.1@%s\n' "$sport"
+        printf 'stub-zone:\n    name: "forged.test"\n    stub-addr: 127.0.0.1@%s\n' "$PORT"
+        printf 'remote-control:\n    control-enable: no\n'
+    } >"$dir/unbound.conf"
+    unbound -d -c "$dir/unbound.conf" </dev/null >>"$log" 2>&1 &
     UPID=$!
     IT_PIDS+=("$UPID")
-    up=0
     for ((i = 0; i < 100; i++)); do
-        if dig +tries=1 +time=1 -p "$UPORT" @127.0.0.1 signed.test SOA >/dev/null 2>&1; then
-            up=1
-            break
-        fi
+        dig +tries=1 +time=1 -p "$UPORT" @127.0.0.1 test SOA >/dev/null 2>&1 && return 0
         kill -0 "$UPID" 2>/dev/null || break
         sleep 0.1
     done
-    [ "$up" = 1 ] || note "unbound did not answer:" "$(cat "$ULOG")"
+    note "unbound $name did not answer:" "$(cat "$log")"
+    return 1
+}
 
-    # v NAME TYPE: Unbound's whole answer to a query with DO set
-    v() {
-        dig +dnssec +tries=1 +time=4 -p "$UPORT" @127.0.0.1 "$1" "$2" 2>&1
-    }
-    for nt in "www.signed.test A" "WWW.Signed.TEST AAAA" "alias.signed.test A" \
-        "x.old.signed.test A" "signed.test MX" "txt.signed.test TXT" "signed.test DNSKEY"; do
+# v NAME TYPE: the Unbound at UPORT's whole answer to a query with DO set
+v() {
+    dig +dnssec +tries=1 +time=4 -p "$UPORT" @127.0.0.1 "$1" "$2" 2>&1
+}
+
+NAMES=("www.signed.test A" "WWW.Signed.TEST AAAA" "alias.signed.test A" "x.old.signed.test A"
+    "signed.test MX" "txt.signed.test TXT" "signed.test DNSKEY")
+if command -v unbound >/dev/null; then
+    start_unbound main "$PORT"
+    for nt in "${NAMES[@]}"; do
         # shellcheck disable=SC2086 # name and type
         out=$(v $nt)
         pass=0
         grep -q "status: NOERROR" <<<"$out" && grep -qE "^;; flags:[^;]* ad[ ;]" <<<"$out" && pass=1
-        check SIG-2 "Unbound validates $nt: NOERROR with AD" "$out" \
-            [ "$pass" = 1 ]
+        check SIG-2 "Unbound validates $nt: NOERROR with AD" "$out" [ "$pass" = 1 ]
     done
+    # rejected V REASON: Unbound's answer v was SERVFAIL and its log gives REASON
+    rejected() {
+        grep -q "status: SERVFAIL" <<<"$1" && grep -q "validation failure.*$2" "$ULOG"
+    }
     out=$(v www.forged.test A)
     check SIG-3 "a zone signed by a key its anchor does not name: SERVFAIL" "$out" \
-        grep -q "status: SERVFAIL" <<<"$out"
+        rejected "$out" "forged.test"
+    stop_pid "$UPID"
+
+    # Unbound's clock moved past the signatures' expiration (validity_days 7), then before
+    # their inception
+    start_unbound late "$PORT" "val-override-date: \"$(date -u -d '+9 days' +%Y%m%d%H%M%S)\""
+    out=$(v www.signed.test A)
+    check SIG-3 "an expired signature (the validator's clock 9 days on): SERVFAIL" "$out" \
+        rejected "$out" "signature expired"
+    stop_pid "$UPID"
+    start_unbound early "$PORT" "val-override-date: \"$(date -u -d '-1 day' +%Y%m%d%H%M%S)\""
+    out=$(v www.signed.test A)
+    check SIG-3 "a signature not yet valid (the validator's clock a day back): SERVFAIL" "$out" \
+        rejected "$out" "signature before inception date"
+    stop_pid "$UPID"
+
+    # A proxy between Unbound and gslbd flips one bit of every RRSIG's signature
+    XPORT=$(free_port 127.0.0.1)
+    /usr/bin/python3 - "$XPORT" "$PORT" <<'PY' &
+import socket, sys
+import dns.message, dns.rdatatype
+lport, sport = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", lport))
+up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+up.settimeout(2)
+while True:
+    q, client = s.recvfrom(65535)
+    up.sendto(q, ("127.0.0.1", sport))
+    try:
+        r = up.recv(65535)
+    except socket.timeout:
+        continue
+    m = dns.message.from_wire(r)
+    for rrset in m.answer + m.authority:
+        if rrset.rdtype == dns.rdatatype.RRSIG:
+            new = [rd.replace(signature=rd.signature[:-1] + bytes([rd.signature[-1] ^ 1]))
+                   for rd in rrset]
+            rrset.clear()
+            for rd in new:
+                rrset.add(rd)
+    s.sendto(m.to_wire(), client)
+PY
+    IT_PIDS+=($!)
+    start_unbound tampered "$XPORT"
+    out=$(v www.signed.test A)
+    check SIG-3 "a signature with one bit flipped on the way: SERVFAIL" "$out" \
+        rejected "$out" "signature crypto failed"
     stop_pid "$UPID"
 else
     skip SIG-2 "Unbound validates the signed names" "unbound is not installed (packaging/deps.sh)" 7
-    skip SIG-3 "a zone signed by a key its anchor does not name: SERVFAIL" "no unbound"
+    skip SIG-3 "Unbound rejects bad signatures" "unbound is not installed (packaging/deps.sh)" 4
+fi
+
+# delv (BIND's validating lookup) with the same anchor, asking gslbd directly
+read -r -a dk < <(awk '/ DNSKEY /{print $1, $5, $6, $7, $8}' "$IT_TMP/ka.txt")
+printf 'trust-anchors {\n  %s static-key %s %s %s "%s";\n};\n' "${dk[@]}" >"$IT_TMP/anchor.conf"
+if command -v delv >/dev/null; then
+    for nt in "${NAMES[@]}"; do
+        # shellcheck disable=SC2086 # name and type
+        out=$(delv -a "$IT_TMP/anchor.conf" +root=signed.test -p "$PORT" @127.0.0.1 $nt 2>&1)
+        check SIG-4 "delv validates $nt: fully validated" "$out" \
+            grep -q "^; fully validated" <<<"$out"
+    done
+else
+    skip SIG-4 "delv validates the signed names" "delv is not installed (bind9-dnsutils)" 7
 fi
 stop_pid "$GPID"
 
