@@ -6,10 +6,10 @@ set -eu
 pkgs=(
   build-essential pkg-config
   libldns-dev libuv1-dev libmaxminddb-dev libcurl4-openssl-dev libjansson-dev
-  libmicrohttpd-dev liburcu-dev libcmocka-dev
+  libmicrohttpd-dev liburcu-dev libcmocka-dev libssl-dev
   libmaxmind-db-writer-perl mmdb-bin
   bind9-dnsutils knot-dnsutils ldnsutils dnsperf
-  nsd gdnsd knot
+  nsd gdnsd knot unbound
   clang libclang-rt-14-dev
   procps iproute2 python3 python3-dnspython python3-jsonschema
   lintian systemd dpkg-dev

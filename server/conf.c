@@ -240,6 +240,7 @@ int conf__zone_push(struct conf *c, const char *origin, const char *file)
     c->zones[c->nzones].origin = o;
     c->zones[c->nzones].file = f;
     c->zones[c->nzones].line = c->zones[c->nzones].col = 0;
+    c->zones[c->nzones].dnssec = (struct conf_dnssec){0};
     c->nzones++;
     return 0;
 }
@@ -324,6 +325,7 @@ void conf_free(struct conf *c)
     for (size_t i = 0; i < c->nzones; i++) {
         free(c->zones[i].origin);
         free(c->zones[i].file);
+        free(c->zones[i].dnssec.key_file);
     }
     free(c->zones);
     for (size_t i = 0; i < c->nzone_include_dirs; i++)

@@ -18,10 +18,19 @@ struct conf_listen {
     char text[80]; /* as written, for logs */
 };
 
+/* A zone's "dnssec" object (conf_dnssec.c, docs/dnssec.md): the zone is signed at load. */
+struct conf_dnssec {
+    bool enabled;           /* the object was given */
+    char *key_file;         /* resolved; an ECDSA P-256 PEM key readable only by its owner */
+    uint32_t validity_days; /* of each signature; default 14 */
+    int line, col;          /* where key_file is named, for errors */
+};
+
 struct conf_zone {
     char *origin;  /* text, as written */
     char *file;    /* resolved relative to the config file's folder */
     int line, col; /* where the config file names it, for errors; 0 with --zone */
+    struct conf_dnssec dnssec;
 };
 
 struct conf_tcp {

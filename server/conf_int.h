@@ -165,6 +165,14 @@ typedef const char *(*conf_private_parse)(const char *buf, size_t len, void *bas
 int conf__read_private(struct conf_loader *ld, json_t *v, const char *kind, bool root_reads_any,
                        conf_private_parse parse, void *base);
 
+/* ---- a zone's "dnssec" object (conf_dnssec.c) ---- */
+
+extern const struct conf_section conf__dnssec_section;
+
+/* After the zone object zone (at the current path) was parsed into d (defaults set
+ * before): marks d enabled when "dnssec" was given and records where key_file is named. */
+void conf__dnssec_finish(struct conf_loader *ld, json_t *zone, struct conf_dnssec *d);
+
 /* ---- GSLB keys (conf_gslb.c) ---- */
 
 /* A sorted name lookup: region, check and cluster names, or wire-form DNS names. */

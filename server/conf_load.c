@@ -23,6 +23,7 @@
 struct zone_in {
     const char *origin;
     const char *file;
+    struct conf_dnssec dnssec; /* conf_dnssec.c */
 };
 
 static int listen_elem(struct conf_loader *ld, json_t *v, void *base);
@@ -53,6 +54,8 @@ static const struct conf_item zone_items[] = {
      .max = CONF_ORIGIN_MAX},
     {"file", IT_STRING, true, .offset = offsetof(struct zone_in, file), .min = 1,
      .max = ZONE_FILE_MAX},
+    {"dnssec", IT_SECTION, .offset = offsetof(struct zone_in, dnssec),
+     .sub = &conf__dnssec_section},
 };
 static const struct conf_section zone_section = CONF_SECTION(zone_items);
 
@@ -517,14 +520,22 @@ static int listen_elem(struct conf_loader *ld, json_t *v, void *base)
 static int zone_elem(struct conf_loader *ld, json_t *v, void *base)
 {
     struct conf *c = base;
-    struct zone_in z = {NULL, NULL};
-    int r = conf__parse_section(ld, &zone_section, v, &z);
-    if (r < 0)
+    struct zone_in z = {NULL, NULL, {0}};
+    int r = conf__section_defaults(&conf__dnssec_section, &z.dnssec);
+    if (r == 0)
+        r = conf__parse_section(ld, &zone_section, v, &z);
+    if (r == 0)
+        conf__dnssec_finish(ld, v, &z.dnssec);
+    if (r < 0) {
+        free(z.dnssec.key_file);
         return r;
+    }
 
     size_t mark = ld->path.len;
-    if (jpath_key(&ld->path, "origin") < 0)
-        return conf__nomem(ld);
+    if (jpath_key(&ld->path, "origin") < 0) {
+        r = conf__nomem(ld);
+        goto out;
+    }
     const char *why = conf__origin_problem(z.origin);
     long dup = conf__zone_find(c, z.origin);
     if (why != NULL)
@@ -533,16 +544,20 @@ static int zone_elem(struct conf_loader *ld, json_t *v, void *base)
         r = conf__error(ld, "duplicate zone origin, also at $.zones[%ld].origin", dup);
     jpath_cut(&ld->path, mark);
     if (r < 0)
-        return r;
+        goto out;
 
     char *path = NULL;
     r = conf__resolve(ld, z.file, &path);
     if (r < 0)
-        return r;
+        goto out;
     r = conf__zone_push(c, z.origin, path);
     free(path);
-    if (r < 0)
-        return conf__nomem(ld);
+    if (r < 0) {
+        r = conf__nomem(ld);
+        goto out;
+    }
+    c->zones[c->nzones - 1].dnssec = z.dnssec;
+    z.dnssec.key_file = NULL;
     /* where the file is named: a zone file that cannot be opened is reported there */
     struct conf_pos pos = {0, 0};
     if (conf__path_key(ld, "file") == 0) {
@@ -552,7 +567,9 @@ static int zone_elem(struct conf_loader *ld, json_t *v, void *base)
         }
         jpath_cut(&ld->path, mark);
     }
-    return 0;
+out:
+    free(z.dnssec.key_file);
+    return r;
 }
 
 static int nsid_value(struct conf_loader *ld, json_t *v, void *base)

@@ -16,6 +16,7 @@
 #include "control.h"
 #include "cookie.h"
 #include "ctl.h"
+#include "dnssec.h"
 #include "explain.h"
 #include "jsonfmt.h"
 #include "log.h"
@@ -68,6 +69,7 @@ static void usage(FILE *f)
                "      --assume-down C1,C2  with --explain: treat these clusters as down\n"
                "      --admin CLUSTER=STATE  set auto|up|down|drain in the state file, then exit\n"
                "      --reload-wait PID  SIGHUP that gslbd, wait for its reload, exit 0 or 1\n"
+               "      --keygen ZONE DIR  write a DNSSEC key for ZONE to DIR, print DNSKEY and DS\n"
                "  -u, --user NAME       drop to this user (and its groups) once sockets are bound\n"
                "  -d, --debug           debug logging\n"
                "  -q, --quiet           warnings and errors only\n"
@@ -399,6 +401,13 @@ int main(int argc, char **argv)
     struct opts o;
     if (argc == 3 && strcmp(argv[1], "--reload-wait") == 0) /* the unit's ExecReload= */
         return notify_reload_wait(argv[2]);
+    if (argc > 1 && strcmp(argv[1], "--keygen") == 0) { /* dnssec_key.c */
+        if (argc != 4) {
+            fprintf(stderr, "usage: gslbd --keygen ZONE DIR\n");
+            return 2;
+        }
+        return dnssec_keygen_main(argv[2], argv[3]);
+    }
     if (parse_opts(argc, argv, &o) < 0)
         return 2;
     if (o.log_level >= 0)

@@ -81,6 +81,8 @@ int privcheck_conf_files(const struct conf *c, struct err *e)
 {
     for (size_t i = 0; i < c->nzones; i++) {
         int rc = can_read(c->zones[i].file, "zone file", e);
+        if (rc == 0 && c->zones[i].dnssec.enabled) /* read at every load (docs/dnssec.md) */
+            rc = can_read(c->zones[i].dnssec.key_file, "DNSSEC key file", e);
         if (rc < 0)
             return rc;
     }

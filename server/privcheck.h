@@ -13,8 +13,9 @@
 int privcheck_as_user(const char *user, int (*check)(void *arg, struct err *e), void *arg,
                       struct err *e);
 
-/* As the current user: each zone file and the state file (when it exists) can be opened
- * for reading; the state file's folder, if it cannot be written, is only warned about. */
+/* As the current user: each zone file, each zone's DNSSEC key file and the state file
+ * (when it exists) can be opened for reading; the state file's folder, if it cannot be
+ * written, is only warned about. */
 int privcheck_conf_files(const struct conf *c, struct err *e);
 
 #endif

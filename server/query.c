@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "dnssec_zone.h"
 #include "query_int.h"
 
 /* Header + question (copied byte for byte, HDR-1). */
@@ -201,13 +202,38 @@ static int add_target_addresses(struct qctx *c, const struct zone_rrset *rs, boo
     return 0;
 }
 
+/* DNSSEC (docs/dnssec.md): when z is signed and the query set DO, the RRSIG of rs (just
+ * written) follows it, owner by name or else at owner_off, counted in *count. 0, or -1
+ * when it did not fit (nothing written). */
+static int add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner, uint16_t owner_off,
+                     const struct zone_rrset *rs, uint32_t ttl, uint16_t *count)
+{
+    if (z->dnssec == NULL || !c->q.edns_do)
+        return 0;
+    const struct zone_rr *sig = dnssec_zone_sig(z->dnssec, rs);
+    if (sig == NULL)
+        return 0;
+    int r = owner != NULL ? wire_put_rr_name(&c->w, owner, DNS_T_RRSIG, DNS_C_IN, ttl, sig)
+                          : wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, ttl, sig);
+    if (r < 0)
+        return -1;
+    (*count)++;
+    return 0;
+}
+
 /* The zone's SOA in authority with the negative TTL (NEG-1..3). */
 static int add_soa(struct qctx *c, const struct zone *z)
 {
     const struct zone_rrset *soa = z->soa;
+    struct wire_mark m = wire_mark(&c->w);
     if (wire_put_rr_name(&c->w, z->origin, DNS_T_SOA, DNS_C_IN, z->neg_ttl, &soa->rrs[0]) < 0)
         return -1;
     c->ns++;
+    if (add_rrsig(c, z, z->origin, 0, soa, z->neg_ttl, &c->ns) < 0) {
+        wire_rewind(&c->w, m); /* an RRset and its RRSIG go together */
+        c->ns--;
+        return -1;
+    }
     return 0;
 }
 
@@ -361,6 +387,8 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
         if (off < 0)
             return -1;
         c->an++;
+        if (add_rrsig(c, z, NULL, owner_off, cn, cn->ttl, &c->an) < 0)
+            return -1;
         if (qtype == DNS_T_ANY)
             return 0; /* ANY-2: at an alias, the CNAME alone, not followed (as NSD, Knot) */
         *cname_off = off;
@@ -387,17 +415,23 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
             if (wire_put_rrset(&c->w, owner_off, &n->rrsets[i]) < 0)
                 return -1;
             c->an = (uint16_t)(c->an + n->rrsets[i].count);
+            if (add_rrsig(c, z, NULL, owner_off, &n->rrsets[i], n->rrsets[i].ttl, &c->an) < 0)
+                return -1;
         }
         if (service)
             return answer_service(c, z, n, owner_off, true, true);
         return 0;
     }
     const struct zone_rrset *rs = zone_node_rrset(n, qtype);
+    if (rs == NULL && qtype == DNS_T_DNSKEY && z->dnssec != NULL && n == z->apex)
+        rs = dnssec_zone_dnskey(z->dnssec);
     if (rs == NULL)
         return add_soa(c, z); /* NODATA (NEG-2, NEG-4) */
     if (wire_put_rrset(&c->w, owner_off, rs) < 0)
         return -1;
     c->an = (uint16_t)(c->an + rs->count);
+    if (add_rrsig(c, z, NULL, owner_off, rs, rs->ttl, &c->an) < 0)
+        return -1;
     add_target_addresses(c, rs, false, NULL);
     return 0;
 }
@@ -409,9 +443,9 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
  * DNAME target. The replaced part is lowercase, as NSD writes it. Returns 1 with *target_off
  * set when the target must be looked up, 0 when the answer is complete (YXDOMAIN,
  * QTYPE=CNAME), -1 when it did not fit. */
-static int answer_dname(struct qctx *c, const struct zone_node *d, bool again, const uint8_t *name,
-                        size_t prefix, uint16_t owner_off, uint16_t qtype, uint8_t *cur,
-                        int *target_off)
+static int answer_dname(struct qctx *c, const struct zone *z, const struct zone_node *d, bool again,
+                        const uint8_t *name, size_t prefix, uint16_t owner_off, uint16_t qtype,
+                        uint8_t *cur, int *target_off)
 {
     const struct zone_rrset *dn = zone_node_rrset(d, DNS_T_DNAME);
     const struct zone_rr *rr = &dn->rrs[0];
@@ -421,6 +455,8 @@ static int answer_dname(struct qctx *c, const struct zone_node *d, bool again, c
         if (wire_put_rr_name(&c->w, d->name, DNS_T_DNAME, DNS_C_IN, dn->ttl, rr) < 0)
             return -1;
         c->an++;
+        if (add_rrsig(c, z, d->name, 0, dn, dn->ttl, &c->an) < 0)
+            goto full;
     }
     size_t tlen = dname_len(rr->rdata);
     if (prefix + tlen > DNAME_MAX) { /* DN-2: the DNAME alone explains the error */
@@ -500,7 +536,7 @@ static int resolve(struct qctx *c, const struct zone *z, int apex_label)
                 again = again || dnames[k] == r.node;
             if (!again)
                 dnames[ndnames++] = r.node;
-            rc = answer_dname(c, r.node, again, name, prefix, owner_off, qtype, cur, &cname_off);
+            rc = answer_dname(c, z, r.node, again, name, prefix, owner_off, qtype, cur, &cname_off);
             target = cur;
             dname_owner = r.node;
             dname_prefix = prefix;

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ldns/ldns.h>
 
+#include "dnssec_zone.h"
 #include "log.h"
 
 #define DNS_T_CNAME_VALUE 5
@@ -16,8 +18,11 @@ void view_free(struct view *v)
 {
     if (v == NULL)
         return;
-    for (size_t i = 0; i < v->nzones; i++)
+    for (size_t i = 0; i < v->nzones; i++) {
+        if (v->zones[i] != NULL)
+            dnssec_zone_free((struct dnssec_zone *)v->zones[i]->dnssec);
         zone_free(v->zones[i]);
+    }
     free(v->zones);
     free(v->zbuckets);
     free(v->zhashes);
@@ -94,6 +99,27 @@ static void where_named(const struct conf *c, size_t zi, int rc, struct err *e)
     err_set(e, rc, c->path, c->zones[zi].line, c->zones[zi].col, "$.zones[%zu].file: %s", zi, was);
 }
 
+/* A zone with "dnssec": signed now, off the query path (dnssec_zone.c); a key that cannot
+ * be used is reported where the config names it. */
+static int sign_zone(struct view *v, size_t zi, struct err *e)
+{
+    const struct conf *c = v->conf;
+    const struct conf_dnssec *d = &c->zones[zi].dnssec;
+    struct dnssec_zone *s = NULL;
+    int rc =
+        dnssec_zone_sign(v->zones[zi], d->key_file, d->validity_days, (uint32_t)time(NULL), &s, e);
+    if (rc < 0) {
+        char was[sizeof(e->msg)];
+        snprintf(was, sizeof(was), "%s", e->msg);
+        return err_set(e, rc, c->path, d->line, d->col, "$.zones[%zu].dnssec.key_file: %s", zi,
+                       was);
+    }
+    v->zones[zi]->dnssec = s;
+    log_info("zone %s signed: key tag %u, %zu signatures", c->zones[zi].origin,
+             dnssec_zone_key_tag(s), dnssec_zone_nsigs(s));
+    return 0;
+}
+
 /* Load zone i, creating nodes for the GSLB services that live in it, then check that no
  * service sits at or below a zone cut or beside a CNAME. */
 static int load_zone(struct view *v, size_t zi, struct err *e)
@@ -143,6 +169,8 @@ static int load_zone(struct view *v, size_t zi, struct err *e)
                              "service %s: at or below a delegation, so never answered", sname);
         }
     }
+    if (rc == 0 && c->zones[zi].dnssec.enabled)
+        rc = sign_zone(v, zi, e);
 out:
     if (rc < 0 && v->zones[zi] != NULL) { /* loaded, then refused: not counted in nzones */
         zone_free(v->zones[zi]);

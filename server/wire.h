@@ -26,6 +26,8 @@ enum {
     DNS_T_DNAME = 39,
     DNS_T_OPT = 41,
     DNS_T_DS = 43,
+    DNS_T_RRSIG = 46,
+    DNS_T_DNSKEY = 48,
     DNS_T_IXFR = 251,
     DNS_T_AXFR = 252,
     DNS_T_ANY = 255,

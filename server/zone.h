@@ -65,6 +65,8 @@ struct zone {
     size_t nnodes;
     size_t nrecords;
     void *priv; /* allocation bookkeeping, owned by zone.c */
+    /* signatures when the zone is signed (dnssec_zone.h), else NULL; owned by the view */
+    const struct dnssec_zone *dnssec;
 };
 
 /* Load origin (text, with or without the final dot) from a master file. $ORIGIN, $TTL,

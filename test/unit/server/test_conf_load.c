@@ -161,8 +161,8 @@ static const struct bad_case bad_cases[] = {
      "io_timeout_ms, max_connections, max_per_source, max_pending_out, and \"$comment\" for "
      "notes)"},
     {"bad_unknown_zone.json", GSLBD_EINVAL,
-     "bad_unknown_zone.json:5:59: $.zones[1].ttl: unknown key (known keys: origin, file, and "
-     "\"$comment\" for notes)"},
+     "bad_unknown_zone.json:5:59: $.zones[1].ttl: unknown key (known keys: origin, file, "
+     "dnssec, and \"$comment\" for notes)"},
     {"bad_unknown_weird.json", GSLBD_EINVAL,
      "bad_unknown_weird.json:2:10: $.tcp[\"max.conn \\\"x\\\"\"]: unknown key"},
     {"bad_unknown_escaped.json", GSLBD_EINVAL,

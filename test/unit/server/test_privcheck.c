@@ -76,6 +76,12 @@ static void test_files_as_current_user(void **state)
     assert_non_null(strstr(e.msg, nozone));
     assert_non_null(strstr(e.msg, "zone file: cannot open"));
     conf_free(c);
+    c = conf_with(zone, NULL); /* a zone's DNSSEC key file that is not there */
+    c->zones[0].dnssec.enabled = true;
+    c->zones[0].dnssec.key_file = strdup(nozone);
+    assert_true(privcheck_conf_files(c, &e) < 0);
+    assert_non_null(strstr(e.msg, "DNSSEC key file: cannot open"));
+    conf_free(c);
     free(zone);
 }
 
@@ -102,6 +108,17 @@ static void test_as_other_user(void **state)
     assert_non_null(strstr(e.msg, root_zone));
     assert_non_null(strstr(e.msg, "Permission denied"));
     conf_free(c);
+    /* a DNSSEC key only root can read: the same refusal, naming the key file */
+    char *root_key = put("k.pem", 0600);
+    c = conf_with(open_zone, NULL);
+    c->zones[0].dnssec.enabled = true;
+    c->zones[0].dnssec.key_file = strdup(root_key);
+    assert_int_equal(privcheck_conf_files(c, &e), 0);
+    assert_int_equal(privcheck_as_user("nobody", check_files, c, &e), GSLBD_EINVAL);
+    assert_non_null(strstr(e.msg, root_key));
+    assert_non_null(strstr(e.msg, "DNSSEC key file: cannot open"));
+    conf_free(c);
+    free(root_key);
     assert_int_equal(privcheck_as_user("no-such-user-here", check_files, NULL, &e), GSLBD_EINVAL);
     free(open_zone);
     free(root_zone);

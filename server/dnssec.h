@@ -1,0 +1,78 @@
+/* dnssec.h: DNSSEC keys and signatures (issue 18, first phase): ECDSA P-256 (algorithm 13)
+ * keys in PEM files readable only by their owner, the DNSKEY and DS they publish, the key
+ * tag of RFC 4034 Appendix B, and RRSIGs over an RRset in canonical form (RFC 4034 6.2,
+ * 6.3). Everything here allocates and signs: it runs at load or keygen time, never per
+ * query. Names are absolute, uncompressed wire names. */
+#ifndef GSLBD_DNSSEC_H
+#define GSLBD_DNSSEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define DNSSEC_ALG_ECDSAP256SHA256 13
+#define DNSSEC_DNSKEY_FLAGS_KSK 257 /* zone key + secure entry point: a combined key */
+#define DNSSEC_P256_PUB_LEN 64      /* x || y */
+#define DNSSEC_P256_SIG_LEN 64      /* r || s */
+#define DNSSEC_DNSKEY_RDATA_LEN (4 + DNSSEC_P256_PUB_LEN)
+#define DNSSEC_DS_SHA256_LEN 32
+/* An RRSIG RDATA: 18 fixed octets, the signer's name, the signature. */
+#define DNSSEC_RRSIG_MAX (18 + 255 + DNSSEC_P256_SIG_LEN)
+
+struct dnssec_key {
+    void *pkey; /* EVP_PKEY *, private (openssl headers stay in dnssec_*.c) */
+    uint16_t flags;
+    uint8_t alg;
+    uint16_t tag;
+    uint8_t dnskey[DNSSEC_DNSKEY_RDATA_LEN]; /* the DNSKEY RDATA this key publishes */
+};
+
+/* A new P-256 key pair (flags 257). */
+int dnssec_key_generate(struct dnssec_key *k, struct err *e);
+/* Read a PEM private key. Refused, with path in the message: a file that is not a
+ * regular file, one that its group or others may read or write, one that does not hold a
+ * P-256 key. */
+int dnssec_key_load(struct dnssec_key *k, const char *path, struct err *e);
+/* Write k's private key as PEM to a new file path, mode 0600 (an existing file is kept
+ * and refused). */
+int dnssec_key_save(const struct dnssec_key *k, const char *path, struct err *e);
+void dnssec_key_free(struct dnssec_key *k);
+
+/* RFC 4034 Appendix B over a DNSKEY RDATA (algorithm 1 excepted: not supported). */
+uint16_t dnssec_keytag(const uint8_t *rdata, size_t len);
+/* The DS digest (type 2, SHA-256) of the DNSKEY rdata owned by owner. */
+int dnssec_ds_sha256(const uint8_t *owner, const uint8_t *rdata, size_t len,
+                     uint8_t out[DNSSEC_DS_SHA256_LEN]);
+
+/* One RR of an RRset: its RDATA uncompressed (names in full). */
+struct dnssec_rdata {
+    const uint8_t *data;
+    uint16_t len;
+};
+
+struct dnssec_rrset {
+    const uint8_t *owner; /* may be mixed case, may start with the wildcard label */
+    uint16_t type, rclass;
+    uint32_t ttl; /* the original TTL signed */
+    const struct dnssec_rdata *rr;
+    size_t n;
+};
+
+/* Sign set with k: writes the RRSIG RDATA (signer = signer, e.g. the zone apex) to out
+ * (cap >= DNSSEC_RRSIG_MAX is always enough), its length to *outlen. Canonical form:
+ * owner and signer lowercased, names inside RDATA of the RFC 4034 6.2 types lowercased,
+ * RDATA sorted, duplicates dropped. */
+int dnssec_sign_rrset(const struct dnssec_key *k, const struct dnssec_rrset *set,
+                      const uint8_t *signer, uint32_t inception, uint32_t expiration, uint8_t *out,
+                      size_t cap, size_t *outlen, struct err *e);
+
+/* The canonical form of one RDATA of type (lowercased names) into out (cap >= len);
+ * returns its length or a negative code when the RDATA is malformed. */
+int dnssec_canon_rdata(uint16_t type, const uint8_t *rdata, size_t len, uint8_t *out);
+
+/* gslbd --keygen ZONE DIR: write DIR/K<zone>+013+<tag>.pem (0600), print the DNSKEY and
+ * DS records to stdout. Returns the process exit code. */
+int dnssec_keygen_main(const char *zone, const char *dir);
+
+#endif

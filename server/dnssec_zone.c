@@ -1,0 +1,182 @@
+/* dnssec_zone.c: a static zone signed at load (issue 18, first phase): the zone's key is
+ * read, every authoritative RRset gets an RRSIG, the apex gets the DNSKEY RRset (signed
+ * too). The query path finds an RRset's RRSIG by the RRset's address in a read-only open
+ * addressing table: no allocation, no lock, no signing per query. */
+#include "dnssec_zone.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnssec.h"
+#include "wire.h"
+
+struct sig_ent {
+    const struct zone_rrset *rs; /* NULL: an empty slot */
+    struct zone_rr sig;          /* the RRSIG RDATA */
+};
+
+struct dnssec_zone {
+    struct sig_ent *tab;
+    uint32_t mask;
+    size_t nsigs;
+    uint32_t inception, expiration;
+    uint16_t key_tag;
+    struct zone_rrset dnskey;
+    struct zone_rr dnskey_rr;
+    uint8_t dnskey_rdata[DNSSEC_DNSKEY_RDATA_LEN];
+};
+
+static uint32_t slot_of(const struct dnssec_zone *s, const struct zone_rrset *rs)
+{
+    uint64_t h = (uint64_t)(uintptr_t)rs * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32) & s->mask;
+}
+
+const struct zone_rr *dnssec_zone_sig(const struct dnssec_zone *s, const struct zone_rrset *rs)
+{
+    for (uint32_t i = slot_of(s, rs);; i = (i + 1) & s->mask) {
+        if (s->tab[i].rs == rs)
+            return &s->tab[i].sig;
+        if (s->tab[i].rs == NULL)
+            return NULL;
+    }
+}
+
+const struct zone_rrset *dnssec_zone_dnskey(const struct dnssec_zone *s)
+{
+    return &s->dnskey;
+}
+
+size_t dnssec_zone_nsigs(const struct dnssec_zone *s)
+{
+    return s->nsigs;
+}
+
+uint16_t dnssec_zone_key_tag(const struct dnssec_zone *s)
+{
+    return s->key_tag;
+}
+
+void dnssec_zone_free(struct dnssec_zone *s)
+{
+    if (s == NULL)
+        return;
+    for (uint32_t i = 0; s->tab != NULL && i <= s->mask; i++)
+        free((void *)s->tab[i].sig.rdata);
+    free(s->tab);
+    free(s);
+}
+
+/* Is n at or below a zone cut (other than the apex)? *at_cut: n is the cut itself. */
+static bool below_cut(const struct zone *z, const struct zone_node *n, bool *at_cut)
+{
+    *at_cut = (n->flags & ZONE_NODE_CUT) != 0;
+    const uint8_t *p = n->name;
+    while (*p != 0 && dname_len(p) > z->origin_len) {
+        p += 1u + *p;
+        if (dname_len(p) <= z->origin_len)
+            break;
+        const struct zone_node *a = zone_lookup(z, p, dname_len(p), dname_hash(p));
+        if (a != NULL && (a->flags & ZONE_NODE_CUT))
+            return true;
+    }
+    return false;
+}
+
+/* Does RRset rs of node n get an RRSIG? Authoritative data only (RFC 4035 2.2): not the NS
+ * of a delegation nor anything below it, nothing hidden below a DNAME. */
+static bool signed_here(const struct zone *z, const struct zone_node *n,
+                        const struct zone_rrset *rs)
+{
+    if (n->flags & ZONE_NODE_OCCLUDED)
+        return false;
+    bool at_cut;
+    if (below_cut(z, n, &at_cut))
+        return false;
+    return !at_cut || rs->type == DNS_T_DS;
+}
+
+static int put_sig(struct dnssec_zone *s, const struct zone_rrset *rs, const uint8_t *owner,
+                   const struct dnssec_key *k, const uint8_t *signer, struct err *e)
+{
+    struct dnssec_rdata rd[256];
+    struct dnssec_rdata *rdp = rs->count <= 256 ? rd : calloc(rs->count, sizeof(*rdp));
+    if (rdp == NULL)
+        return err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
+    for (uint16_t i = 0; i < rs->count; i++)
+        rdp[i] = (struct dnssec_rdata){rs->rrs[i].rdata, rs->rrs[i].rdlen};
+    struct dnssec_rrset set = {owner, rs->type, 1, rs->ttl, rdp, rs->count};
+    uint8_t buf[DNSSEC_RRSIG_MAX];
+    size_t len = 0;
+    int rc =
+        dnssec_sign_rrset(k, &set, signer, s->inception, s->expiration, buf, sizeof(buf), &len, e);
+    if (rdp != rd)
+        free(rdp);
+    if (rc < 0)
+        return rc;
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
+    memcpy(copy, buf, len);
+    uint32_t i = slot_of(s, rs);
+    while (s->tab[i].rs != NULL)
+        i = (i + 1) & s->mask;
+    s->tab[i].rs = rs;
+    s->tab[i].sig = (struct zone_rr){copy, (uint16_t)len, 0, {0, 0}};
+    s->nsigs++;
+    return 0;
+}
+
+/* Signature times: windows start on the hour, so that instances signing within the same
+ * hour sign the same header; inception an hour before that (clock skew). */
+static void window(uint32_t now, uint32_t days, uint32_t *inception, uint32_t *expiration)
+{
+    uint32_t base = now - now % 3600u;
+    *inception = base - 3600u;
+    *expiration = base + days * 86400u;
+}
+
+int dnssec_zone_sign(const struct zone *z, const char *key_file, uint32_t validity_days,
+                     uint32_t now, struct dnssec_zone **out, struct err *e)
+{
+    struct dnssec_key k;
+    int rc = dnssec_key_load(&k, key_file, e);
+    if (rc < 0)
+        return rc;
+    struct dnssec_zone *s = calloc(1, sizeof(*s));
+    size_t nrrsets = 1; /* the DNSKEY */
+    for (uint32_t b = 0; b < z->nbuckets; b++)
+        for (const struct zone_node *n = z->buckets[b]; n != NULL; n = n->next)
+            nrrsets += n->nrrsets;
+    uint32_t size = 16;
+    while (size < 2 * nrrsets && size < (1u << 31))
+        size <<= 1;
+    if (s != NULL)
+        s->tab = calloc(size, sizeof(*s->tab));
+    if (s == NULL || s->tab == NULL) {
+        free(s);
+        dnssec_key_free(&k);
+        return err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
+    }
+    s->mask = size - 1;
+    s->key_tag = k.tag;
+    window(now, validity_days, &s->inception, &s->expiration);
+    memcpy(s->dnskey_rdata, k.dnskey, sizeof(k.dnskey));
+    s->dnskey_rr = (struct zone_rr){s->dnskey_rdata, sizeof(s->dnskey_rdata), 0, {0, 0}};
+    s->dnskey = (struct zone_rrset){DNS_T_DNSKEY, 1, z->soa->ttl, &s->dnskey_rr, NULL};
+
+    rc = put_sig(s, &s->dnskey, z->origin, &k, z->origin, e);
+    for (uint32_t b = 0; rc == 0 && b < z->nbuckets; b++)
+        for (const struct zone_node *n = z->buckets[b]; rc == 0 && n != NULL; n = n->next)
+            for (uint16_t i = 0; rc == 0 && i < n->nrrsets; i++)
+                if (signed_here(z, n, &n->rrsets[i]))
+                    rc = put_sig(s, &n->rrsets[i], n->name, &k, z->origin, e);
+    dnssec_key_free(&k);
+    if (rc < 0) {
+        dnssec_zone_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}

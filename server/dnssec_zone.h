@@ -1,0 +1,29 @@
+/* dnssec_zone.h: the signatures of a zone signed at load (dnssec_zone.c): an RRSIG per
+ * authoritative RRset and the apex DNSKEY RRset, built off the query path and read-only
+ * after; the query engine looks them up when the client set DO. */
+#ifndef GSLBD_DNSSEC_ZONE_H
+#define GSLBD_DNSSEC_ZONE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "zone.h"
+
+struct dnssec_zone;
+
+/* Read key_file (dnssec_key_load: owner-only P-256 PEM) and sign z: signatures valid from
+ * an hour before the hour of now to validity_days after it. Errors name the key file. */
+int dnssec_zone_sign(const struct zone *z, const char *key_file, uint32_t validity_days,
+                     uint32_t now, struct dnssec_zone **out, struct err *e);
+void dnssec_zone_free(struct dnssec_zone *s); /* NULL is a no-op */
+
+/* The RRSIG RDATA covering rs (an RRset of the signed zone or the DNSKEY RRset), or NULL
+ * when rs is not signed (a delegation's NS, glue). Query path: no allocation. */
+const struct zone_rr *dnssec_zone_sig(const struct dnssec_zone *s, const struct zone_rrset *rs);
+/* The apex DNSKEY RRset. */
+const struct zone_rrset *dnssec_zone_dnskey(const struct dnssec_zone *s);
+size_t dnssec_zone_nsigs(const struct dnssec_zone *s);
+uint16_t dnssec_zone_key_tag(const struct dnssec_zone *s);
+
+#endif

@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# t_dnssec.sh: DNSSEC, issue 18 first phase. `gslbd --keygen ZONE DIR` checked with tools
+# that share no code with gslbd: the key file is a private P-256 key (openssl) that only
+# its owner can read, its public half is the DNSKEY printed, and ldns-key2ds computes the
+# same key tag and DS digest; bad arguments exit 2, an unwritable folder 1, naming it.
+# Then a zone signed at load, asked directly with dig (RRSIGs only with DO, the DNSKEY at
+# the apex, an unsigned zone unchanged) and through Unbound validating on loopback with a
+# trust anchor for the zone: positive answers, CNAME and DNAME chains come back with AD;
+# a zone signed by a key its anchor does not name, an expired or not yet valid signature
+# and a signature with a bit flipped (by a proxy) come back SERVFAIL. delv with the same
+# anchor validates the same names.
+# IDs: KG-1 exit and file, KG-2 file mode, KG-3 key and DNSKEY agree, KG-4 DS and key tag,
+# KG-5 bad input; SIG-1 served records, SIG-2 validated by Unbound, SIG-3 rejected,
+# SIG-4 validated by delv.
+set -u
+# shellcheck source=test/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+# 9 keygen checks, 10 served-record checks, 7 names validated by Unbound, 4 rejected,
+# the 7 names validated by delv
+plan $((9 + 10 + 7 + 4 + 7))
+require_gslbd
+
+DIR=$IT_TMP/keys
+mkdir -p "$DIR"
+OUTF=$IT_TMP/keygen.out
+ERRF=$IT_TMP/keygen.err
+(umask 022 && "$GSLBD" --keygen Example.COM "$DIR" >"$OUTF" 2>"$ERRF")
+rc=$?
+mapfile -t files < <(find "$DIR" -type f)
+if [ "$rc" -eq 0 ] && [ ${#files[@]} -eq 1 ] &&
+    [[ ${files[0]} =~ /Kexample\.com\.\+013\+([0-9]{5})\.pem$ ]]; then
+    ftag=$((10#${BASH_REMATCH[1]}))
+    ok KG-1 "--keygen exits 0 and writes one K<zone>+013+<tag>.pem (lowercased zone)"
+else
+    ftag=
+    not_ok KG-1 "--keygen exits 0 and writes one K<zone>+013+<tag>.pem" "exit $rc" \
+        "files: ${files[*]:-none}" "stderr: $(cat "$ERRF")"
+fi
+KEY=${files[0]:-$DIR/none}
+
+mode=$(stat -c %a "$KEY" 2>/dev/null)
+check KG-2 "the key file is mode 600 under umask 022" "mode ${mode:-missing}" \
+    [ "$mode" = 600 ]
+
+curve=$(openssl pkey -in "$KEY" -noout -text 2>&1 | grep -c 'NIST CURVE: P-256')
+check KG-3 "openssl reads a P-256 private key from it" "openssl: $curve" [ "$curve" = 1 ]
+
+# The DNSKEY's public key field is the 64 octets x || y that end the key's DER SPKI.
+pub=$(openssl pkey -in "$KEY" -pubout -outform DER 2>/dev/null | tail -c 64 | base64 -w0)
+read -r -a dk < <(grep -E '[[:space:]]DNSKEY[[:space:]]' "$OUTF")
+if [ ${#dk[@]} -eq 8 ] && [ "${dk[0]}" = example.com. ] && [ "${dk[4]}" = 257 ] &&
+    [ "${dk[5]}" = 3 ] && [ "${dk[6]}" = 13 ] && [ -n "$pub" ] && [ "${dk[7]}" = "$pub" ]; then
+    ok KG-3 "the printed DNSKEY is 'example.com. ... DNSKEY 257 3 13' with the file's public key"
+else
+    not_ok KG-3 "the printed DNSKEY is 'example.com. ... DNSKEY 257 3 13' with the file's public key" \
+        "printed: ${dk[*]:-none}" "openssl public key: $pub"
+fi
+
+grep -E '[[:space:]]DNSKEY[[:space:]]' "$OUTF" >"$IT_TMP/k.key"
+theirs=$(cd "$IT_TMP" && ldns-key2ds -n -2 k.key 2>&1)
+read -r -a t < <(echo "$theirs")
+read -r -a m < <(grep -E '[[:space:]]DS[[:space:]]' "$OUTF")
+if [ ${#t[@]} -eq 8 ] && [ ${#m[@]} -eq 8 ] && [ "${m[4]}" = "${t[4]}" ] &&
+    [ "${m[4]}" = "$ftag" ] && [ "${m[5]}" = 13 ] && [ "${m[6]}" = 2 ]; then
+    ok KG-4 "key tag ${m[4]} equals ldns-key2ds's and the file name's"
+else
+    not_ok KG-4 "key tag equals ldns-key2ds's and the file name's" "ours: ${m[*]:-none}" \
+        "ldns-key2ds: $theirs" "file tag: $ftag"
+fi
+check KG-4 "DS digest (SHA-256) equals ldns-key2ds's" "ours ${m[7]:-none}, theirs ${t[7]:-none}" \
+    [ "${m[7]:-x}" = "$(tr a-f A-F <<<"${t[7]:-y}")" ]
+
+out=$("$GSLBD" --keygen 'a..b' "$DIR" 2>&1)
+rc=$?
+check KG-5 "a bad zone name exits 2 and says so" "exit $rc: $out" \
+    grep -q "not a domain name" <<<"$([ "$rc" = 2 ] && echo "$out")"
+out=$("$GSLBD" --keygen example.com 2>&1)
+rc=$?
+check KG-5 "a missing DIR exits 2 with the usage" "exit $rc: $out" \
+    grep -q "usage: gslbd --keygen ZONE DIR" <<<"$([ "$rc" = 2 ] && echo "$out")"
+out=$("$GSLBD" --keygen example.com "$IT_TMP/no/such/dir" 2>&1)
+rc=$?
+check KG-5 "a folder that does not exist exits 1 naming the file" "exit $rc: $out" \
+    grep -q "$IT_TMP/no/such/dir/Kexample.com.+013+" <<<"$([ "$rc" = 1 ] && echo "$out")"
+
+# ---- a signed zone, served ----------------------------------------------------------------
+KS=$IT_TMP/ks
+mkdir -p "$KS" "$IT_TMP/kb"
+"$GSLBD" --keygen signed.test "$KS" >"$IT_TMP/ka.txt" 2>/dev/null
+KA=$(find "$KS" -name 'Ksigned.test.+013+*.pem' | head -1)
+"$GSLBD" --keygen forged.test "$KS" >"$IT_TMP/kf.txt" 2>/dev/null # the one the anchor names
+# forged.test is served signed by another key
+"$GSLBD" --keygen forged.test "$IT_TMP/kb" >/dev/null 2>&1
+KB=$(find "$IT_TMP/kb" -name 'Kforged.test.+013+*.pem' | head -1)
+TAG_A=$(awk '/ DS /{print $5}' "$IT_TMP/ka.txt")
+PORT=$(free_port 127.0.0.1)
+CONF=$IT_TMP/signed.json
+cat >"$CONF" <<EOF
+{"listen": ["127.0.0.1:$PORT"], "api": {"enabled": false}, "workers": 1,
+ "zones": [
+  {"origin": "signed.test.", "file": "$DATA/signed.test.zone",
+   "dnssec": {"key_file": "$KA", "validity_days": 7}},
+  {"origin": "forged.test.", "file": "$DATA/forged.test.zone",
+   "dnssec": {"key_file": "$KB"}},
+  {"origin": "other.test.", "file": "$DATA/other.test.zone"}]}
+EOF
+start_gslbd signed -c "$CONF"
+GPID=$SERVER_PID
+if ! wait_ready "$GPID" "$PORT" signed.test "$(it_slack 10 | cut -d. -f1)"; then
+    note "gslbd did not start:" "$(cat "$SERVER_LOG")"
+fi
+
+# q NAME TYPE [DIG OPTIONS...]: dig at gslbd; answer and authority records, one a line
+q() {
+    local name=$1 qtype=$2
+    shift 2
+    dig +norec +tries=1 +time=2 +noall +answer +authority -p "$PORT" @127.0.0.1 "$name" "$qtype" "$@"
+}
+
+out=$(q www.signed.test A +dnssec)
+check SIG-1 "DO=1: www.signed.test A comes with RRSIG A 13 3 300 ... $TAG_A signed.test." "$out" \
+    grep -qE "RRSIG[[:space:]]+A 13 3 300 [0-9]{14} [0-9]{14} $TAG_A signed\\.test\\. " <<<"$out"
+out=$(q www.signed.test A +nodnssec)
+pass=0
+[ "$(grep -c RRSIG <<<"$out")" = 0 ] && [ "$(grep -cE "IN[[:space:]]+A[[:space:]]" <<<"$out")" = 2 ] && pass=1
+check SIG-1 "DO=0: the same answer has no RRSIG, the two A records" "$out" \
+    [ "$pass" = 1 ]
+out=$(q signed.test DNSKEY +dnssec)
+want=$(awk '/ DNSKEY /{print $NF}' "$IT_TMP/ka.txt")
+pass=0
+grep -qF -- "$want" <<<"$(tr -d " " <<<"$out")" && grep -qE "RRSIG[[:space:]]+DNSKEY 13 2 " <<<"$out" && pass=1
+check SIG-1 "the apex DNSKEY is the key --keygen printed, signed" "$out" \
+    [ "$pass" = 1 ]
+out=$(q sub.signed.test A +dnssec)
+pass=0
+grep -qE "IN[[:space:]]+NS[[:space:]]" <<<"$out" && ! grep -q RRSIG <<<"$out" && pass=1
+check SIG-1 "a referral: the delegation's NS has no RRSIG" "$out" \
+    [ "$pass" = 1 ]
+out=$(q nope.signed.test A +dnssec)
+check SIG-1 "NXDOMAIN: the SOA in authority comes with its RRSIG" "$out" \
+    grep -qE "RRSIG[[:space:]]+SOA 13 2 " <<<"$out"
+out=$(q www.other.test A +dnssec)
+pass=0
+[ "$(grep -c RRSIG <<<"$out")" = 0 ] && grep -q "192.0.2.80" <<<"$out" && pass=1
+check SIG-1 "an unsigned zone with DO=1: the A record alone" "$out" \
+    [ "$pass" = 1 ]
+out=$(q other.test DNSKEY +dnssec)
+pass=0
+! grep -q DNSKEY <<<"$out" && grep -q SOA <<<"$out" && pass=1
+check SIG-1 "an unsigned zone has no DNSKEY (NODATA, SOA only)" "$out" \
+    [ "$pass" = 1 ]
+# TC: 2 TXT of 180 octets fit in 512 alone, not with their RRSIG, which never comes alone
+out=$(q big.signed.test TXT +nodnssec +bufsize=512 +ignore +noall +comments +answer)
+pass=0
+! grep -qE "^;; flags:[^;]* tc[ ;]" <<<"$out" && [ "$(grep -c "IN[[:space:]]TXT" <<<"$out")" = 2 ] && pass=1
+check SIG-1 "DO=0, 512-octet buffer: the two long TXT fit, no TC" "$out" [ "$pass" = 1 ]
+out=$(q big.signed.test TXT +dnssec +bufsize=512 +ignore +noall +comments +answer)
+pass=0
+grep -qE "^;; flags:[^;]* tc[ ;]" <<<"$out" && ! grep -q "IN[[:space:]]TXT" <<<"$out" && pass=1
+check SIG-1 "DO=1, 512-octet buffer: TC, the TXT RRset not sent without its RRSIG" "$out" \
+    [ "$pass" = 1 ]
+cnt=$(grep -cE "zone signed\\.test\\. signed: key tag $TAG_A, [0-9]+ signatures" "$SERVER_LOG")
+check SIG-1 "the log says the zone was signed, with its key tag" "log: $(cat "$SERVER_LOG")" \
+    [ "$cnt" = 1 ]
+
+# ---- through validating resolvers -----------------------------------------------------------
+anchor_a=$(awk '/ DNSKEY /{print $1, "DNSKEY", $5, $6, $7, $8}' "$IT_TMP/ka.txt")
+anchor_f=$(awk '/ DNSKEY /{print $1, "DNSKEY", $5, $6, $7, $8}' "$IT_TMP/kf.txt")
+
+# start_unbound NAME SIGNED_PORT [SERVER LINE...]: a validating Unbound on loopback with the
+# trust anchors, signed.test asked at 127.0.0.1@SIGNED_PORT, forged.test at gslbd; sets
+# UPID, UPORT and ULOG (its fresh log); 1 if it does not answer.
+start_unbound() {
+    local name=$1 sport=$2 dir=$IT_TMP/unbound-$1 line i
+    shift 2
+    UPORT=$(free_port 127.0.0.1)
+    mkdir -p "$dir"
+    local log=$LOGDIR/$IT_NAME-unbound-$name.log
+    fresh_log "$log"
+    ULOG=$log
+    {
+        echo "server:"
+        echo "    interface: 127.0.0.1@$UPORT"
+        echo "    port: $UPORT"
+        for line in "do-ip6: no" "do-not-query-localhost: no" 'username: ""' 'chroot: ""' \
+            "directory: \"$dir\"" 'pidfile: ""' "use-syslog: no" "logfile: \"$log\"" \
+            "verbosity: 1" "val-log-level: 2" "num-threads: 1" \
+            'module-config: "validator iterator"' "access-control: 127.0.0.0/8 allow" \
+            "qname-minimisation: no" 'local-zone: "test." nodefault' \
+            "trust-anchor: \"$anchor_a\"" "trust-anchor: \"$anchor_f\"" "$@"; do
+            echo "    $line"
+        done
+        printf 'stub-zone:\n    name: "signed.test"\n    stub-addr: 127.0.0.1@%s\n' "$sport"
+        printf 'stub-zone:\n    name: "forged.test"\n    stub-addr: 127.0.0.1@%s\n' "$PORT"
+        printf 'remote-control:\n    control-enable: no\n'
+    } >"$dir/unbound.conf"
+    unbound -d -c "$dir/unbound.conf" </dev/null >>"$log" 2>&1 &
+    UPID=$!
+    IT_PIDS+=("$UPID")
+    for ((i = 0; i < 100; i++)); do
+        dig +tries=1 +time=1 -p "$UPORT" @127.0.0.1 test SOA >/dev/null 2>&1 && return 0
+        kill -0 "$UPID" 2>/dev/null || break
+        sleep 0.1
+    done
+    note "unbound $name did not answer:" "$(cat "$log")"
+    return 1
+}
+
+# v NAME TYPE: the Unbound at UPORT's whole answer to a query with DO set
+v() {
+    dig +dnssec +tries=1 +time=4 -p "$UPORT" @127.0.0.1 "$1" "$2" 2>&1
+}
+
+NAMES=("www.signed.test A" "WWW.Signed.TEST AAAA" "alias.signed.test A" "x.old.signed.test A"
+    "signed.test MX" "txt.signed.test TXT" "signed.test DNSKEY")
+if command -v unbound >/dev/null; then
+    start_unbound main "$PORT"
+    for nt in "${NAMES[@]}"; do
+        # shellcheck disable=SC2086 # name and type
+        out=$(v $nt)
+        pass=0
+        grep -q "status: NOERROR" <<<"$out" && grep -qE "^;; flags:[^;]* ad[ ;]" <<<"$out" && pass=1
+        check SIG-2 "Unbound validates $nt: NOERROR with AD" "$out" [ "$pass" = 1 ]
+    done
+    # rejected V REASON: Unbound's answer v was SERVFAIL and its log gives REASON
+    rejected() {
+        grep -q "status: SERVFAIL" <<<"$1" && grep -q "validation failure.*$2" "$ULOG"
+    }
+    out=$(v www.forged.test A)
+    check SIG-3 "a zone signed by a key its anchor does not name: SERVFAIL" "$out" \
+        rejected "$out" "forged.test"
+    stop_pid "$UPID"
+
+    # Unbound's clock moved past the signatures' expiration (validity_days 7), then before
+    # their inception
+    start_unbound late "$PORT" "val-override-date: \"$(date -u -d '+9 days' +%Y%m%d%H%M%S)\""
+    out=$(v www.signed.test A)
+    check SIG-3 "an expired signature (the validator's clock 9 days on): SERVFAIL" "$out" \
+        rejected "$out" "signature expired"
+    stop_pid "$UPID"
+    start_unbound early "$PORT" "val-override-date: \"$(date -u -d '-1 day' +%Y%m%d%H%M%S)\""
+    out=$(v www.signed.test A)
+    check SIG-3 "a signature not yet valid (the validator's clock a day back): SERVFAIL" "$out" \
+        rejected "$out" "signature before inception date"
+    stop_pid "$UPID"
+
+    # A proxy between Unbound and gslbd flips one bit of every RRSIG's signature
+    XPORT=$(free_port 127.0.0.1)
+    /usr/bin/python3 - "$XPORT" "$PORT" <<'PY' &
+import socket, sys
+import dns.message, dns.rdatatype
+lport, sport = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", lport))
+up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+up.settimeout(2)
+while True:
+    q, client = s.recvfrom(65535)
+    up.sendto(q, ("127.0.0.1", sport))
+    try:
+        r = up.recv(65535)
+    except socket.timeout:
+        continue
+    m = dns.message.from_wire(r)
+    for rrset in m.answer + m.authority:
+        if rrset.rdtype == dns.rdatatype.RRSIG:
+            new = [rd.replace(signature=rd.signature[:-1] + bytes([rd.signature[-1] ^ 1]))
+                   for rd in rrset]
+            rrset.clear()
+            for rd in new:
+                rrset.add(rd)
+    s.sendto(m.to_wire(), client)
+PY
+    IT_PIDS+=($!)
+    start_unbound tampered "$XPORT"
+    out=$(v www.signed.test A)
+    check SIG-3 "a signature with one bit flipped on the way: SERVFAIL" "$out" \
+        rejected "$out" "signature crypto failed"
+    stop_pid "$UPID"
+else
+    skip SIG-2 "Unbound validates the signed names" "unbound is not installed (packaging/deps.sh)" 7
+    skip SIG-3 "Unbound rejects bad signatures" "unbound is not installed (packaging/deps.sh)" 4
+fi
+
+# delv (BIND's validating lookup) with the same anchor, asking gslbd directly
+read -r -a dk < <(awk '/ DNSKEY /{print $1, $5, $6, $7, $8}' "$IT_TMP/ka.txt")
+printf 'trust-anchors {\n  %s static-key %s %s %s "%s";\n};\n' "${dk[@]}" >"$IT_TMP/anchor.conf"
+if command -v delv >/dev/null; then
+    for nt in "${NAMES[@]}"; do
+        # shellcheck disable=SC2086 # name and type
+        out=$(delv -a "$IT_TMP/anchor.conf" +root=signed.test -p "$PORT" @127.0.0.1 $nt 2>&1)
+        check SIG-4 "delv validates $nt: fully validated" "$out" \
+            grep -q "^; fully validated" <<<"$out"
+    done
+else
+    skip SIG-4 "delv validates the signed names" "delv is not installed (bind9-dnsutils)" 7
+fi
+stop_pid "$GPID"
+
+finish
