@@ -62,4 +62,29 @@ int zone__src_read(struct zone_src *src, const char *origin, const char *file,
 
 void zone__src_clear(struct zone_src *src);
 
+/* The files of one zone load (zone_file.c): the real paths of the folders $INCLUDE may
+ * read from (the zone file's own, then zone_include_dirs) and the byte budget. */
+struct zone_files {
+    char **dirs;
+    size_t ndirs;
+    uint64_t max_bytes; /* the zone's files together */
+    uint64_t bytes;     /* read so far */
+};
+
+#define ZONE_FILES_WHY_MAX 160
+
+/* Zeroes f, then allows the folder of file and the limits' include_dirs. 0 or -ENOMEM;
+ * call zone__files_clear() either way. */
+int zone__files_init(struct zone_files *f, const char *file, const struct zone_limits *limits);
+void zone__files_clear(struct zone_files *f);
+
+/* Whether real (a resolved path) lies inside one of f's folders. */
+bool zone__files_allowed(const struct zone_files *f, const char *real);
+
+/* Reads path whole into *buf (caller frees) and counts it against the budget: a regular
+ * file only, opened without blocking. On an error, why says what is wrong without the path
+ * and without quoting any text. 0, or a negative code. */
+int zone__files_read(struct zone_files *f, const char *path, char **buf, size_t *len,
+                     char why[ZONE_FILES_WHY_MAX]);
+
 #endif

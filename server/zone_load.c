@@ -3,13 +3,10 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <ldns/ldns.h>
 
@@ -54,127 +51,13 @@ struct zl_file {
 struct zl_ctx {
     struct zone_src *src;
     struct err *e;
-    char **dirs; /* real paths of the folders $INCLUDE may read from */
-    size_t ndirs;
-    uint64_t max_bytes; /* the zone's files together */
-    uint64_t bytes;     /* read so far */
+    struct zone_files files; /* where includes may come from, bytes left (zone_file.c) */
     ldns_buffer *wire;
     bool have_soa;
     uint32_t soa_file;
     uint32_t soa_line;
     struct zl_rec rec;
 };
-
-#define ZL_WHY_MAX 160
-
-/* Read a zone file: a regular file only (opened without blocking, so a FIFO cannot hang
- * the load), and never more than what is left of the zone's byte budget. On an error, why
- * says what is wrong, without the path and without quoting any text. */
-static int read_zone_file(struct zl_ctx *c, const char *path, char **buf, size_t *len,
-                          char why[ZL_WHY_MAX])
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) {
-        int err = errno;
-        snprintf(why, ZL_WHY_MAX, "cannot open: %s", strerror(err));
-        return -err;
-    }
-    struct stat st;
-    uint64_t left = c->max_bytes - c->bytes;
-    int rc = 0;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        rc = GSLBD_EINVAL;
-    else if ((uint64_t)st.st_size > left)
-        rc = GSLBD_ELIMIT;
-    size_t cap = rc == 0 ? (size_t)st.st_size + 1 : 0, n = 0;
-    char *b = rc == 0 ? malloc(cap) : NULL;
-    if (rc == 0 && b == NULL)
-        rc = -ENOMEM;
-    while (rc == 0) { /* the file may grow while read: never past the budget */
-        if (n == cap) {
-            if (n > left) {
-                rc = GSLBD_ELIMIT;
-                break;
-            }
-            char *nb = realloc(b, cap * 2);
-            if (nb == NULL) {
-                rc = -ENOMEM;
-                break;
-            }
-            b = nb;
-            cap *= 2;
-        }
-        ssize_t got = read(fd, b + n, cap - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            rc = -errno;
-            snprintf(why, ZL_WHY_MAX, "cannot read: %s", strerror(errno));
-        }
-        if (got <= 0)
-            break;
-        n += (size_t)got;
-    }
-    if (rc == 0 && n > left)
-        rc = GSLBD_ELIMIT;
-    close(fd);
-    if (rc == GSLBD_EINVAL)
-        snprintf(why, ZL_WHY_MAX, "not a regular file (zone data is read from regular files only)");
-    else if (rc == GSLBD_ELIMIT)
-        snprintf(why, ZL_WHY_MAX, "the zone's files together exceed %llu bytes (zone_max_bytes)",
-                 (unsigned long long)c->max_bytes);
-    else if (rc == -ENOMEM)
-        snprintf(why, ZL_WHY_MAX, "out of memory");
-    if (rc < 0) {
-        free(b);
-        return rc;
-    }
-    c->bytes += n;
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
-/* Whether real (a resolved path) is inside one of the folders includes may come from. */
-static bool include_allowed(const struct zl_ctx *c, const char *real)
-{
-    for (size_t i = 0; i < c->ndirs; i++) {
-        size_t n = strlen(c->dirs[i]);
-        if (strncmp(real, c->dirs[i], n) == 0 && (real[n] == '/' || (n == 1 && real[0] == '/')))
-            return true;
-    }
-    return false;
-}
-
-/* The real path of path's folder (path itself when dir), or NULL. Caller frees. */
-static char *real_dir(const char *path, bool dir)
-{
-    if (dir)
-        return realpath(path, NULL);
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL)
-        return realpath(".", NULL);
-    if (slash == path)
-        return realpath("/", NULL);
-    char *d = strndup(path, (size_t)(slash - path));
-    char *r = d != NULL ? realpath(d, NULL) : NULL;
-    free(d);
-    return r;
-}
-
-static int dirs_add(struct zl_ctx *c, char *real)
-{
-    if (real == NULL)
-        return 0; /* a folder that is not there holds nothing to allow */
-    char **n = realloc(c->dirs, (c->ndirs + 1) * sizeof(*n));
-    if (n == NULL) {
-        free(real);
-        return -ENOMEM;
-    }
-    c->dirs = n;
-    c->dirs[c->ndirs++] = real;
-    return 0;
-}
 
 static void tok_end(struct zl_file *f, struct zl_rec *r, size_t start, bool quoted, int line,
                     int col)
@@ -755,7 +638,7 @@ static int on_include(struct zl_ctx *c, const struct zl_file *f, const ldns_rdf 
     if (rc == 0 && (real = realpath(path, NULL)) == NULL)
         rc = err_set(c->e, -errno, f->path, r->tok[1].line, r->tok[1].col,
                      "$INCLUDE %s: cannot open: %s", path, strerror(errno));
-    if (rc == 0 && !include_allowed(c, real))
+    if (rc == 0 && !zone__files_allowed(&c->files, real))
         rc = err_set(c->e, GSLBD_EINVAL, f->path, r->tok[1].line, r->tok[1].col,
                      "$INCLUDE %s: outside the folders includes may come from (the zone "
                      "file's folder and zone_include_dirs)",
@@ -765,8 +648,8 @@ static int on_include(struct zl_ctx *c, const struct zl_file *f, const ldns_rdf 
     if (rc == 0) {
         sub.path = c->src->files[sub.idx];
         /* the checked name, so that a link swapped in now is not followed */
-        char why[ZL_WHY_MAX];
-        rc = read_zone_file(c, real, &sub.buf, &sub.len, why);
+        char why[ZONE_FILES_WHY_MAX];
+        rc = zone__files_read(&c->files, real, &sub.buf, &sub.len, why);
         if (rc != 0)
             err_set(c->e, rc, f->path, r->tok[1].line, r->tok[1].col, "$INCLUDE %s: %s", path, why);
     }
@@ -850,11 +733,7 @@ int zone__src_read(struct zone_src *src, const char *origin, const char *file,
         return -ENOMEM;
     c->src = src;
     c->e = e;
-    c->max_bytes =
-        limits != NULL && limits->max_bytes > 0 ? limits->max_bytes : ZONE_MAX_BYTES_DEFAULT;
-    rc = dirs_add(c, real_dir(file, false));
-    for (size_t i = 0; rc == 0 && limits != NULL && i < limits->ninclude_dirs; i++)
-        rc = dirs_add(c, real_dir(limits->include_dirs[i], true));
+    rc = zone__files_init(&c->files, file, limits);
     c->wire = ldns_buffer_new(4096);
     if (rc == 0)
         rc = c->wire == NULL ? -ENOMEM : zone__arena_new(&src->arena);
@@ -869,8 +748,8 @@ int zone__src_read(struct zone_src *src, const char *origin, const char *file,
     }
     if (rc == 0) {
         f.path = src->files[f.idx];
-        char why[ZL_WHY_MAX];
-        rc = read_zone_file(c, file, &f.buf, &f.len, why);
+        char why[ZONE_FILES_WHY_MAX];
+        rc = zone__files_read(&c->files, file, &f.buf, &f.len, why);
         if (rc != 0)
             err_set(e, rc, file, 0, 0, "%s", why);
     }
@@ -881,9 +760,7 @@ int zone__src_read(struct zone_src *src, const char *origin, const char *file,
     free(f.buf);
     ldns_rdf_deep_free(o);
     ldns_buffer_free(c->wire);
-    for (size_t i = 0; i < c->ndirs; i++)
-        free(c->dirs[i]);
-    free(c->dirs);
+    zone__files_clear(&c->files);
     free(c);
     return rc;
 }
