@@ -91,12 +91,7 @@ def expect(rid, desc, subnet, addr, scope, ttl, tool="dig"):
 
 
 def set_admin(states):
-    for c, st in states.items():
-        rc, out = L.admin(S.conf, c, st)
-        if rc != 0:
-            raise RuntimeError("gslbd --admin %s=%s failed (%d): %s" % (c, st, rc, out))
-    if not L.reload(S.srv):
-        raise RuntimeError("no 'reload complete' after SIGHUP; log:\n" + S.srv.log_tail())
+    L.set_admin(S.conf, S.srv, states)
 
 
 def steps():

@@ -79,13 +79,7 @@ def setup():
 
 
 def set_admin(states):
-    """states: {cluster: state}; writes them with --admin, then SIGHUP and wait for it."""
-    for c, st in states.items():
-        rc, out = L.admin(S.conf, c, st)
-        if rc != 0:
-            raise RuntimeError("gslbd --admin %s=%s failed (%d): %s" % (c, st, rc, out))
-    if not L.reload(S.srv):
-        raise RuntimeError("no 'reload complete' after SIGHUP; log:\n" + S.srv.log_tail())
+    L.set_admin(S.conf, S.srv, states)
 
 
 def dig(name, qtype, subnet=None, tool="dig", server="127.0.0.1"):

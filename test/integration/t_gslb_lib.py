@@ -166,6 +166,16 @@ def reload(server, timeout=5.0):
     return server.wait_log(mark, "reload complete", 1, itest.slack(timeout)) >= 1
 
 
+def set_admin(conf, server, states):
+    """states: {cluster: state}; writes them with --admin, then SIGHUP and wait for it."""
+    for c, st in states.items():
+        rc, out = admin(conf, c, st)
+        if rc != 0:
+            raise RuntimeError("gslbd --admin %s=%s failed (%d): %s" % (c, st, rc, out))
+    if not reload(server):
+        raise RuntimeError("no 'reload complete' after SIGHUP; log:\n" + server.log_tail())
+
+
 def explain(conf, name, qtype, client, ecs=None, assume_down=None):
     """gslbd --explain; returns (parsed JSON or None, raw output)."""
     args = ["-c", conf]
