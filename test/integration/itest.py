@@ -267,6 +267,13 @@ class Gslbd:
             except (OSError, dnsq.WireError):
                 r = None
             if r is not None:
+                # DNS answers before the API has started and the log says "ready": a check
+                # that reads the log right after start() must see the whole start-up
+                rx = re.compile(r"gslbd \S+ ready")
+                while time.monotonic() < deadline and self.proc.poll() is None:
+                    if any(rx.search(ln) for ln in self.log_text().splitlines()):
+                        break
+                    time.sleep(0.02)
                 return
             time.sleep(0.05)
         raise RuntimeError("gslbd did not answer on %s port %d within %.0fs; log:\n%s" % (
