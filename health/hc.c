@@ -288,7 +288,7 @@ int hc_create(uv_loop_t *loop, const struct hc_target *targets, size_t n, const 
     if (h->nresults == n)
         uv_timer_start(&h->kick, on_kick, 0, 0);
     if (prev)
-        hc_logf(h, HC_LOG_DEBUG, "health: %zu target(s), %zu carried over", n, carried);
+        hc_logf(h, HC_LOG_DEBUG, "%zu target(s), %zu carried over", n, carried);
     *out = h;
     return 0;
 }
@@ -316,7 +316,7 @@ static void first_round(struct hc *h)
     if (h->first_round_done || h->nresults < h->n)
         return;
     h->first_round_done = true;
-    hc_logf(h, HC_LOG_DEBUG, "health: first round complete (%zu target(s))", h->n);
+    hc_logf(h, HC_LOG_DEBUG, "first round complete (%zu target(s))", h->n);
     if (h->cb.on_first_round)
         h->cb.on_first_round(h->cb.ctx);
 }
