@@ -154,16 +154,11 @@ static int cmp_name(const struct zone_src_rr *a, const struct zone_src_rr *b)
     return memcmp(a->owner, b->owner, a->owner_len);
 }
 
-/* Owner, type, then file order (the records sit in one array in file order). */
-static int cmp_rrset_order(const void *pa, const void *pb)
+/* File order (the records sit in one array in file order). */
+static int cmp_file_order(const void *pa, const void *pb)
 {
     const struct zone_src_rr *a = *(const struct zone_src_rr *const *)pa;
     const struct zone_src_rr *b = *(const struct zone_src_rr *const *)pb;
-    int c = cmp_name(a, b);
-    if (c != 0)
-        return c;
-    if (a->type != b->type)
-        return a->type < b->type ? -1 : 1;
     return a < b ? -1 : a > b;
 }
 
@@ -185,7 +180,8 @@ static int cmp_canon(const void *pa, const void *pb)
     return a < b ? -1 : a > b;
 }
 
-/* TTL-1: duplicate RRs are dropped, the first one in the file stays. */
+/* TTL-1: duplicate RRs are dropped, the first one in the file stays. Leaves v in
+ * cmp_canon order. */
 static void drop_duplicates(const struct zone_src *src, struct zone_src_rr **v, size_t n)
 {
     char tbuf[16], name[DNAME_MAX * 4 + 1];
@@ -206,7 +202,7 @@ static void drop_duplicates(const struct zone_src *src, struct zone_src_rr **v, 
     }
 }
 
-/* One owner's records: v[first, end) in cmp_rrset_order, duplicates included. */
+/* One owner's records: v[first, end) by type then file order, duplicates included. */
 struct owner_group {
     size_t first;
     size_t end;
@@ -287,12 +283,12 @@ static int check_owner(const struct zone_src *src, struct zone_src_rr *const *v,
     return 0;
 }
 
-/* A name of the zone during the build: an owner (group >= 0) or an empty non-terminal. */
+/* A name of the zone during the build: an owner (group >= 0) or an empty non-terminal.
+ * 16 bytes: a million-name zone's table is touched once per name, so its size is time. */
 struct name_slot {
-    const uint8_t *name; /* NULL: a free slot */
+    const uint8_t *name; /* NULL: a free slot; the length is the name's own */
     uint32_t hash;
     int32_t group; /* index into the owner groups, -1 for an empty non-terminal */
-    uint8_t len;
 };
 
 struct name_set {
@@ -301,20 +297,50 @@ struct name_set {
     size_t count;
 };
 
-/* Insert unless present; returns true when it was new. */
-static bool set_add(struct name_set *s, const uint8_t *name, uint8_t len, uint32_t hash,
-                    int32_t group)
+static void set_put(struct name_set *s, struct name_slot x)
+{
+    size_t i = x.hash & s->mask;
+    while (s->slots[i].name != NULL)
+        i = (i + 1) & s->mask;
+    s->slots[i] = x;
+    s->count++;
+}
+
+/* Twice the slots once two thirds are taken. */
+static int set_grow(struct name_set *s)
+{
+    struct name_set n = {calloc(2 * (s->mask + 1), sizeof(*n.slots)), 2 * s->mask + 1, 0};
+    if (n.slots == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i <= s->mask; i++) {
+        if (s->slots[i].name != NULL)
+            set_put(&n, s->slots[i]);
+    }
+    free(s->slots);
+    *s = n;
+    return 0;
+}
+
+/* Insert unless present: 1 when it was new, 0 when present, -ENOMEM. */
+static int set_add(struct name_set *s, const uint8_t *name, uint8_t len, uint32_t hash,
+                   int32_t group)
 {
     size_t i = hash & s->mask;
     while (s->slots[i].name != NULL) {
         const struct name_slot *x = &s->slots[i];
-        if (x->hash == hash && x->len == len && memcmp(x->name, name, len) == 0)
-            return false;
+        if (x->hash == hash && dname_len(x->name) == len && memcmp(x->name, name, len) == 0)
+            return 0;
         i = (i + 1) & s->mask;
     }
-    s->slots[i] = (struct name_slot){name, hash, group, len};
+    if (3 * (s->count + 1) > 2 * (s->mask + 1)) {
+        if (set_grow(s) < 0)
+            return -ENOMEM;
+        set_put(s, (struct name_slot){name, hash, group});
+        return 1;
+    }
+    s->slots[i] = (struct name_slot){name, hash, group};
     s->count++;
-    return true;
+    return 1;
 }
 
 static size_t pow2_at_least(size_t n)
@@ -334,46 +360,42 @@ static int collect_names(const struct zone_src *src, struct zone_src_rr *const *
     dname_split(src->origin, DNAME_MAX, &ol);
     if (ngroups > INT32_MAX)
         return -ENOMEM;
-    size_t bound = 1 + nextra * DNAME_MAX_LABELS;
-    for (size_t gi = 0; gi < ngroups; gi++) {
-        struct dname_labels l;
-        dname_split(v[groups[gi].first]->owner, DNAME_MAX, &l);
-        bound += l.count - ol.count + 1u;
-    }
-    /* bound counts every ancestor of every owner; most are shared, so the table is
-     * filled to two thirds at most and usually far less */
-    s->mask = pow2_at_least(bound + bound / 2) - 1;
+    /* room for the owners at a third free; ancestors, mostly shared, grow it if need be */
+    s->mask = pow2_at_least(ngroups + ngroups / 2 + 16) - 1;
     s->slots = calloc(s->mask + 1, sizeof(*s->slots));
     if (s->slots == NULL)
         return -ENOMEM;
     uint32_t h[DNAME_MAX_LABELS + 1];
-    for (size_t gi = 0; gi < ngroups; gi++) {
+    int rc = 0;
+    for (size_t gi = 0; rc >= 0 && gi < ngroups; gi++) {
         const struct zone_src_rr *r = v[groups[gi].first];
-        set_add(s, r->owner, r->owner_len, dname_hash(r->owner), (int32_t)gi);
+        rc = set_add(s, r->owner, r->owner_len, dname_hash(r->owner), (int32_t)gi);
     }
-    for (size_t gi = 0; gi < ngroups; gi++) {
+    for (size_t gi = 0; rc >= 0 && gi < ngroups; gi++) {
         const struct zone_src_rr *r = v[groups[gi].first];
         struct dname_labels l;
         dname_split(r->owner, DNAME_MAX, &l);
+        if (l.count - ol.count < 2)
+            continue;
         dname_suffix_hashes(r->owner, &l, h);
         /* ancestors are suffixes of the owner: no copies needed */
         for (int i = 1; i < l.count - ol.count; i++) {
             const uint8_t *a = r->owner + l.off[i];
-            if (!set_add(s, a, (uint8_t)(r->owner_len - l.off[i]), h[i], -1))
+            if ((rc = set_add(s, a, (uint8_t)(r->owner_len - l.off[i]), h[i], -1)) <= 0)
                 break;
         }
     }
     /* extra names and their ancestors, as empty nodes unless the file has data there */
-    for (size_t k = 0; k < nextra; k++) {
+    for (size_t k = 0; rc >= 0 && k < nextra; k++) {
         struct dname_labels l;
         if (dname_split(extra[k].name, DNAME_MAX, &l) < 0 || l.count < ol.count)
             continue;
         dname_suffix_hashes(extra[k].name, &l, h);
         size_t len = dname_len(extra[k].name);
-        for (int i = 0; i < l.count - ol.count; i++)
-            set_add(s, extra[k].name + l.off[i], (uint8_t)(len - l.off[i]), h[i], -1);
+        for (int i = 0; rc >= 0 && i < l.count - ol.count; i++)
+            rc = set_add(s, extra[k].name + l.off[i], (uint8_t)(len - l.off[i]), h[i], -1);
     }
-    return 0;
+    return rc < 0 ? rc : 0;
 }
 
 static uint32_t get32(const uint8_t *p)
@@ -540,17 +562,18 @@ static int build_nodes(const struct zone_src *src, struct zone *z, struct zone_a
         if (x->name == NULL)
             continue;
         struct zone_node *n = &nodes[k++];
-        uint8_t *name = zone__arena_bytes(a, x->len);
+        uint8_t len = (uint8_t)dname_len(x->name);
+        uint8_t *name = zone__arena_bytes(a, len);
         if (name == NULL) {
             free(owner_node);
             return -ENOMEM;
         }
-        memcpy(name, x->name, x->len);
+        memcpy(name, x->name, len);
         n->name = name;
-        n->namelen = x->len;
+        n->namelen = len;
         n->hash = x->hash;
         n->service = -1;
-        if (x->len == z->origin_len && memcmp(name, z->origin, x->len) == 0) {
+        if (len == z->origin_len && memcmp(name, z->origin, len) == 0) {
             n->flags |= ZONE_NODE_APEX;
             z->apex = n;
         }
@@ -610,9 +633,15 @@ static int build(const struct zone_src *src, struct zone *z, const struct zone_e
 
     for (size_t i = 0; rc == 0 && i < src->nrrs; i++)
         v[i] = &src->rrs[i];
-    if (rc == 0) {
+    if (rc == 0)
         drop_duplicates(src, v, src->nrrs);
-        qsort(v, src->nrrs, sizeof(*v), cmp_rrset_order);
+    /* owner, type, then file order: only the runs of one RRset need sorting again, and
+     * most hold one record */
+    for (size_t i = 0, j; rc == 0 && i < src->nrrs; i = j) {
+        for (j = i + 1; j < src->nrrs && v[j]->type == v[i]->type && cmp_name(v[i], v[j]) == 0;)
+            j++;
+        if (j - i > 1)
+            qsort(v + i, j - i, sizeof(*v), cmp_file_order);
     }
     for (size_t i = 0; rc == 0 && i < src->nrrs; ngroups++) {
         size_t j = i + 1;
