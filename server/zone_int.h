@@ -87,4 +87,25 @@ bool zone__files_allowed(const struct zone_files *f, const char *real);
 int zone__files_read(struct zone_files *f, const char *path, char **buf, size_t *len,
                      char why[ZONE_FILES_WHY_MAX]);
 
+/* A one-line record read without ldns (zone_fast.c): A, AAAA, or TXT with one plain
+ * quoted string. */
+struct zone_fast {
+    uint8_t owner[DNAME_MAX]; /* wire form, the file's case */
+    uint8_t owner_len;
+    uint16_t type;
+    bool ttl_given;
+    uint32_t ttl; /* when ttl_given */
+    uint16_t rdlen;
+    uint8_t rdata[256];
+};
+
+/* Reads line[0, len) (no newline) as such a record, relative names against origin: 1 and
+ * *out when ldns would read it to the same record, 0 when it must be left to ldns (any
+ * other form, and every error). */
+int zone__fast_line(const char *line, size_t len, const uint8_t *origin, size_t origin_len,
+                    struct zone_fast *out);
+
+/* Whether zone loads use zone__fast_line (on; test_zone_fast turns it off to compare). */
+extern bool zone__fast_enabled;
+
 #endif

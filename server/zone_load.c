@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -508,15 +509,16 @@ static int on_record(struct zl_ctx *c, const struct zl_file *f, ldns_rr *rr, uin
     if (o == NULL || ldns_rdf_size(o) > DNAME_MAX || ldns_rdf_size(o) == 0)
         return fail_at(c, f, GSLBD_EPARSE, first, "cannot read owner name");
     out.owner_len = (uint8_t)dname_copy_lower(owner, ldns_rdf_data(o));
-    dname_to_text(owner, name, sizeof(name));
-    dname_to_text(s->origin, oname, sizeof(oname));
     if (!dname_is_subdomain(owner, s->origin))
         return err_set(c->e, GSLBD_EINVAL, f->path, first->line, first->col,
-                       "%s is outside the zone %s", name, oname);
+                       "%s is outside the zone %s", dname_to_text(owner, name, sizeof(name)),
+                       dname_to_text(s->origin, oname, sizeof(oname)));
     if (out.type == LDNS_RR_TYPE_SOA) {
         if (!dname_equal(owner, s->origin))
             return err_set(c->e, GSLBD_EINVAL, f->path, first->line, first->col,
-                           "SOA at %s, not at the zone origin %s", name, oname);
+                           "SOA at %s, not at the zone origin %s",
+                           dname_to_text(owner, name, sizeof(name)),
+                           dname_to_text(s->origin, oname, sizeof(oname)));
         if (c->have_soa)
             return err_set(c->e, GSLBD_EINVAL, f->path, first->line, first->col,
                            "second SOA record (the first is at %s:%u)", s->files[c->soa_file],
@@ -599,6 +601,45 @@ static int on_origin(struct zl_ctx *c, const struct zl_file *f, ldns_rdf **ldns_
     return 0;
 }
 
+bool zone__fast_enabled = true;
+
+/* The line at f->pos as zone_fast.c reads it: 1 when it was taken (the record pushed, the
+ * cursor past the line, *owner its owner for a next line that leaves it out), 0 when ldns
+ * must read it, or an error. */
+static int fast_record(struct zl_ctx *c, struct zl_file *f, const ldns_rdf *origin,
+                       uint32_t def_ttl, struct zone_fast *fr)
+{
+    const char *line = f->buf + f->pos;
+    const char *nl = memchr(line, '\n', f->len - f->pos);
+    size_t len = nl != NULL ? (size_t)(nl - line) : f->len - f->pos;
+    struct zone_src *s = c->src;
+    if (!zone__fast_enabled ||
+        zone__fast_line(line, len, ldns_rdf_data(origin), ldns_rdf_size(origin), fr) != 1)
+        return 0;
+    uint8_t owner[DNAME_MAX];
+    struct zone_src_rr out = {.type = fr->type, .ttl = fr->ttl_given ? fr->ttl : def_ttl};
+    out.owner_len = (uint8_t)dname_copy_lower(owner, fr->owner);
+    if (!dname_is_subdomain(owner, s->origin))
+        return 0; /* ldns's path says why */
+    if (out.ttl & 0x80000000u) /* TTL-1, RFC 2181 8 */
+        out.ttl = 0;
+    out.rdlen = out.canonlen = fr->rdlen;
+    out.rdata = out.canon = arena_dup(s->arena, fr->rdata, fr->rdlen);
+    out.owner = arena_dup(s->arena, owner, out.owner_len);
+    if (out.rdata == NULL || out.owner == NULL)
+        return -ENOMEM;
+    out.file = f->idx;
+    out.line = (uint32_t)f->line;
+    out.col = 1;
+    int rc = src_push(s, &out);
+    if (rc < 0)
+        return rc;
+    f->pos += len + (nl != NULL);
+    f->line += nl != NULL;
+    f->line_start = f->pos;
+    return 1;
+}
+
 static int parse_file(struct zl_ctx *c, struct zl_file *f, const ldns_rdf *origin_in,
                       uint32_t def_ttl, int depth);
 
@@ -675,7 +716,32 @@ static int parse_file(struct zl_ctx *c, struct zl_file *f, const ldns_rdf *origi
     uint32_t ldns_ttl = def_ttl;
     int ldns_line = 1, rc = (origin == NULL || cur == NULL) ? -ENOMEM : 0;
 
-    while (rc == 0 && !feof(fp)) {
+    /* fast lines move f->pos on without ldns; its stream and its idea of the previous
+     * owner catch up when ldns reads again */
+    bool behind = false;
+    struct zone_fast fr;
+    uint8_t last[DNAME_MAX], last_len = 0;
+    while (rc == 0 && !feof(fp) && f->pos < f->len) {
+        int took = fast_record(c, f, origin, def_ttl, &fr);
+        if (took != 0) {
+            rc = took < 0 ? took : 0;
+            memcpy(last, fr.owner, fr.owner_len);
+            last_len = fr.owner_len;
+            behind = true;
+            continue;
+        }
+        if (behind) {
+            ldns_line = f->line;
+            ldns_rdf *p = ldns_dname_new_frm_data(last_len, last);
+            if (p == NULL || fseek(fp, (long)f->pos, SEEK_SET) != 0) {
+                ldns_rdf_deep_free(p);
+                rc = -ENOMEM;
+                break;
+            }
+            ldns_rdf_deep_free(prev);
+            prev = p;
+            behind = false;
+        }
         ldns_rr *rr = NULL;
         size_t start = f->pos;
         ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp, &ldns_ttl, &origin, &prev, &ldns_line);
