@@ -23,6 +23,14 @@ int zone__arena_new(struct zone_arena **out);
 void *zone__arena_alloc(struct zone_arena *a, size_t size); /* NULL when out of memory */
 void *zone__arena_bytes(struct zone_arena *a, size_t size); /* the same, any alignment */
 void zone__arena_free(struct zone_arena *a);                /* NULL is a no-op */
+/* An arena a load frees at its end (its records' bytes): blocks from zone__big_alloc. */
+int zone__arena_new_transient(struct zone_arena **out);
+
+/* Zeroed memory a load frees again before it ends: a MiB or more is mapped on huge-page
+ * boundaries. Free and grow with the size asked for. NULL when out of memory. */
+void *zone__big_alloc(size_t size);
+void zone__big_free(void *p, size_t size); /* NULL is a no-op */
+void *zone__big_grow(void *p, size_t old, size_t size);
 
 /* One record as read from the master file, before grouping. Bytes live in zone_src.arena. */
 struct zone_src_rr {

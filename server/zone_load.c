@@ -356,15 +356,33 @@ static int syntax_error(struct zl_ctx *c, const struct zl_file *f, ldns_status s
     return fail_at(c, f, GSLBD_EPARSE, first, what);
 }
 
+static int src_grow(struct zone_src *s, size_t ncap)
+{
+    struct zone_src_rr *n = zone__big_grow(s->rrs, s->cap * sizeof(*n), ncap * sizeof(*n));
+    if (n == NULL)
+        return -ENOMEM;
+    s->rrs = n;
+    s->cap = ncap;
+    return 0;
+}
+
+/* Room for a file's records at once: at most one per line. Pages past the records the
+ * file really holds are never touched. */
+static int src_reserve(struct zone_src *s, const char *buf, size_t len)
+{
+    size_t lines = 1;
+    for (const char *p = buf, *end = buf + len;
+         (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+        lines++;
+    return s->cap - s->nrrs >= lines ? 0 : src_grow(s, s->nrrs + lines);
+}
+
 static int src_push(struct zone_src *s, const struct zone_src_rr *rr)
 {
     if (s->nrrs == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 256;
-        struct zone_src_rr *n = realloc(s->rrs, ncap * sizeof(*n));
-        if (n == NULL)
-            return -ENOMEM;
-        s->rrs = n;
-        s->cap = ncap;
+        int rc = src_grow(s, s->cap ? s->cap * 2 : 256);
+        if (rc < 0)
+            return rc;
     }
     s->rrs[s->nrrs++] = *rr;
     return 0;
@@ -696,6 +714,8 @@ static int on_include(struct zl_ctx *c, const struct zl_file *f, const ldns_rdf 
     }
     free(real);
     if (rc == 0)
+        rc = src_reserve(c->src, sub.buf, sub.len);
+    if (rc == 0)
         rc = parse_file(c, &sub, inc_origin, def_ttl, depth + 1);
     free(sub.buf);
     free(path);
@@ -802,7 +822,7 @@ int zone__src_read(struct zone_src *src, const char *origin, const char *file,
     rc = zone__files_init(&c->files, file, limits);
     c->wire = ldns_buffer_new(4096);
     if (rc == 0)
-        rc = c->wire == NULL ? -ENOMEM : zone__arena_new(&src->arena);
+        rc = c->wire == NULL ? -ENOMEM : zone__arena_new_transient(&src->arena);
     if (rc == 0) {
         o = ldns_dname_new_frm_str(origin);
         if (o == NULL || ldns_rdf_size(o) > DNAME_MAX)
@@ -820,6 +840,8 @@ int zone__src_read(struct zone_src *src, const char *origin, const char *file,
             err_set(e, rc, file, 0, 0, "%s", why);
     }
     if (rc == 0)
+        rc = src_reserve(src, f.buf, f.len);
+    if (rc == 0)
         rc = parse_file(c, &f, o, ZONE_DEFAULT_TTL, 0);
     if (rc == 0 && !c->have_soa)
         rc = err_set(e, GSLBD_EINVAL, file, 0, 0, "no SOA record for %s", origin);
@@ -836,7 +858,7 @@ void zone__src_clear(struct zone_src *src)
     if (src == NULL)
         return;
     zone__arena_free(src->arena);
-    free(src->rrs);
+    zone__big_free(src->rrs, src->cap * sizeof(*src->rrs));
     for (size_t i = 0; i < src->nfiles; i++)
         free(src->files[i]);
     free(src->files);
