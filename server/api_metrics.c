@@ -4,13 +4,13 @@
 
 #include <dirent.h>
 #include <stdio.h>
-#include "cluster.h"
-
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cluster.h"
+#include "dnssec_online.h"
 #include "loadinfo.h"
 #include "notify.h"
 #include "worker.h"
@@ -297,6 +297,17 @@ static void ops_metrics(struct api_buf *b, const struct view *v)
         label(b, "zone", name, true);
         api_buf_printf(b, "} %u\n", v->zones[zi]->serial);
     }
+    struct dnssec_online_stats ds;
+    dnssec_online_totals(&ds);
+    family(b, "dnssec_signatures_total", "counter",
+           "Signatures answers needed while answering (compact denial): from a worker's "
+           "cache, signed then, or refused over the signing budget (SERVFAIL).");
+    api_buf_printf(b, "gslbd_dnssec_signatures_total{result=\"cached\"} %llu\n",
+                   (unsigned long long)ds.hits);
+    api_buf_printf(b, "gslbd_dnssec_signatures_total{result=\"signed\"} %llu\n",
+                   (unsigned long long)ds.misses);
+    api_buf_printf(b, "gslbd_dnssec_signatures_total{result=\"refused\"} %llu\n",
+                   (unsigned long long)ds.refused);
     struct geo_db_info di;
     geo_db_info(g->geo, &di);
     if (di.loaded) {

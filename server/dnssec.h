@@ -67,6 +67,11 @@ int dnssec_sign_rrset(const struct dnssec_key *k, const struct dnssec_rrset *set
                       const uint8_t *signer, uint32_t inception, uint32_t expiration, uint8_t *out,
                       size_t cap, size_t *outlen, struct err *e);
 
+/* Sign data as it is (an RRSIG header and a canonical RRset, already laid out): the raw
+ * r || s signature into sig. 0 or a negative code. Allocates inside OpenSSL. */
+int dnssec_sign_data(const struct dnssec_key *k, const uint8_t *data, size_t len,
+                     uint8_t sig[DNSSEC_P256_SIG_LEN]);
+
 /* The canonical form of one RDATA of type (lowercased names) into out (cap >= len);
  * returns its length or a negative code when the RDATA is malformed. */
 int dnssec_canon_rdata(uint16_t type, const uint8_t *rdata, size_t len, uint8_t *out);

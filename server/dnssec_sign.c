@@ -140,6 +140,23 @@ static int der_to_raw(const uint8_t *der, size_t len, uint8_t out[DNSSEC_P256_SI
     return ok ? 0 : GSLBD_EINVAL;
 }
 
+int dnssec_sign_data(const struct dnssec_key *k, const uint8_t *data, size_t len,
+                     uint8_t sig[DNSSEC_P256_SIG_LEN])
+{
+    if (k->pkey == NULL)
+        return GSLBD_EINVAL;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    uint8_t der[80]; /* a P-256 ECDSA signature in DER: at most 72 octets */
+    size_t dlen = sizeof(der);
+    int rc = md == NULL ? -ENOMEM : 0;
+    if (rc == 0 && (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k->pkey) != 1 ||
+                    EVP_DigestSign(md, der, &dlen, data, len) != 1 ||
+                    der_to_raw(der, dlen, sig) < 0))
+        rc = GSLBD_EINVAL;
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
 int dnssec_sign_rrset(const struct dnssec_key *k, const struct dnssec_rrset *set,
                       const uint8_t *signer, uint32_t inception, uint32_t expiration, uint8_t *out,
                       size_t cap, size_t *outlen, struct err *e)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dnssec.h"
+#include "dnssec_online.h"
 #include "wire.h"
 
 struct sig_ent {
@@ -25,6 +26,7 @@ struct dnssec_zone {
     struct zone_rrset dnskey;
     struct zone_rr dnskey_rr;
     uint8_t dnskey_rdata[DNSSEC_DNSKEY_RDATA_LEN];
+    struct dnssec_key key; /* kept for the signatures made while answering */
 };
 
 static uint32_t slot_of(const struct dnssec_zone *s, const struct zone_rrset *rs)
@@ -65,6 +67,7 @@ void dnssec_zone_free(struct dnssec_zone *s)
     for (uint32_t i = 0; s->tab != NULL && i <= s->mask; i++)
         free((void *)s->tab[i].sig.rdata);
     free(s->tab);
+    dnssec_key_free(&s->key);
     free(s);
 }
 
@@ -172,11 +175,105 @@ int dnssec_zone_sign(const struct zone *z, const char *key_file, uint32_t validi
             for (uint16_t i = 0; rc == 0 && i < n->nrrsets; i++)
                 if (signed_here(z, n, &n->rrsets[i]))
                     rc = put_sig(s, &n->rrsets[i], n->name, &k, z->origin, e);
-    dnssec_key_free(&k);
+    s->key = k; /* s owns it now */
     if (rc < 0) {
         dnssec_zone_free(s);
         return rc;
     }
     *out = s;
+    return 0;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)(v >> 16));
+    put16(p + 2, (uint16_t)v);
+}
+
+/* The type bitmap (RFC 4034 4.1.2) of types into out; its length, or 0 past cap. */
+static size_t type_bitmap(const uint16_t *types, size_t n, uint8_t *out, size_t cap)
+{
+    size_t o = 0;
+    for (unsigned win = 0; win < 256; win++) {
+        uint8_t bits[32] = {0};
+        unsigned len = 0;
+        for (size_t i = 0; i < n; i++) {
+            if ((types[i] >> 8) != win)
+                continue;
+            unsigned lo = types[i] & 0xffu;
+            bits[lo / 8] |= (uint8_t)(0x80u >> (lo % 8));
+            if (lo / 8 + 1 > len)
+                len = lo / 8 + 1;
+        }
+        if (len == 0)
+            continue;
+        if (o + 2 + len > cap)
+            return 0;
+        out[o] = (uint8_t)win;
+        out[o + 1] = (uint8_t)len;
+        memcpy(out + o + 2, bits, len);
+        o += 2 + len;
+    }
+    return o;
+}
+
+int dnssec_zone_denial(const struct dnssec_zone *s, const struct zone *z, const uint8_t *name,
+                       uint32_t ttl, const uint16_t *types, size_t ntypes,
+                       struct dnssec_denial *out)
+{
+    struct dname_labels lab;
+    int nlen = dname_split(name, DNAME_MAX, &lab);
+    if (nlen < 0 || (size_t)nlen + 2 > DNAME_MAX || ntypes > 64)
+        return GSLBD_ELIMIT;
+    /* the NSEC: next name \000.name (RFC 9824 3.1), then the bitmap */
+    uint8_t *rd = out->nsec_rdata;
+    rd[0] = 1;
+    rd[1] = 0;
+    memcpy(rd + 2, name, (size_t)nlen);
+    uint16_t all[66];
+    memcpy(all, types, ntypes * sizeof(*types));
+    all[ntypes] = DNS_T_RRSIG;
+    all[ntypes + 1] = DNSSEC_TYPE_NSEC;
+    size_t blen = type_bitmap(all, ntypes + 2, rd + 2 + nlen, DNSSEC_NSEC_MAX - 2 - (size_t)nlen);
+    if (blen == 0)
+        return GSLBD_ELIMIT;
+    size_t rdlen = 2 + (size_t)nlen + blen;
+    out->nsec = (struct zone_rr){rd, (uint16_t)rdlen, 0, {0, 0}};
+
+    /* what is signed: the RRSIG RDATA up to the signature, then the one RR */
+    uint8_t data[18 + DNAME_MAX + DNAME_MAX + 10 + DNSSEC_NSEC_MAX];
+    uint8_t labels = lab.count;
+    if (labels > 0 && name[0] == 1 && name[1] == '*')
+        labels--;
+    put16(data, DNSSEC_TYPE_NSEC);
+    data[2] = s->key.alg;
+    data[3] = labels;
+    put32(data + 4, ttl);
+    put32(data + 8, s->expiration);
+    put32(data + 12, s->inception);
+    put16(data + 16, s->key_tag);
+    size_t at = 18 + dname_copy_lower(data + 18, z->origin);
+    size_t head = at;
+    at += dname_copy_lower(data + at, name);
+    put16(data + at, DNSSEC_TYPE_NSEC);
+    put16(data + at + 2, 1);
+    put32(data + at + 4, ttl);
+    put16(data + at + 8, (uint16_t)rdlen);
+    at += 10;
+    memcpy(data + at, rd, rdlen);
+    at += rdlen;
+    int rc = dnssec_online_sign(&s->key, data, at, DNSSEC_ONLINE_BUDGET,
+                                out->rrsig_rdata + head);
+    if (rc < 0)
+        return rc;
+    memcpy(out->rrsig_rdata, data, head);
+    out->rrsig = (struct zone_rr){
+        out->rrsig_rdata, (uint16_t)(head + DNSSEC_P256_SIG_LEN), 0, {0, 0}};
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dnssec.h"
 #include "err.h"
 #include "zone.h"
 
@@ -24,6 +25,27 @@ const struct zone_rr *dnssec_zone_sig(const struct dnssec_zone *s, const struct 
 /* The apex DNSKEY RRset. */
 const struct zone_rrset *dnssec_zone_dnskey(const struct dnssec_zone *s);
 size_t dnssec_zone_nsigs(const struct dnssec_zone *s);
+
+/* Compact denial of existence (RFC 9824), made while answering. */
+#define DNSSEC_TYPE_NSEC 47
+#define DNSSEC_TYPE_NXNAME 128 /* RFC 9824: the name does not exist */
+#define DNSSEC_NSEC_MAX (255 + 4 * 34)
+
+struct dnssec_denial {
+    struct zone_rr nsec;  /* next name \000.name, then the type bitmap */
+    struct zone_rr rrsig; /* over the NSEC RRset */
+    uint8_t nsec_rdata[DNSSEC_NSEC_MAX];
+    uint8_t rrsig_rdata[DNSSEC_RRSIG_MAX];
+};
+
+/* The NSEC at name (lowercase wire form, in z) with ttl listing types (any order; RRSIG and
+ * NSEC are added) and its RRSIG, from this thread's signature cache or signed now
+ * (dnssec_online.c). 0; GSLBD_ELIMIT when this second's signing budget is spent or the
+ * NSEC cannot be written (a name too long for \000., types in too many windows); another
+ * negative code when signing failed. Query path: no allocation on a cache hit. */
+int dnssec_zone_denial(const struct dnssec_zone *s, const struct zone *z, const uint8_t *name,
+                       uint32_t ttl, const uint16_t *types, size_t ntypes,
+                       struct dnssec_denial *out);
 uint16_t dnssec_zone_key_tag(const struct dnssec_zone *s);
 
 #endif

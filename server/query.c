@@ -221,17 +221,72 @@ static int add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner,
     return 0;
 }
 
-/* The zone's SOA in authority with the negative TTL (NEG-1..3). */
+/* Compact denial of existence (RFC 9824, docs/dnssec.md): at the name being answered, an
+ * NSEC whose type bitmap lists what the name has (nothing but NXNAME when it does not
+ * exist), signed now or from this thread's cache. The NXDOMAIN becomes NOERROR unless the
+ * client set CO. 0; -1 when it did not fit; 1 when it could not be signed (SERVFAIL). */
+static int add_denial(struct qctx *c, const struct zone *z)
+{
+    uint16_t types[64];
+    size_t n = 0;
+    const struct zone_node *node = c->deny_node;
+    if (node == NULL) {
+        types[n++] = DNSSEC_TYPE_NXNAME;
+        if (!c->q.edns_co)
+            c->rcode = DNS_R_NOERROR;
+    } else { /* NODATA: what the name has, never the type asked for */
+        for (uint16_t i = 0; i < node->nrrsets && n < 60; i++)
+            types[n++] = node->rrsets[i].type;
+        if (node == z->apex)
+            types[n++] = DNS_T_DNSKEY;
+        if (node->service >= 0 && c->v->gslb != NULL) { /* what the service can answer */
+            types[n++] = DNS_T_A;
+            types[n++] = DNS_T_AAAA;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (types[i] != c->q.qtype)
+                types[k++] = types[i];
+        n = k;
+    }
+    struct dnssec_denial d;
+    if (dnssec_zone_denial(z->dnssec, z, c->deny_name, z->neg_ttl, types, n, &d) < 0)
+        return 1;
+    struct wire_mark m = wire_mark(&c->w);
+    uint16_t ns = c->ns;
+    if (wire_put_rr_name(&c->w, c->deny_name, DNSSEC_TYPE_NSEC, DNS_C_IN, z->neg_ttl,
+                         &d.nsec) < 0 ||
+        wire_put_rr_name(&c->w, c->deny_name, DNS_T_RRSIG, DNS_C_IN, z->neg_ttl, &d.rrsig) < 0) {
+        wire_rewind(&c->w, m);
+        c->ns = ns;
+        return -1;
+    }
+    c->ns = (uint16_t)(c->ns + 2);
+    return 0;
+}
+
+/* The zone's SOA in authority with the negative TTL (NEG-1..3), and in a signed zone for
+ * a DO query the proof of what is missing. */
 static int add_soa(struct qctx *c, const struct zone *z)
 {
     const struct zone_rrset *soa = z->soa;
     struct wire_mark m = wire_mark(&c->w);
+    uint16_t ns = c->ns;
     if (wire_put_rr_name(&c->w, z->origin, DNS_T_SOA, DNS_C_IN, z->neg_ttl, &soa->rrs[0]) < 0)
         return -1;
     c->ns++;
-    if (add_rrsig(c, z, z->origin, 0, soa, z->neg_ttl, &c->ns) < 0) {
+    int rc = add_rrsig(c, z, z->origin, 0, soa, z->neg_ttl, &c->ns);
+    if (rc == 0 && z->dnssec != NULL && c->q.edns_do && c->deny_name != NULL)
+        rc = add_denial(c, z);
+    if (rc > 0) { /* not signed (over the signing budget): no answer it cannot prove */
+        start_response(c, true);
+        c->rcode = DNS_R_SERVFAIL;
+        c->flags &= (uint16_t)~DNS_F_AA;
+        return 0;
+    }
+    if (rc < 0) {
         wire_rewind(&c->w, m); /* an RRset and its RRSIG go together */
-        c->ns--;
+        c->ns = ns;
         return -1;
     }
     return 0;
@@ -520,6 +575,8 @@ static int resolve(struct qctx *c, const struct zone *z, int apex_label)
         if (step == 0)
             c->flags |= DNS_F_AA; /* HDR-3: AA follows the first owner */
         c->rcode = DNS_R_NOERROR;
+        c->deny_name = name;
+        c->deny_node = r.kind == LK_NXDOMAIN ? NULL : r.node;
         if (r.kind == LK_NXDOMAIN) {
             c->rcode = DNS_R_NXDOMAIN;
             return add_soa(c, z);
@@ -610,6 +667,8 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     c.zone = NULL;
     c.key_node = NULL;
     c.referral = false;
+    c.deny_name = NULL;
+    c.deny_node = NULL;
     c.st = st;
     if (req->decision != NULL) {
         req->decision->nsteps = 0;

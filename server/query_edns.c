@@ -46,7 +46,8 @@ void query__write_opt(struct qctx *c)
     wire_put16(p + 3, cf->edns_max_udp);
     p[5] = (uint8_t)(c->rcode >> 4); /* extended RCODE, upper 8 bits */
     p[6] = 0;                        /* version 0 */
-    p[7] = c->q.edns_do ? 0x80 : 0;
+    /* DO echoed; CO (RFC 9824 4) echoed with it: we give NXDOMAIN back to such clients */
+    p[7] = (uint8_t)((c->q.edns_do ? 0x80 : 0) | (c->q.edns_do && c->q.edns_co ? 0x40 : 0));
     p[8] = 0;
     size_t o = OPT_FIXED;
     if (c->q.ecs) {

@@ -35,6 +35,10 @@ struct qctx {
     const struct zone *zone;
     const struct zone_node *key_node;
     bool referral;
+    /* the name being answered when a negative answer is written (lowercase), and its node
+     * (NULL: the name does not exist): what compact denial proves */
+    const uint8_t *deny_name;
+    const struct zone_node *deny_node;
 };
 
 /* ---- EDNS stage: size limits, cookie and our OPT record -------------------------------- */

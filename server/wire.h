@@ -77,6 +77,7 @@ struct wire_query {
     bool edns;
     uint8_t edns_version;
     bool edns_do;
+    bool edns_co; /* RFC 9824: the client accepts NXDOMAIN with compact denial */
     uint16_t edns_udp;
     bool nsid;
     bool ecs;

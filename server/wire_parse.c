@@ -106,6 +106,7 @@ static enum wire_status parse_opt(const uint8_t *rr, const uint8_t *rdata, uint1
     q->edns_udp = wire_get16(rr + 2);
     q->edns_version = rr[5];
     q->edns_do = (rr[6] & 0x80) != 0;
+    q->edns_co = (rr[6] & 0x40) != 0;
     if (q->edns_version != 0)
         return WIRE_BADVERS;
     size_t p = 0;
@@ -153,6 +154,7 @@ enum wire_status wire_parse_query(const uint8_t *pkt, size_t len, struct wire_qu
     q->has_question = false;
     q->edns = false;
     q->edns_do = false;
+    q->edns_co = false;
     q->nsid = false;
     q->ecs = false;
     q->cookie = false;
@@ -214,6 +216,7 @@ enum wire_status wire_parse_query(const uint8_t *pkt, size_t len, struct wire_qu
             dup = q->edns;
             q->edns = true;
             q->edns_do = (rr[6] & 0x80) != 0;
+            q->edns_co = (rr[6] & 0x40) != 0;
         }
         if (rdlen > len - pos)
             return WIRE_FORMERR;

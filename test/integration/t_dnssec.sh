@@ -5,19 +5,21 @@
 # same key tag and DS digest; bad arguments exit 2, an unwritable folder 1, naming it.
 # Then a zone signed at load, asked directly with dig (RRSIGs only with DO, the DNSKEY at
 # the apex, an unsigned zone unchanged) and through Unbound validating on loopback with a
-# trust anchor for the zone: positive answers, CNAME and DNAME chains come back with AD;
+# trust anchor for the zone: positive answers, CNAME and DNAME chains, and the compact
+# denials (RFC 9824) of a name that does not exist, a type a name lacks and an empty
+# non-terminal come back with AD;
 # a zone signed by a key its anchor does not name, an expired or not yet valid signature
 # and a signature with a bit flipped (by a proxy) come back SERVFAIL. delv with the same
 # anchor validates the same names.
 # IDs: KG-1 exit and file, KG-2 file mode, KG-3 key and DNSKEY agree, KG-4 DS and key tag,
 # KG-5 bad input; SIG-1 served records, SIG-2 validated by Unbound, SIG-3 rejected,
-# SIG-4 validated by delv.
+# SIG-4 validated by delv, SIG-5 the signature cache's metrics.
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-# 9 keygen checks, 10 served-record checks, 7 names validated by Unbound, 4 rejected,
-# the 7 names validated by delv
-plan $((9 + 10 + 7 + 4 + 7))
+# 9 keygen checks, 15 served-record checks, 1 metrics, 10 names validated by Unbound, 5 rejected,
+# the 10 names validated by delv
+plan $((9 + 15 + 1 + 10 + 5 + 10))
 require_gslbd
 
 DIR=$IT_TMP/keys
@@ -94,9 +96,10 @@ KA=$(find "$KS" -name 'Ksigned.test.+013+*.pem' | head -1)
 KB=$(find "$IT_TMP/kb" -name 'Kforged.test.+013+*.pem' | head -1)
 TAG_A=$(awk '/ DS /{print $5}' "$IT_TMP/ka.txt")
 PORT=$(free_port 127.0.0.1)
+APORT=$(free_port 127.0.0.1)
 CONF=$IT_TMP/signed.json
 cat >"$CONF" <<EOF
-{"listen": ["127.0.0.1:$PORT"], "api": {"enabled": false}, "workers": 1,
+{"listen": ["127.0.0.1:$PORT"], "api": {"listen": "127.0.0.1:$APORT"}, "workers": 1,
  "zones": [
   {"origin": "signed.test.", "file": "$DATA/signed.test.zone",
    "dnssec": {"key_file": "$KA", "validity_days": 7}},
@@ -139,6 +142,41 @@ check SIG-1 "a referral: the delegation's NS has no RRSIG" "$out" \
 out=$(q nope.signed.test A +dnssec)
 check SIG-1 "NXDOMAIN: the SOA in authority comes with its RRSIG" "$out" \
     grep -qE "RRSIG[[:space:]]+SOA 13 2 " <<<"$out"
+# compact denial (RFC 9824): an NSEC at the name asked, next name \000.name, signed
+out=$(q nope.signed.test A +dnssec +noall +comments +authority)
+pass=0
+grep -q "status: NOERROR" <<<"$out" &&
+    grep -qE "^nope\.signed\.test\.[[:space:]]+300[[:space:]]+IN[[:space:]]+NSEC[[:space:]]+\\\\000\.nope\.signed\.test\. RRSIG NSEC TYPE128$" <<<"$out" &&
+    grep -qE "^nope\.signed\.test\..*RRSIG[[:space:]]+NSEC 13 3 300 [0-9]{14} [0-9]{14} $TAG_A signed\.test\. " <<<"$out" && pass=1
+check SIG-1 "DO=1, a name that does not exist: NOERROR, NSEC \\000.name RRSIG NSEC NXNAME (TYPE128) and its RRSIG" "$out" \
+    [ "$pass" = 1 ]
+out=$(q nope.signed.test A +nodnssec +noall +comments +authority)
+pass=0
+grep -q "status: NXDOMAIN" <<<"$out" && ! grep -qE "NSEC|RRSIG" <<<"$out" && pass=1
+check SIG-1 "DO=0, the same name: NXDOMAIN, SOA only" "$out" [ "$pass" = 1 ]
+co=$(/usr/bin/python3 - "$PORT" <<'PY' 2>&1
+import sys
+import dns.message, dns.query, dns.rcode
+q = dns.message.make_query("nope.signed.test", "A", use_edns=0, want_dnssec=True)
+q.ednsflags |= 0x4000  # CO, RFC 9824
+r = dns.query.udp(q, "127.0.0.1", port=int(sys.argv[1]), timeout=3)
+types = sorted({dns.rdatatype.to_text(x.rdtype) for x in r.authority})
+print(dns.rcode.to_text(r.rcode()), hex(r.ednsflags & 0xc000), " ".join(types))
+PY
+)
+check SIG-1 "DO=1 with CO: NXDOMAIN, CO and DO echoed, the NSEC still there" "$co" \
+    [ "$co" = "NXDOMAIN 0xc000 NSEC RRSIG SOA" ]
+out=$(q www.signed.test TXT +dnssec +noall +comments +authority)
+pass=0
+grep -q "status: NOERROR" <<<"$out" &&
+    grep -qE "^www\.signed\.test\..*NSEC[[:space:]]+\\\\000\.www\.signed\.test\. A AAAA RRSIG NSEC$" <<<"$out" && pass=1
+check SIG-1 "NODATA: the NSEC lists the name's types (A AAAA RRSIG NSEC), not TXT" "$out" \
+    [ "$pass" = 1 ]
+out=$(q sub.signed.test DS +dnssec +noall +comments +authority)
+pass=0
+grep -qE "^sub\.signed\.test\..*NSEC[[:space:]]+\\\\000\.sub\.signed\.test\. NS RRSIG NSEC$" <<<"$out" && pass=1
+check SIG-1 "DS at the unsigned delegation: NODATA, NSEC with NS and without DS (insecure)" "$out" \
+    [ "$pass" = 1 ]
 out=$(q www.other.test A +dnssec)
 pass=0
 [ "$(grep -c RRSIG <<<"$out")" = 0 ] && grep -q "192.0.2.80" <<<"$out" && pass=1
@@ -159,6 +197,15 @@ pass=0
 grep -qE "^;; flags:[^;]* tc[ ;]" <<<"$out" && ! grep -q "IN[[:space:]]TXT" <<<"$out" && pass=1
 check SIG-1 "DO=1, 512-octet buffer: TC, the TXT RRset not sent without its RRSIG" "$out" \
     [ "$pass" = 1 ]
+# the same denial asked twice (DO, then DO with CO: the same NSEC) is signed once
+met=$(curl -s "http://127.0.0.1:$APORT/metrics" | grep '^gslbd_dnssec_signatures_total')
+signed=$(awk -F'} ' '/result="signed"/{print $2}' <<<"$met")
+cached=$(awk -F'} ' '/result="cached"/{print $2}' <<<"$met")
+refused=$(awk -F'} ' '/result="refused"/{print $2}' <<<"$met")
+pass=0
+[ "${signed:-x}" = 3 ] && [ "${cached:-0}" -ge 2 ] && [ "${refused:-x}" = 0 ] && pass=1
+check SIG-5 "metrics: denials signed once per distinct NSEC (3), then from the cache; none refused" \
+    "$met" [ "$pass" = 1 ]
 cnt=$(grep -cE "zone signed\\.test\\. signed: key tag $TAG_A, [0-9]+ signatures" "$SERVER_LOG")
 check SIG-1 "the log says the zone was signed, with its key tag" "log: $(cat "$SERVER_LOG")" \
     [ "$cnt" = 1 ]
@@ -212,7 +259,8 @@ v() {
 }
 
 NAMES=("www.signed.test A" "WWW.Signed.TEST AAAA" "alias.signed.test A" "x.old.signed.test A"
-    "signed.test MX" "txt.signed.test TXT" "signed.test DNSKEY")
+    "signed.test MX" "txt.signed.test TXT" "signed.test DNSKEY"
+    "nope.signed.test A" "www.signed.test TXT" "new.signed.test A")
 if command -v unbound >/dev/null; then
     start_unbound main "$PORT"
     for nt in "${NAMES[@]}"; do
@@ -276,10 +324,13 @@ PY
     out=$(v www.signed.test A)
     check SIG-3 "a signature with one bit flipped on the way: SERVFAIL" "$out" \
         rejected "$out" "signature crypto failed"
+    out=$(v gone.signed.test A)
+    check SIG-3 "a denial whose NSEC signature had a bit flipped: SERVFAIL" "$out" \
+        grep -q "status: SERVFAIL" <<<"$out"
     stop_pid "$UPID"
 else
-    skip SIG-2 "Unbound validates the signed names" "unbound is not installed (packaging/deps.sh)" 7
-    skip SIG-3 "Unbound rejects bad signatures" "unbound is not installed (packaging/deps.sh)" 4
+    skip SIG-2 "Unbound validates the signed names" "unbound is not installed (packaging/deps.sh)" 10
+    skip SIG-3 "Unbound rejects bad signatures" "unbound is not installed (packaging/deps.sh)" 5
 fi
 
 # delv (BIND's validating lookup) with the same anchor, asking gslbd directly
@@ -290,10 +341,10 @@ if command -v delv >/dev/null; then
         # shellcheck disable=SC2086 # name and type
         out=$(delv -a "$IT_TMP/anchor.conf" +root=signed.test -p "$PORT" @127.0.0.1 $nt 2>&1)
         check SIG-4 "delv validates $nt: fully validated" "$out" \
-            grep -q "^; fully validated" <<<"$out"
+            grep -qE "^; (negative response, )?fully validated" <<<"$out"
     done
 else
-    skip SIG-4 "delv validates the signed names" "delv is not installed (bind9-dnsutils)" 7
+    skip SIG-4 "delv validates the signed names" "delv is not installed (bind9-dnsutils)" 10
 fi
 stop_pid "$GPID"
 
