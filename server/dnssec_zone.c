@@ -17,6 +17,11 @@ struct sig_ent {
     struct zone_rr sig;          /* the RRSIG RDATA */
 };
 
+struct presig {
+    uint64_t key; /* service << 33 | cluster << 1 | family, + 1; 0: an empty slot */
+    struct zone_rr sig;
+};
+
 struct dnssec_zone {
     struct sig_ent *tab;
     uint32_t mask;
@@ -27,6 +32,9 @@ struct dnssec_zone {
     struct zone_rr dnskey_rr;
     uint8_t dnskey_rdata[DNSSEC_DNSKEY_RDATA_LEN];
     struct dnssec_key key; /* kept for the signatures made while answering */
+    struct presig *pre;    /* GSLB answers signed ahead, open addressing */
+    uint32_t pre_mask;     /* 0: no table */
+    size_t npre;
 };
 
 static uint32_t slot_of(const struct dnssec_zone *s, const struct zone_rrset *rs)
@@ -67,6 +75,9 @@ void dnssec_zone_free(struct dnssec_zone *s)
     for (uint32_t i = 0; s->tab != NULL && i <= s->mask; i++)
         free((void *)s->tab[i].sig.rdata);
     free(s->tab);
+    for (uint32_t i = 0; s->pre != NULL && i <= s->pre_mask; i++)
+        free((void *)s->pre[i].sig.rdata);
+    free(s->pre);
     dnssec_key_free(&s->key);
     free(s);
 }
@@ -306,4 +317,89 @@ int dnssec_zone_denial(const struct dnssec_zone *s, const struct zone *z, const 
     out->nsec = (struct zone_rr){rd, (uint16_t)(2 + (size_t)nlen + blen), 0, {0, 0}};
     const struct zone_rr *one = &out->nsec;
     return dnssec_zone_sign_online(s, z, name, DNSSEC_TYPE_NSEC, ttl, &one, 1, &out->rrsig);
+}
+
+static uint64_t presig_key(uint32_t service, uint32_t cluster, int family)
+{
+    return (((uint64_t)service << 33) | ((uint64_t)cluster << 1) | (family != 0)) + 1;
+}
+
+static uint32_t presig_slot(uint64_t key, uint32_t mask)
+{
+    return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+static int presig_grow(struct dnssec_zone *s)
+{
+    uint32_t size = s->pre_mask ? 2 * (s->pre_mask + 1) : 64;
+    struct presig *t = calloc(size, sizeof(*t));
+    if (t == NULL)
+        return -ENOMEM;
+    for (uint32_t i = 0; s->pre != NULL && i <= s->pre_mask; i++) {
+        if (s->pre[i].key == 0)
+            continue;
+        uint32_t j = presig_slot(s->pre[i].key, size - 1);
+        while (t[j].key != 0)
+            j = (j + 1) & (size - 1);
+        t[j] = s->pre[i];
+    }
+    free(s->pre);
+    s->pre = t;
+    s->pre_mask = size - 1;
+    return 0;
+}
+
+int dnssec_zone_presign(struct dnssec_zone *s, const struct zone *z, uint32_t service,
+                        uint32_t cluster, int family, const uint8_t *owner, uint16_t type,
+                        uint32_t ttl, const struct zone_rr *const *rrs, size_t n,
+                        struct err *e)
+{
+    if (n == 0 || n > DNSSEC_ONLINE_RRS)
+        return 0; /* nothing to sign, or left to the query path's SERVFAIL */
+    if ((s->npre + 1) * 2 > (size_t)s->pre_mask + (s->pre ? 1 : 0) && presig_grow(s) < 0)
+        return err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
+    struct dnssec_rdata rd[DNSSEC_ONLINE_RRS];
+    for (size_t i = 0; i < n; i++)
+        rd[i] = (struct dnssec_rdata){rrs[i]->rdata, rrs[i]->rdlen};
+    struct dnssec_rrset set = {owner, type, 1, ttl, rd, n};
+    uint8_t buf[DNSSEC_RRSIG_MAX];
+    size_t len = 0;
+    int rc = dnssec_sign_rrset(&s->key, &set, z->origin, s->inception, s->expiration, buf,
+                               sizeof(buf), &len, e);
+    if (rc < 0)
+        return rc;
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
+    memcpy(copy, buf, len);
+    uint64_t key = presig_key(service, cluster, family);
+    uint32_t i = presig_slot(key, s->pre_mask);
+    while (s->pre[i].key != 0 && s->pre[i].key != key)
+        i = (i + 1) & s->pre_mask;
+    if (s->pre[i].key == key)
+        free((void *)s->pre[i].sig.rdata);
+    else
+        s->npre++;
+    s->pre[i].key = key;
+    s->pre[i].sig = (struct zone_rr){copy, (uint16_t)len, 0, {0, 0}};
+    return 0;
+}
+
+const struct zone_rr *dnssec_zone_presigned(const struct dnssec_zone *s, uint32_t service,
+                                            uint32_t cluster, int family)
+{
+    if (s->pre == NULL)
+        return NULL;
+    uint64_t key = presig_key(service, cluster, family);
+    for (uint32_t i = presig_slot(key, s->pre_mask);; i = (i + 1) & s->pre_mask) {
+        if (s->pre[i].key == key)
+            return &s->pre[i].sig;
+        if (s->pre[i].key == 0)
+            return NULL;
+    }
+}
+
+size_t dnssec_zone_npresigned(const struct dnssec_zone *s)
+{
+    return s->npre;
 }

@@ -50,6 +50,18 @@ int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z,
                             const uint8_t *owner, uint16_t type, uint32_t ttl,
                             const struct zone_rr *const *rrs, size_t n, struct dnssec_sig *out);
 
+/* GSLB answers signed ahead (at view build, off the query path): a cluster's whole
+ * address set of one family, keyed by (service, cluster, family 0 = A / 1 = AAAA). A
+ * failover to a whole cluster then needs no signature on the query path. */
+int dnssec_zone_presign(struct dnssec_zone *s, const struct zone *z, uint32_t service,
+                        uint32_t cluster, int family, const uint8_t *owner, uint16_t type,
+                        uint32_t ttl, const struct zone_rr *const *rrs, size_t n,
+                        struct err *e);
+/* The RRSIG signed ahead for that key, or NULL. Query path: no allocation, no lock. */
+const struct zone_rr *dnssec_zone_presigned(const struct dnssec_zone *s, uint32_t service,
+                                            uint32_t cluster, int family);
+size_t dnssec_zone_npresigned(const struct dnssec_zone *s);
+
 struct dnssec_denial {
     struct zone_rr nsec; /* next name \000.name, then the type bitmap */
     uint8_t nsec_rdata[DNSSEC_NSEC_MAX];

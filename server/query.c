@@ -429,11 +429,14 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
         int fam = f == 0 ? AF_INET : AF_INET6;
         uint16_t type = f == 0 ? DNS_T_A : DNS_T_AAAA;
         const struct zone_rr *set[DNSSEC_ONLINE_RRS];
-        size_t nset = 0;
+        size_t nset = 0, nfam = 0;
         bool over = false;
         for (uint32_t i = cl->first_addr; i < cl->first_addr + cl->naddrs; i++) {
             const struct gslb_addr *a = &g->addrs[i];
-            if (a->family != fam || !gslb_addr_answered(g, &d, i))
+            if (a->family != fam)
+                continue;
+            nfam++;
+            if (!gslb_addr_answered(g, &d, i))
                 continue;
             if (wire_put_rr_ptr(&c->w, owner_off, type, DNS_C_IN, d.ttl, &a->rr) < 0) {
                 wire_rewind(&c->w, m);
@@ -447,11 +450,18 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
         }
         if (!sign || nset == 0)
             continue;
+        /* the whole cluster answered (the usual case, and a failover's): signed ahead */
+        const struct zone_rr *pre =
+            nset == nfam ? dnssec_zone_presigned(z->dnssec, (uint32_t)n->service,
+                                                 (uint32_t)d.cluster, f)
+                         : NULL;
         struct dnssec_sig sig;
-        if (over || dnssec_zone_sign_online(z->dnssec, z, n->name, type, orig_ttl, set, nset,
-                                            &sig) < 0)
+        if (pre == NULL &&
+            (over || dnssec_zone_sign_online(z->dnssec, z, n->name, type, orig_ttl, set, nset,
+                                             &sig) < 0))
             return servfail_unsigned(c);
-        if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, d.ttl, &sig.rr) < 0) {
+        if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, d.ttl,
+                            pre != NULL ? pre : &sig.rr) < 0) {
             wire_rewind(&c->w, m);
             return -1;
         }
