@@ -76,7 +76,8 @@ start() {
     exit 1
 }
 stop() {
-    kill "$PID" && wait "$PID" 2>/dev/null || true
+    kill "$PID" 2>/dev/null || true
+    wait "$PID" 2>/dev/null || true
     PID=
 }
 metric() { # the signed/cached/refused counter now

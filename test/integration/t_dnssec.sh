@@ -359,9 +359,9 @@ if command -v unbound >/dev/null; then
     listen_a
     gslb_phase "a's check passing again: back to a" 127.0.3.1
     "$GSLBD" -c "$CONF" --admin a=drain >/dev/null 2>&1
-    m=$(log_mark)
+    mk=$(log_mark)
     kill -HUP "$GPID"
-    wait_log "$m" "reload complete" 1 "$(it_slack 10 | cut -d. -f1)" ||
+    wait_log "$mk" "reload complete" 1 "$(it_slack 10 | cut -d. -f1)" ||
         note "no reload after --admin a=drain"
     gslb_phase "a drained (gslbd --admin, SIGHUP): b" 127.0.3.2
     # ANY over UDP gets RFC 8482's HINFO, signed as it is made
