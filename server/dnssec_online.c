@@ -17,7 +17,8 @@
 #include "err.h"
 #include "siphash.h"
 
-#define CACHE_SLOTS 4096 /* per thread, direct-mapped: about 2.8 MiB */
+#define CACHE_SLOTS 4096 /* per thread, about 2.8 MiB */
+#define CACHE_WAYS 4     /* set-associative: names that share a set do not evict each other */
 #define CACHE_DATA_MAX 640
 
 struct cache_ent {
@@ -30,6 +31,7 @@ struct cache_ent {
 
 struct online_cache {
     struct cache_ent ent[CACHE_SLOTS];
+    uint8_t next_victim[CACHE_SLOTS / CACHE_WAYS]; /* round robin within a set */
     uint64_t second;
     unsigned signed_this_second;
     struct online_cache *next; /* in the list the totals are summed over */
@@ -92,13 +94,18 @@ int dnssec_online_sign(const struct dnssec_key *k, const uint8_t *data, size_t l
         return -ENOMEM;
     const uint8_t *pub = k->dnskey + 4;
     uint64_t h = siphash24(hash_key, data, len) ^ siphash24(hash_key, pub, 16);
-    struct cache_ent *e = &c->ent[h & (CACHE_SLOTS - 1)];
-    if (len <= CACHE_DATA_MAX && e->len == len && e->h == h && memcmp(e->pub, pub, 16) == 0 &&
-        memcmp(e->data, data, len) == 0) {
-        memcpy(sig, e->sig, DNSSEC_P256_SIG_LEN);
-        atomic_store_explicit(&c->hits, atomic_load_explicit(&c->hits, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
-        return 0;
+    size_t set = (size_t)(h & (CACHE_SLOTS / CACHE_WAYS - 1));
+    struct cache_ent *way = &c->ent[set * CACHE_WAYS];
+    for (int w = 0; len <= CACHE_DATA_MAX && w < CACHE_WAYS; w++) {
+        const struct cache_ent *e = &way[w];
+        if (e->len == len && e->h == h && memcmp(e->pub, pub, 16) == 0 &&
+            memcmp(e->data, data, len) == 0) {
+            memcpy(sig, e->sig, DNSSEC_P256_SIG_LEN);
+            atomic_store_explicit(&c->hits,
+                                  atomic_load_explicit(&c->hits, memory_order_relaxed) + 1,
+                                  memory_order_relaxed);
+            return 0;
+        }
     }
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -116,6 +123,12 @@ int dnssec_online_sign(const struct dnssec_key *k, const uint8_t *data, size_t l
         return rc;
     atomic_fetch_add_explicit(&c->misses, 1, memory_order_relaxed);
     if (len <= CACHE_DATA_MAX) {
+        int w = 0;
+        while (w < CACHE_WAYS && way[w].len != 0)
+            w++;
+        if (w == CACHE_WAYS) /* the set is full: the ways take turns */
+            w = c->next_victim[set]++ % CACHE_WAYS;
+        struct cache_ent *e = &way[w];
         e->h = h;
         e->len = (uint16_t)len;
         memcpy(e->pub, pub, 16);

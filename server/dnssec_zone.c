@@ -17,6 +17,11 @@ struct sig_ent {
     struct zone_rr sig;          /* the RRSIG RDATA */
 };
 
+struct presig {
+    uint64_t key; /* service << 33 | cluster << 1 | family, + 1; 0: an empty slot */
+    struct zone_rr sig;
+};
+
 struct dnssec_zone {
     struct sig_ent *tab;
     uint32_t mask;
@@ -27,6 +32,9 @@ struct dnssec_zone {
     struct zone_rr dnskey_rr;
     uint8_t dnskey_rdata[DNSSEC_DNSKEY_RDATA_LEN];
     struct dnssec_key key; /* kept for the signatures made while answering */
+    struct presig *pre;    /* GSLB answers signed ahead, open addressing */
+    uint32_t pre_mask;     /* 0: no table */
+    size_t npre;
 };
 
 static uint32_t slot_of(const struct dnssec_zone *s, const struct zone_rrset *rs)
@@ -67,6 +75,9 @@ void dnssec_zone_free(struct dnssec_zone *s)
     for (uint32_t i = 0; s->tab != NULL && i <= s->mask; i++)
         free((void *)s->tab[i].sig.rdata);
     free(s->tab);
+    for (uint32_t i = 0; s->pre != NULL && i <= s->pre_mask; i++)
+        free((void *)s->pre[i].sig.rdata);
+    free(s->pre);
     dnssec_key_free(&s->key);
     free(s);
 }
@@ -223,12 +234,72 @@ static size_t type_bitmap(const uint16_t *types, size_t n, uint8_t *out, size_t 
     return o;
 }
 
+static int cmp_rr(const void *pa, const void *pb)
+{
+    const struct zone_rr *a = *(const struct zone_rr *const *)pa;
+    const struct zone_rr *b = *(const struct zone_rr *const *)pb;
+    size_t n = a->rdlen < b->rdlen ? a->rdlen : b->rdlen;
+    int c = memcmp(a->rdata, b->rdata, n);
+    return c != 0 ? c : (a->rdlen > b->rdlen) - (a->rdlen < b->rdlen);
+}
+
+int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z,
+                            const uint8_t *owner, uint16_t type, uint32_t ttl,
+                            const struct zone_rr *const *rrs, size_t n, struct dnssec_sig *out)
+{
+    struct dname_labels lab;
+    int olen = dname_split(owner, DNAME_MAX, &lab);
+    if (olen < 0 || n == 0 || n > DNSSEC_ONLINE_RRS)
+        return GSLBD_ELIMIT;
+    const struct zone_rr *v[DNSSEC_ONLINE_RRS];
+    memcpy(v, rrs, n * sizeof(*v));
+    qsort(v, n, sizeof(*v), cmp_rr); /* canonical order (RFC 4034 6.3) */
+    size_t need = 18 + DNAME_MAX;
+    for (size_t i = 0; i < n; i++)
+        need += (size_t)olen + 10 + v[i]->rdlen;
+    uint8_t data[DNSSEC_ONLINE_DATA];
+    if (need > sizeof(data))
+        return GSLBD_ELIMIT;
+    /* what is signed: the RRSIG RDATA up to the signature, then the RRs */
+    uint8_t labels = lab.count;
+    if (labels > 0 && owner[0] == 1 && owner[1] == '*')
+        labels--;
+    put16(data, type);
+    data[2] = s->key.alg;
+    data[3] = labels;
+    put32(data + 4, ttl);
+    put32(data + 8, s->expiration);
+    put32(data + 12, s->inception);
+    put16(data + 16, s->key_tag);
+    size_t head = 18 + dname_copy_lower(data + 18, z->origin), at = head;
+    uint8_t lowner[DNAME_MAX];
+    dname_copy_lower(lowner, owner);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && cmp_rr(&v[i - 1], &v[i]) == 0)
+            continue; /* a duplicate RR is signed once */
+        memcpy(data + at, lowner, (size_t)olen);
+        at += (size_t)olen;
+        put16(data + at, type);
+        put16(data + at + 2, 1);
+        put32(data + at + 4, ttl);
+        put16(data + at + 8, v[i]->rdlen);
+        at += 10;
+        memcpy(data + at, v[i]->rdata, v[i]->rdlen);
+        at += v[i]->rdlen;
+    }
+    int rc = dnssec_online_sign(&s->key, data, at, DNSSEC_ONLINE_BUDGET, out->rdata + head);
+    if (rc < 0)
+        return rc;
+    memcpy(out->rdata, data, head);
+    out->rr = (struct zone_rr){out->rdata, (uint16_t)(head + DNSSEC_P256_SIG_LEN), 0, {0, 0}};
+    return 0;
+}
+
 int dnssec_zone_denial(const struct dnssec_zone *s, const struct zone *z, const uint8_t *name,
                        uint32_t ttl, const uint16_t *types, size_t ntypes,
                        struct dnssec_denial *out)
 {
-    struct dname_labels lab;
-    int nlen = dname_split(name, DNAME_MAX, &lab);
+    int nlen = dname_split(name, DNAME_MAX, &(struct dname_labels){0});
     if (nlen < 0 || (size_t)nlen + 2 > DNAME_MAX || ntypes > 64)
         return GSLBD_ELIMIT;
     /* the NSEC: next name \000.name (RFC 9824 3.1), then the bitmap */
@@ -243,37 +314,92 @@ int dnssec_zone_denial(const struct dnssec_zone *s, const struct zone *z, const 
     size_t blen = type_bitmap(all, ntypes + 2, rd + 2 + nlen, DNSSEC_NSEC_MAX - 2 - (size_t)nlen);
     if (blen == 0)
         return GSLBD_ELIMIT;
-    size_t rdlen = 2 + (size_t)nlen + blen;
-    out->nsec = (struct zone_rr){rd, (uint16_t)rdlen, 0, {0, 0}};
+    out->nsec = (struct zone_rr){rd, (uint16_t)(2 + (size_t)nlen + blen), 0, {0, 0}};
+    const struct zone_rr *one = &out->nsec;
+    return dnssec_zone_sign_online(s, z, name, DNSSEC_TYPE_NSEC, ttl, &one, 1, &out->rrsig);
+}
 
-    /* what is signed: the RRSIG RDATA up to the signature, then the one RR */
-    uint8_t data[18 + DNAME_MAX + DNAME_MAX + 10 + DNSSEC_NSEC_MAX];
-    uint8_t labels = lab.count;
-    if (labels > 0 && name[0] == 1 && name[1] == '*')
-        labels--;
-    put16(data, DNSSEC_TYPE_NSEC);
-    data[2] = s->key.alg;
-    data[3] = labels;
-    put32(data + 4, ttl);
-    put32(data + 8, s->expiration);
-    put32(data + 12, s->inception);
-    put16(data + 16, s->key_tag);
-    size_t at = 18 + dname_copy_lower(data + 18, z->origin);
-    size_t head = at;
-    at += dname_copy_lower(data + at, name);
-    put16(data + at, DNSSEC_TYPE_NSEC);
-    put16(data + at + 2, 1);
-    put32(data + at + 4, ttl);
-    put16(data + at + 8, (uint16_t)rdlen);
-    at += 10;
-    memcpy(data + at, rd, rdlen);
-    at += rdlen;
-    int rc = dnssec_online_sign(&s->key, data, at, DNSSEC_ONLINE_BUDGET,
-                                out->rrsig_rdata + head);
+static uint64_t presig_key(uint32_t service, uint32_t cluster, int family)
+{
+    return (((uint64_t)service << 33) | ((uint64_t)cluster << 1) | (family != 0)) + 1;
+}
+
+static uint32_t presig_slot(uint64_t key, uint32_t mask)
+{
+    return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+static int presig_grow(struct dnssec_zone *s)
+{
+    uint32_t size = s->pre_mask ? 2 * (s->pre_mask + 1) : 64;
+    struct presig *t = calloc(size, sizeof(*t));
+    if (t == NULL)
+        return -ENOMEM;
+    for (uint32_t i = 0; s->pre != NULL && i <= s->pre_mask; i++) {
+        if (s->pre[i].key == 0)
+            continue;
+        uint32_t j = presig_slot(s->pre[i].key, size - 1);
+        while (t[j].key != 0)
+            j = (j + 1) & (size - 1);
+        t[j] = s->pre[i];
+    }
+    free(s->pre);
+    s->pre = t;
+    s->pre_mask = size - 1;
+    return 0;
+}
+
+int dnssec_zone_presign(struct dnssec_zone *s, const struct zone *z, uint32_t service,
+                        uint32_t cluster, int family, const uint8_t *owner, uint16_t type,
+                        uint32_t ttl, const struct zone_rr *const *rrs, size_t n,
+                        struct err *e)
+{
+    if (n == 0 || n > DNSSEC_ONLINE_RRS)
+        return 0; /* nothing to sign, or left to the query path's SERVFAIL */
+    if ((s->npre + 1) * 2 > (size_t)s->pre_mask + (s->pre ? 1 : 0) && presig_grow(s) < 0)
+        return err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
+    struct dnssec_rdata rd[DNSSEC_ONLINE_RRS];
+    for (size_t i = 0; i < n; i++)
+        rd[i] = (struct dnssec_rdata){rrs[i]->rdata, rrs[i]->rdlen};
+    struct dnssec_rrset set = {owner, type, 1, ttl, rd, n};
+    uint8_t buf[DNSSEC_RRSIG_MAX];
+    size_t len = 0;
+    int rc = dnssec_sign_rrset(&s->key, &set, z->origin, s->inception, s->expiration, buf,
+                               sizeof(buf), &len, e);
     if (rc < 0)
         return rc;
-    memcpy(out->rrsig_rdata, data, head);
-    out->rrsig = (struct zone_rr){
-        out->rrsig_rdata, (uint16_t)(head + DNSSEC_P256_SIG_LEN), 0, {0, 0}};
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
+    memcpy(copy, buf, len);
+    uint64_t key = presig_key(service, cluster, family);
+    uint32_t i = presig_slot(key, s->pre_mask);
+    while (s->pre[i].key != 0 && s->pre[i].key != key)
+        i = (i + 1) & s->pre_mask;
+    if (s->pre[i].key == key)
+        free((void *)s->pre[i].sig.rdata);
+    else
+        s->npre++;
+    s->pre[i].key = key;
+    s->pre[i].sig = (struct zone_rr){copy, (uint16_t)len, 0, {0, 0}};
     return 0;
+}
+
+const struct zone_rr *dnssec_zone_presigned(const struct dnssec_zone *s, uint32_t service,
+                                            uint32_t cluster, int family)
+{
+    if (s->pre == NULL)
+        return NULL;
+    uint64_t key = presig_key(service, cluster, family);
+    for (uint32_t i = presig_slot(key, s->pre_mask);; i = (i + 1) & s->pre_mask) {
+        if (s->pre[i].key == key)
+            return &s->pre[i].sig;
+        if (s->pre[i].key == 0)
+            return NULL;
+    }
+}
+
+size_t dnssec_zone_npresigned(const struct dnssec_zone *s)
+{
+    return s->npre;
 }

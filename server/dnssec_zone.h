@@ -31,11 +31,41 @@ size_t dnssec_zone_nsigs(const struct dnssec_zone *s);
 #define DNSSEC_TYPE_NXNAME 128 /* RFC 9824: the name does not exist */
 #define DNSSEC_NSEC_MAX (255 + 4 * 34)
 
+/* An RRSIG made while answering. */
+struct dnssec_sig {
+    struct zone_rr rr;
+    uint8_t rdata[DNSSEC_RRSIG_MAX];
+};
+
+/* Signed online: at most this many RRs, this many octets signed (a GSLB cluster's
+ * addresses of one family fit many times over). */
+#define DNSSEC_ONLINE_RRS 64
+#define DNSSEC_ONLINE_DATA 4096
+
+/* The RRSIG over the RRset owner/type (rrs: canonical RDATA, any order, n >= 1) with
+ * original TTL ttl, from this thread's cache or signed now (dnssec_online.c). 0;
+ * GSLBD_ELIMIT over the signing budget or past the bounds above; another negative code
+ * when signing failed. Query path: no allocation on a cache hit. */
+int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z,
+                            const uint8_t *owner, uint16_t type, uint32_t ttl,
+                            const struct zone_rr *const *rrs, size_t n, struct dnssec_sig *out);
+
+/* GSLB answers signed ahead (at view build, off the query path): a cluster's whole
+ * address set of one family, keyed by (service, cluster, family 0 = A / 1 = AAAA). A
+ * failover to a whole cluster then needs no signature on the query path. */
+int dnssec_zone_presign(struct dnssec_zone *s, const struct zone *z, uint32_t service,
+                        uint32_t cluster, int family, const uint8_t *owner, uint16_t type,
+                        uint32_t ttl, const struct zone_rr *const *rrs, size_t n,
+                        struct err *e);
+/* The RRSIG signed ahead for that key, or NULL. Query path: no allocation, no lock. */
+const struct zone_rr *dnssec_zone_presigned(const struct dnssec_zone *s, uint32_t service,
+                                            uint32_t cluster, int family);
+size_t dnssec_zone_npresigned(const struct dnssec_zone *s);
+
 struct dnssec_denial {
-    struct zone_rr nsec;  /* next name \000.name, then the type bitmap */
-    struct zone_rr rrsig; /* over the NSEC RRset */
+    struct zone_rr nsec; /* next name \000.name, then the type bitmap */
     uint8_t nsec_rdata[DNSSEC_NSEC_MAX];
-    uint8_t rrsig_rdata[DNSSEC_RRSIG_MAX];
+    struct dnssec_sig rrsig; /* over the NSEC RRset */
 };
 
 /* The NSEC at name (lowercase wire form, in z) with ttl listing types (any order; RRSIG and

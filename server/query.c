@@ -221,6 +221,17 @@ static int add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner,
     return 0;
 }
 
+/* An answer a signed zone cannot sign now (over the signing budget): SERVFAIL rather than
+ * an answer a validator rejects. */
+static int servfail_unsigned(struct qctx *c)
+{
+    start_response(c, true);
+    c->rcode = DNS_R_SERVFAIL;
+    c->flags &= (uint16_t)~DNS_F_AA;
+    c->ecs_scope = 0;
+    return 0;
+}
+
 /* Compact denial of existence (RFC 9824, docs/dnssec.md): at the name being answered, an
  * NSEC whose type bitmap lists what the name has (nothing but NXNAME when it does not
  * exist), signed now or from this thread's cache. The NXDOMAIN becomes NOERROR unless the
@@ -256,7 +267,8 @@ static int add_denial(struct qctx *c, const struct zone *z)
     uint16_t ns = c->ns;
     if (wire_put_rr_name(&c->w, c->deny_name, DNSSEC_TYPE_NSEC, DNS_C_IN, z->neg_ttl,
                          &d.nsec) < 0 ||
-        wire_put_rr_name(&c->w, c->deny_name, DNS_T_RRSIG, DNS_C_IN, z->neg_ttl, &d.rrsig) < 0) {
+        wire_put_rr_name(&c->w, c->deny_name, DNS_T_RRSIG, DNS_C_IN, z->neg_ttl, &d.rrsig.rr) <
+            0) {
         wire_rewind(&c->w, m);
         c->ns = ns;
         return -1;
@@ -278,12 +290,8 @@ static int add_soa(struct qctx *c, const struct zone *z)
     int rc = add_rrsig(c, z, z->origin, 0, soa, z->neg_ttl, &c->ns);
     if (rc == 0 && z->dnssec != NULL && c->q.edns_do && c->deny_name != NULL)
         rc = add_denial(c, z);
-    if (rc > 0) { /* not signed (over the signing budget): no answer it cannot prove */
-        start_response(c, true);
-        c->rcode = DNS_R_SERVFAIL;
-        c->flags &= (uint16_t)~DNS_F_AA;
-        return 0;
-    }
+    if (rc > 0) /* not signed (over the signing budget): no answer it cannot prove */
+        return servfail_unsigned(c);
     if (rc < 0) {
         wire_rewind(&c->w, m); /* an RRset and its RRSIG go together */
         c->ns = ns;
@@ -411,13 +419,49 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
         gslb_count_answer(g, c->req->worker, (uint32_t)d.cluster);
     struct wire_mark m = wire_mark(&c->w);
     uint16_t count = 0;
-    for (uint32_t i = cl->first_addr; i < cl->first_addr + cl->naddrs; i++) {
-        const struct gslb_addr *a = &g->addrs[i];
-        bool want = a->family == AF_INET ? want_a : want_aaaa;
-        if (!want || !gslb_addr_answered(g, &d, i))
+    /* signed zones: each family's RRset signed as answered, with the service's longest TTL
+     * as the original TTL (a failover TTL is served under the same signature) */
+    bool sign = z->dnssec != NULL && c->q.edns_do;
+    uint32_t orig_ttl = s->ttl > s->failover_ttl ? s->ttl : s->failover_ttl;
+    for (int f = 0; f < 2; f++) {
+        if (!(f == 0 ? want_a : want_aaaa))
             continue;
-        uint16_t type = a->family == AF_INET ? DNS_T_A : DNS_T_AAAA;
-        if (wire_put_rr_ptr(&c->w, owner_off, type, DNS_C_IN, d.ttl, &a->rr) < 0) {
+        int fam = f == 0 ? AF_INET : AF_INET6;
+        uint16_t type = f == 0 ? DNS_T_A : DNS_T_AAAA;
+        const struct zone_rr *set[DNSSEC_ONLINE_RRS];
+        size_t nset = 0, nfam = 0;
+        bool over = false;
+        for (uint32_t i = cl->first_addr; i < cl->first_addr + cl->naddrs; i++) {
+            const struct gslb_addr *a = &g->addrs[i];
+            if (a->family != fam)
+                continue;
+            nfam++;
+            if (!gslb_addr_answered(g, &d, i))
+                continue;
+            if (wire_put_rr_ptr(&c->w, owner_off, type, DNS_C_IN, d.ttl, &a->rr) < 0) {
+                wire_rewind(&c->w, m);
+                return -1;
+            }
+            count++;
+            if (nset < DNSSEC_ONLINE_RRS)
+                set[nset++] = &a->rr;
+            else
+                over = true;
+        }
+        if (!sign || nset == 0)
+            continue;
+        /* the whole cluster answered (the usual case, and a failover's): signed ahead */
+        const struct zone_rr *pre =
+            nset == nfam ? dnssec_zone_presigned(z->dnssec, (uint32_t)n->service,
+                                                 (uint32_t)d.cluster, f)
+                         : NULL;
+        struct dnssec_sig sig;
+        if (pre == NULL &&
+            (over || dnssec_zone_sign_online(z->dnssec, z, n->name, type, orig_ttl, set, nset,
+                                             &sig) < 0))
+            return servfail_unsigned(c);
+        if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, d.ttl,
+                            pre != NULL ? pre : &sig.rr) < 0) {
             wire_rewind(&c->w, m);
             return -1;
         }
@@ -461,6 +505,17 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
                 0)
                 return -1;
             c->an++;
+            if (z->dnssec != NULL && c->q.edns_do) { /* RFC 8482 4.2: signed like the rest */
+                const struct zone_rr *one = &hinfo_rr;
+                struct dnssec_sig sig;
+                if (dnssec_zone_sign_online(z->dnssec, z, n->name, DNS_T_HINFO, z->soa->ttl,
+                                            &one, 1, &sig) < 0)
+                    return servfail_unsigned(c);
+                if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, z->soa->ttl,
+                                    &sig.rr) < 0)
+                    return -1;
+                c->an++;
+            }
             return 0;
         }
         for (uint16_t i = 0; i < n->nrrsets; i++) {

@@ -13,6 +13,8 @@
 #include "log.h"
 
 #define DNS_T_CNAME_VALUE 5
+#define DNS_T_A_VALUE 1
+#define DNS_T_AAAA_VALUE 28
 
 void view_free(struct view *v)
 {
@@ -99,9 +101,44 @@ static void where_named(const struct conf *c, size_t zi, int rc, struct err *e)
     err_set(e, rc, c->path, c->zones[zi].line, c->zones[zi].col, "$.zones[%zu].file: %s", zi, was);
 }
 
+/* The GSLB services of signed zone zi, signed ahead: every cluster's whole address set of
+ * each family, so that a failover to a whole cluster signs nothing on the query path. */
+static int presign_services(const struct view *v, size_t zi, struct dnssec_zone *s,
+                            const struct zone_extra *extra, size_t nextra, struct err *e)
+{
+    const struct gslb *g = v->gslb;
+    const struct zone *z = v->zones[zi];
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < nextra; k++) {
+        const struct gslb_service *sv = &g->services[extra[k].service];
+        uint32_t ttl = sv->ttl > sv->failover_ttl ? sv->ttl : sv->failover_ttl;
+        for (uint32_t ci = 0; rc == 0 && ci < sv->nclusters; ci++) {
+            const struct gslb_cluster *cl = &g->clusters[sv->clusters[ci]];
+            for (int f = 0; rc == 0 && f < 2; f++) {
+                const struct zone_rr *rrs[DNSSEC_ONLINE_RRS];
+                size_t n = 0;
+                for (uint32_t i = cl->first_addr; i < cl->first_addr + cl->naddrs; i++) {
+                    const struct gslb_addr *a = &g->addrs[i];
+                    if (a->family == (f == 0 ? AF_INET : AF_INET6) && n < DNSSEC_ONLINE_RRS)
+                        rrs[n++] = &a->rr;
+                }
+                rc = dnssec_zone_presign(s, z, (uint32_t)extra[k].service,
+                                         sv->clusters[ci], f, sv->lname,
+                                         f == 0 ? DNS_T_A_VALUE : DNS_T_AAAA_VALUE, ttl, rrs, n,
+                                         e);
+            }
+        }
+    }
+    if (rc == 0 && nextra > 0)
+        log_info("zone %s: %zu GSLB answers signed ahead", v->conf->zones[zi].origin,
+                 dnssec_zone_npresigned(s));
+    return rc;
+}
+
 /* A zone with "dnssec": signed now, off the query path (dnssec_zone.c); a key that cannot
  * be used is reported where the config names it. */
-static int sign_zone(struct view *v, size_t zi, struct err *e)
+static int sign_zone(struct view *v, size_t zi, const struct zone_extra *extra, size_t nextra,
+                     struct err *e)
 {
     const struct conf *c = v->conf;
     const struct conf_dnssec *d = &c->zones[zi].dnssec;
@@ -114,9 +151,14 @@ static int sign_zone(struct view *v, size_t zi, struct err *e)
         return err_set(e, rc, c->path, d->line, d->col, "$.zones[%zu].dnssec.key_file: %s", zi,
                        was);
     }
-    v->zones[zi]->dnssec = s;
     log_info("zone %s signed: key tag %u, %zu signatures", c->zones[zi].origin,
              dnssec_zone_key_tag(s), dnssec_zone_nsigs(s));
+    rc = presign_services(v, zi, s, extra, nextra, e);
+    if (rc < 0) {
+        dnssec_zone_free(s);
+        return rc;
+    }
+    v->zones[zi]->dnssec = s;
     return 0;
 }
 
@@ -170,7 +212,7 @@ static int load_zone(struct view *v, size_t zi, struct err *e)
         }
     }
     if (rc == 0 && c->zones[zi].dnssec.enabled)
-        rc = sign_zone(v, zi, e);
+        rc = sign_zone(v, zi, extra, nextra, e);
 out:
     if (rc < 0 && v->zones[zi] != NULL) { /* loaded, then refused: not counted in nzones */
         zone_free(v->zones[zi]);

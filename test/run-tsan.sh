@@ -8,7 +8,8 @@
 # the API's connection guard and the shared per-address TCP count under slow clients and
 # two workers (t_limits), reloads built on their own thread while probes fail a backend over (t_reload_health, with
 # a 60,000-record zone to start with, which the script grows until a reload outlasts the scaled failover),
-# and the API reading the history while the control loop samples it (t_history).
+# the API reading the history while the control loop samples it (t_history), and signatures
+# made on a worker while the API sums the signature caches' counters (t_dnssec).
 # Each goes through run-all.sh
 # (IT_ONLY, one script at a time); a TSan report makes gslbd exit non-zero
 # (halt_on_error), which fails the script that started it.
@@ -22,7 +23,7 @@ if [ $# -ne 1 ]; then
 fi
 BUILD=$1
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-SCRIPTS=${TSAN_SCRIPTS:-t_config t_health t_api t_gslb t_harden t_explain t_limits t_reload_health t_history}
+SCRIPTS=${TSAN_SCRIPTS:-t_config t_health t_api t_gslb t_harden t_explain t_limits t_reload_health t_history t_dnssec}
 export GSLBD_RELOAD_RECORDS=${GSLBD_RELOAD_RECORDS:-60000}
 # Every report goes to a file of its own under REPORTS (log_path), whatever process made it
 # and wherever that process's stderr went, and fails the run below. halt_on_error: the

@@ -13,13 +13,14 @@
 # anchor validates the same names.
 # IDs: KG-1 exit and file, KG-2 file mode, KG-3 key and DNSKEY agree, KG-4 DS and key tag,
 # KG-5 bad input; SIG-1 served records, SIG-2 validated by Unbound, SIG-3 rejected,
-# SIG-4 validated by delv, SIG-5 the signature cache's metrics.
+# SIG-4 validated by delv, SIG-5 the signature cache's metrics, SIG-6 GSLB answers signed
+# and validated through a failover and a drain.
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 # 9 keygen checks, 15 served-record checks, 1 metrics, 10 names validated by Unbound, 5 rejected,
 # the 10 names validated by delv
-plan $((9 + 15 + 1 + 10 + 5 + 10))
+plan $((9 + 15 + 1 + 10 + 13 + 5 + 10))
 require_gslbd
 
 DIR=$IT_TMP/keys
@@ -97,9 +98,37 @@ KB=$(find "$IT_TMP/kb" -name 'Kforged.test.+013+*.pem' | head -1)
 TAG_A=$(awk '/ DS /{print $5}' "$IT_TMP/ka.txt")
 PORT=$(free_port 127.0.0.1)
 APORT=$(free_port 127.0.0.1)
+# app.signed.test: a GSLB service, cluster a (a TCP check on a listener this test holds)
+# then cluster b
+LPORT=$(free_port 127.0.3.1)
+# listen_a: the listener cluster a's check connects to; sets LPID
+listen_a() {
+    /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.3.1", int(sys.argv[1])))
+s.listen(64)
+while True:
+    c, _ = s.accept()
+    c.close()
+' "$LPORT" &
+    LPID=$!
+    IT_PIDS+=("$LPID")
+}
+listen_a
 CONF=$IT_TMP/signed.json
 cat >"$CONF" <<EOF
 {"listen": ["127.0.0.1:$PORT"], "api": {"listen": "127.0.0.1:$APORT"}, "workers": 1,
+ "state_file": "$IT_TMP/state.json", "startup_wait_ms": 2000,
+ "regions": [{"name": "lo", "lat": 50.1, "lon": 8.7}],
+ "checks": [{"name": "tcp", "type": "tcp", "port": $LPORT, "interval_ms": 200,
+             "timeout_ms": 150, "fall": 2, "rise": 2}],
+ "clusters": [
+  {"name": "a", "region": "lo", "addresses": ["127.0.3.1"], "checks": ["tcp"]},
+  {"name": "b", "region": "lo", "addresses": ["127.0.3.2", "2001:db8::3:2"], "checks": []}],
+ "services": [{"name": "app.signed.test", "policy": "failover", "clusters": ["a", "b"],
+               "ttl": 2, "failover_ttl": 1}],
  "zones": [
   {"origin": "signed.test.", "file": "$DATA/signed.test.zone",
    "dnssec": {"key_file": "$KA", "validity_days": 7}},
@@ -270,6 +299,79 @@ if command -v unbound >/dev/null; then
         grep -q "status: NOERROR" <<<"$out" && grep -qE "^;; flags:[^;]* ad[ ;]" <<<"$out" && pass=1
         check SIG-2 "Unbound validates $nt: NOERROR with AD" "$out" [ "$pass" = 1 ]
     done
+    # GSLB answers: signed as answered, validated before and after a failover and a drain
+    # (service TTL 2 s, failover TTL 1 s: Unbound's cache is empty again well within 3.5 s)
+    # gslb_phase WHAT ADDRESS: gslbd answers app.signed.test A with ADDRESS (waits for it),
+    # Unbound validates it (AD) and delv fully validates it
+    gslb_phase() {
+        local what=$1 want=$2 i got=
+        for ((i = 0; i < $(it_slack 100 | cut -d. -f1); i++)); do
+            got=$(q app.signed.test A +short)
+            [ "$got" = "$want" ] && break
+            sleep 0.1
+        done
+        sleep 3.5
+        out=$(v app.signed.test A)
+        pass=0
+        [ "$got" = "$want" ] && grep -q "status: NOERROR" <<<"$out" &&
+            grep -qE "^;; flags:[^;]* ad[ ;]" <<<"$out" &&
+            grep -qE "^app\.signed\.test\..*IN[[:space:]]+A[[:space:]]+$want$" <<<"$out" && pass=1
+        check SIG-6 "$what: gslbd answers $want; Unbound validates it (AD)" \
+            "gslbd: $got; Unbound: $out" [ "$pass" = 1 ]
+        if command -v delv >/dev/null; then
+            out=$(delv -a "$IT_TMP/anchor.conf" +root=signed.test -p "$PORT" @127.0.0.1 \
+                app.signed.test A 2>&1)
+            check SIG-6 "$what: delv fully validates $want" "$out" \
+                grep -qE "^; fully validated" <<<"$out"
+        else
+            skip SIG-6 "$what: delv validates" "delv is not installed (bind9-dnsutils)" 1
+        fi
+    }
+    read -r -a dk < <(awk '/ DNSKEY /{print $1, $5, $6, $7, $8}' "$IT_TMP/ka.txt")
+    printf 'trust-anchors {\n  %s static-key %s %s %s "%s";\n};\n' "${dk[@]}" >"$IT_TMP/anchor.conf"
+    out=$(q app.signed.test A +dnssec)
+    check SIG-6 "a GSLB answer with DO: A 127.0.3.1 and RRSIG A 13 3 2 (the service TTL) $TAG_A" \
+        "$out" grep -qE "RRSIG[[:space:]]+A 13 3 2 [0-9]{14} [0-9]{14} $TAG_A signed\.test\. " <<<"$out"
+    # cluster a has no IPv6 address: AAAA is NODATA while a answers (delv: no cache)
+    out=$(delv -a "$IT_TMP/anchor.conf" +root=signed.test -p "$PORT" @127.0.0.1 \
+        app.signed.test AAAA 2>&1)
+    check SIG-6 "a answering, AAAA: NODATA (a has no IPv6), fully validated by delv" "$out" \
+        grep -qE "^; negative response, fully validated" <<<"$out"
+    gslb_phase "cluster a up" 127.0.3.1
+    signed_now() {
+        curl -s "http://127.0.0.1:$APORT/metrics" |
+            awk -F'} ' '/^gslbd_dnssec_signatures_total\{result="signed"/{print $2}'
+    }
+    s0=$(signed_now)
+    kill "$LPID" 2>/dev/null
+    gslb_phase "a's check failing: failover to b" 127.0.3.2
+    s1=$(signed_now)
+    pass=0
+    [ -n "$s0" ] && [ "$s0" = "$s1" ] && pass=1
+    check SIG-6 "the failover's answers were signed ahead: no signature made while answering" \
+        "signed before ${s0:-none}, after ${s1:-none}" [ "$pass" = 1 ]
+    out=$(v app.signed.test AAAA)
+    pass=0
+    grep -q "status: NOERROR" <<<"$out" && grep -qE "^;; flags:[^;]* ad[ ;]" <<<"$out" &&
+        grep -qE "IN[[:space:]]+AAAA[[:space:]]+2001:db8::3:2$" <<<"$out" && pass=1
+    check SIG-6 "after the failover, b's AAAA 2001:db8::3:2: Unbound validates it (AD)" "$out" \
+        [ "$pass" = 1 ]
+    listen_a
+    gslb_phase "a's check passing again: back to a" 127.0.3.1
+    "$GSLBD" -c "$CONF" --admin a=drain >/dev/null 2>&1
+    mk=$(log_mark)
+    kill -HUP "$GPID"
+    wait_log "$mk" "reload complete" 1 "$(it_slack 10 | cut -d. -f1)" ||
+        note "no reload after --admin a=drain"
+    gslb_phase "a drained (gslbd --admin, SIGHUP): b" 127.0.3.2
+    # ANY over UDP gets RFC 8482's HINFO, signed as it is made
+    out=$(delv -a "$IT_TMP/anchor.conf" +root=signed.test -p "$PORT" @127.0.0.1 signed.test ANY 2>&1)
+    pass=0
+    grep -q "^; fully validated" <<<"$out" && grep -qE "IN[[:space:]]+HINFO[[:space:]]+\"RFC8482\"" <<<"$out" &&
+        grep -qE "RRSIG[[:space:]]+HINFO 13 2 " <<<"$out" && pass=1
+    check SIG-6 "ANY over UDP: the RFC 8482 HINFO with its RRSIG, fully validated by delv" "$out" \
+        [ "$pass" = 1 ]
+
     # rejected V REASON: Unbound's answer v was SERVFAIL and its log gives REASON
     rejected() {
         grep -q "status: SERVFAIL" <<<"$1" && grep -q "validation failure.*$2" "$ULOG"
@@ -330,6 +432,7 @@ PY
     stop_pid "$UPID"
 else
     skip SIG-2 "Unbound validates the signed names" "unbound is not installed (packaging/deps.sh)" 10
+    skip SIG-6 "GSLB answers validate" "unbound is not installed (packaging/deps.sh)" 13
     skip SIG-3 "Unbound rejects bad signatures" "unbound is not installed (packaging/deps.sh)" 5
 fi
 

@@ -1,7 +1,7 @@
 /* test_dnssec_online.c: signatures made while answering (server/dnssec_online.c). A cached
  * signature is the one made for the same bytes and key, and OpenSSL verifies it; another
- * key never hits; over the per-second budget a miss is refused while hits still come; the
- * totals count every thread, ended ones included. */
+ * key never hits; hundreds are kept at once; over the per-second budget a miss is refused
+ * while hits still come; the totals count every thread, ended ones included. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -89,6 +89,26 @@ static void test_data_too_long_to_cache_is_signed_each_time(void **state)
     assert_true(verifies(&k1, data, sizeof(data), sig));
 }
 
+/* 400 denials kept at once (a zone's worth of names asked that do not exist): after one
+ * round of signing, a second round is all hits. A direct-mapped cache of the same size
+ * loses about twenty of them to collisions and re-signs them on every pass. */
+static void test_many_kept_at_once(void **state)
+{
+    (void)state;
+    uint8_t data[120], sig[DNSSEC_P256_SIG_LEN];
+    for (int pass = 0; pass < 2; pass++) {
+        int hits = 0;
+        for (unsigned i = 0; i < 400; i++) {
+            fill(data, sizeof(data), 7);
+            memcpy(data, &i, sizeof(i)); /* 400 different data */
+            int rc = dnssec_online_sign(&k1, data, sizeof(data), 0, sig);
+            assert_true(rc == 0 || rc == 1);
+            hits += rc == 0;
+        }
+        assert_int_equal(hits, pass == 0 ? 0 : 400);
+    }
+}
+
 struct budget_run {
     int refused_at; /* the attempt refused first, -1: none */
     int hit_after;  /* what a cached signature gave once over budget */
@@ -138,6 +158,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cached_signature_is_the_one_made),
         cmocka_unit_test(test_data_too_long_to_cache_is_signed_each_time),
+        cmocka_unit_test(test_many_kept_at_once),
         cmocka_unit_test(test_budget_refuses_misses_not_hits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
