@@ -251,8 +251,19 @@ int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z,
     int olen = dname_split(owner, DNAME_MAX, &lab);
     if (olen < 0 || n == 0 || n > DNSSEC_ONLINE_RRS)
         return GSLBD_ELIMIT;
+    /* canonical RDATA (names of the RFC 4034 6.2 types lowercased), then canonical order */
+    uint8_t canon[DNSSEC_ONLINE_DATA];
+    struct zone_rr cr[DNSSEC_ONLINE_RRS];
     const struct zone_rr *v[DNSSEC_ONLINE_RRS];
-    memcpy(v, rrs, n * sizeof(*v));
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (used + rrs[i]->rdlen > sizeof(canon) ||
+            dnssec_canon_rdata(type, rrs[i]->rdata, rrs[i]->rdlen, canon + used) < 0)
+            return GSLBD_ELIMIT;
+        cr[i] = (struct zone_rr){canon + used, rrs[i]->rdlen, 0, {0, 0}};
+        v[i] = &cr[i];
+        used += rrs[i]->rdlen;
+    }
     qsort(v, n, sizeof(*v), cmp_rr); /* canonical order (RFC 4034 6.3) */
     size_t need = 18 + DNAME_MAX;
     for (size_t i = 0; i < n; i++)

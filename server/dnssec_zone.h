@@ -42,7 +42,7 @@ struct dnssec_sig {
 #define DNSSEC_ONLINE_RRS 64
 #define DNSSEC_ONLINE_DATA 4096
 
-/* The RRSIG over the RRset owner/type (rrs: canonical RDATA, any order, n >= 1) with
+/* The RRSIG over the RRset owner/type (rrs: RDATA as served, any order, n >= 1) with
  * original TTL ttl, from this thread's cache or signed now (dnssec_online.c). 0;
  * GSLBD_ELIMIT over the signing budget or past the bounds above; another negative code
  * when signing failed. Query path: no allocation on a cache hit. */

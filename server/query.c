@@ -203,8 +203,9 @@ static int add_target_addresses(struct qctx *c, const struct zone_rrset *rs, boo
 }
 
 /* DNSSEC (docs/dnssec.md): when z is signed and the query set DO, the RRSIG of rs (just
- * written) follows it, owner by name or else at owner_off, counted in *count. 0, or -1
- * when it did not fit (nothing written). */
+ * written) follows it, owner by name or else at owner_off, counted in *count. 0; -1 when
+ * it did not fit (nothing written); 1 when it could not be signed now (the caller answers
+ * SERVFAIL). */
 static int add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner, uint16_t owner_off,
                      const struct zone_rrset *rs, uint32_t ttl, uint16_t *count)
 {
@@ -213,6 +214,21 @@ static int add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner,
     const struct zone_rr *sig = dnssec_zone_sig(z->dnssec, rs);
     if (sig == NULL)
         return 0;
+    const struct zone_node *w = c->wild_node;
+    struct dnssec_sig online;
+    if (owner == NULL && w != NULL && rs >= w->rrsets && rs < w->rrsets + w->nrrsets) {
+        /* synthesized from a wildcard: signed as the name asked, so no proof that the name
+         * does not exist is needed (it would contradict compact denial) */
+        const struct zone_rr *rrs[DNSSEC_ONLINE_RRS];
+        if (rs->count > DNSSEC_ONLINE_RRS)
+            return 1;
+        for (uint16_t i = 0; i < rs->count; i++)
+            rrs[i] = &rs->rrs[i];
+        if (dnssec_zone_sign_online(z->dnssec, z, c->deny_name, rs->type, rs->ttl, rrs,
+                                    rs->count, &online) < 0)
+            return 1;
+        sig = &online.rr;
+    }
     int r = owner != NULL ? wire_put_rr_name(&c->w, owner, DNS_T_RRSIG, DNS_C_IN, ttl, sig)
                           : wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, ttl, sig);
     if (r < 0)
@@ -486,8 +502,9 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
         if (off < 0)
             return -1;
         c->an++;
-        if (add_rrsig(c, z, NULL, owner_off, cn, cn->ttl, &c->an) < 0)
-            return -1;
+        int sr = add_rrsig(c, z, NULL, owner_off, cn, cn->ttl, &c->an);
+        if (sr != 0)
+            return sr < 0 ? -1 : servfail_unsigned(c);
         if (qtype == DNS_T_ANY)
             return 0; /* ANY-2: at an alias, the CNAME alone, not followed (as NSD, Knot) */
         *cname_off = off;
@@ -525,8 +542,9 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
             if (wire_put_rrset(&c->w, owner_off, &n->rrsets[i]) < 0)
                 return -1;
             c->an = (uint16_t)(c->an + n->rrsets[i].count);
-            if (add_rrsig(c, z, NULL, owner_off, &n->rrsets[i], n->rrsets[i].ttl, &c->an) < 0)
-                return -1;
+            int sr = add_rrsig(c, z, NULL, owner_off, &n->rrsets[i], n->rrsets[i].ttl, &c->an);
+            if (sr != 0)
+                return sr < 0 ? -1 : servfail_unsigned(c);
         }
         if (service)
             return answer_service(c, z, n, owner_off, true, true);
@@ -540,8 +558,9 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
     if (wire_put_rrset(&c->w, owner_off, rs) < 0)
         return -1;
     c->an = (uint16_t)(c->an + rs->count);
-    if (add_rrsig(c, z, NULL, owner_off, rs, rs->ttl, &c->an) < 0)
-        return -1;
+    int sr = add_rrsig(c, z, NULL, owner_off, rs, rs->ttl, &c->an);
+    if (sr != 0)
+        return sr < 0 ? -1 : servfail_unsigned(c);
     add_target_addresses(c, rs, false, NULL);
     return 0;
 }
@@ -632,6 +651,7 @@ static int resolve(struct qctx *c, const struct zone *z, int apex_label)
         c->rcode = DNS_R_NOERROR;
         c->deny_name = name;
         c->deny_node = r.kind == LK_NXDOMAIN ? NULL : r.node;
+        c->wild_node = r.kind == LK_WILDCARD ? r.node : NULL;
         if (r.kind == LK_NXDOMAIN) {
             c->rcode = DNS_R_NXDOMAIN;
             return add_soa(c, z);
@@ -724,6 +744,7 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     c.referral = false;
     c.deny_name = NULL;
     c.deny_node = NULL;
+    c.wild_node = NULL;
     c.st = st;
     if (req->decision != NULL) {
         req->decision->nsteps = 0;

@@ -39,6 +39,9 @@ struct qctx {
      * (NULL: the name does not exist): what compact denial proves */
     const uint8_t *deny_name;
     const struct zone_node *deny_node;
+    /* the wildcard the name being answered was synthesized from, NULL if none: its RRsets
+     * are signed at the name asked (RFC 9824 style), not with the wildcard's RRSIGs */
+    const struct zone_node *wild_node;
 };
 
 /* ---- EDNS stage: size limits, cookie and our OPT record -------------------------------- */

@@ -18,9 +18,9 @@
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-# 9 keygen checks, 15 served-record checks, 1 metrics, 10 names validated by Unbound, 5 rejected,
-# the 10 names validated by delv
-plan $((9 + 15 + 1 + 10 + 13 + 5 + 10))
+# 9 keygen checks, 16 served-record checks, 1 metrics, 13 names validated by Unbound,
+# 13 GSLB checks, 5 rejected, the 13 names validated by delv
+plan $((9 + 16 + 1 + 13 + 13 + 5 + 13))
 require_gslbd
 
 DIR=$IT_TMP/keys
@@ -235,6 +235,10 @@ pass=0
 [ "${signed:-x}" = 3 ] && [ "${cached:-0}" -ge 2 ] && [ "${refused:-x}" = 0 ] && pass=1
 check SIG-5 "metrics: denials signed once per distinct NSEC (3), then from the cache; none refused" \
     "$met" [ "$pass" = 1 ]
+# a wildcard answer is signed at the name asked: labels 4 (a.wild.signed.test), not 3
+out=$(q A.Wild.signed.test A +dnssec)
+check SIG-1 "a wildcard answer: RRSIG A 13 4 (signed at the name asked, not *.wild)" "$out" \
+    grep -qE "RRSIG[[:space:]]+A 13 4 300 [0-9]{14} [0-9]{14} $TAG_A signed\\.test\\. " <<<"$out"
 cnt=$(grep -cE "zone signed\\.test\\. signed: key tag $TAG_A, [0-9]+ signatures" "$SERVER_LOG")
 check SIG-1 "the log says the zone was signed, with its key tag" "log: $(cat "$SERVER_LOG")" \
     [ "$cnt" = 1 ]
@@ -289,7 +293,8 @@ v() {
 
 NAMES=("www.signed.test A" "WWW.Signed.TEST AAAA" "alias.signed.test A" "x.old.signed.test A"
     "signed.test MX" "txt.signed.test TXT" "signed.test DNSKEY"
-    "nope.signed.test A" "www.signed.test TXT" "new.signed.test A")
+    "nope.signed.test A" "www.signed.test TXT" "new.signed.test A"
+    "Any.Wild.signed.test A" "x.wc.signed.test A" "y.wild.signed.test MX")
 if command -v unbound >/dev/null; then
     start_unbound main "$PORT"
     for nt in "${NAMES[@]}"; do
@@ -431,7 +436,7 @@ PY
         grep -q "status: SERVFAIL" <<<"$out"
     stop_pid "$UPID"
 else
-    skip SIG-2 "Unbound validates the signed names" "unbound is not installed (packaging/deps.sh)" 10
+    skip SIG-2 "Unbound validates the signed names" "unbound is not installed (packaging/deps.sh)" 13
     skip SIG-6 "GSLB answers validate" "unbound is not installed (packaging/deps.sh)" 13
     skip SIG-3 "Unbound rejects bad signatures" "unbound is not installed (packaging/deps.sh)" 5
 fi
@@ -447,7 +452,7 @@ if command -v delv >/dev/null; then
             grep -qE "^; (negative response, )?fully validated" <<<"$out"
     done
 else
-    skip SIG-4 "delv validates the signed names" "delv is not installed (bind9-dnsutils)" 10
+    skip SIG-4 "delv validates the signed names" "delv is not installed (bind9-dnsutils)" 13
 fi
 stop_pid "$GPID"
 
