@@ -5,9 +5,12 @@
 #                                            it exists, else build/debug/gslbd)
 # Environment:
 #   FAILOVER_RUNS=3     measurements per setting (the summary gives medians)
-#   FAILOVER_SETS="defaults fast"   which check settings to measure:
+#   FAILOVER_SETS="defaults fast fast-signed"   which check settings to measure:
 #                         defaults: interval 1000 ms, timeout 800, fall 3, rise 3
 #                         fast:     interval 200 ms,  timeout 150, fall 2, rise 2
+#                         fast-signed: fast, with the zone signed (docs/dnssec.md) and
+#                                   every poll asking with DO: an answer counts only
+#                                   with its RRSIG
 #
 # Two HTTP backends (test/integration/backend.py) listen on 127.0.3.1 and 127.0.3.2; gslbd
 # serves fo.bench.test, a "failover" service over one cluster per backend. Each run kills
@@ -32,7 +35,7 @@ if [ ! -x "$GSLBD" ]; then
     exit 2
 fi
 RUNS=${FAILOVER_RUNS:-3}
-SETS=${FAILOVER_SETS:-defaults fast}
+SETS=${FAILOVER_SETS:-defaults fast fast-signed}
 BACKEND=$REPO/test/integration/backend.py
 A=127.0.3.1
 B=127.0.3.2
@@ -67,17 +70,22 @@ print(itest.free_port(sys.argv[1:]))
 PY
 }
 
-# poll PORT WANT T0_NS LIMIT_S: ask every 50 ms until the A answer is exactly WANT; prints
-# the milliseconds since T0_NS (CLOCK_REALTIME ns, as `date +%s%N`), or "timeout".
+# poll PORT WANT T0_NS LIMIT_S: ask every 50 ms until the A answer is exactly WANT (with
+# an RRSIG beside it when SIGNED=yes, asking with DO); prints the milliseconds since T0_NS
+# (CLOCK_REALTIME ns, as `date +%s%N`), or "timeout".
 poll() {
-    py "$NAME" "$@" <<'PY'
+    py "$NAME" "$@" "${SIGNED:-no}" <<'PY'
 import sys, time
 import dnsq
 name, port, want, t0, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+signed = sys.argv[6] == "yes"
+edns = dnsq.Edns(do=True) if signed else None
 while True:
     t = time.time_ns()
-    m = dnsq.query(name, "A", port=port, timeout=0.5)
+    m = dnsq.query(name, "A", port=port, timeout=0.5, edns=edns)
     got = None if m is None else ",".join(sorted(r.text for r in m.answer if r.type == 1))
+    if signed and m is not None and not any(r.type == 46 for r in m.answer):
+        got = None  # an unsigned answer from a signed zone does not count
     if got == want:
         print("%.0f" % ((time.time_ns() - t0) / 1e6))
         break
@@ -111,8 +119,13 @@ start_backend() { # ADDR PORT: starts it, waits until it listens, sets BPID
     exit 1
 }
 
-measure_set() { # NAME INTERVAL TIMEOUT FALL RISE
-    local set=$1 iv=$2 to=$3 fall=$4 rise=$5 dport bport conf gpid apid t0 ms run i
+measure_set() { # NAME INTERVAL TIMEOUT FALL RISE [SIGNED]
+    local set=$1 iv=$2 to=$3 fall=$4 rise=$5 dport bport conf gpid apid t0 ms run i dnssec=
+    SIGNED=${6:-no}
+    if [ "$SIGNED" = yes ]; then
+        "$GSLBD" --keygen bench.test "$WORK" >/dev/null 2>&1
+        dnssec=", \"dnssec\": {\"key_file\": \"$(find "$WORK" -name 'Kbench.test.+013+*.pem' | head -1)\"}"
+    fi
     dport=$(free_port 127.0.0.1)
     bport=$(free_port $A $B)
     conf=$WORK/$set.json
@@ -126,7 +139,7 @@ EOF
     cat >"$conf" <<EOF
 {
   "listen": ["127.0.0.1:$dport"], "workers": 1, "log_level": "info",
-  "zones": [{"origin": "bench.test.", "file": "bench.test.zone"}],
+  "zones": [{"origin": "bench.test.", "file": "bench.test.zone"$dnssec}],
   "regions": [{"name": "lo", "lat": 50.11, "lon": 8.68}],
   "checks": [{"name": "web", "type": "http", "port": $bport, "path": "/health",
               "interval_ms": $iv, "timeout_ms": $to, "fall": $fall, "rise": $rise}],
@@ -143,7 +156,7 @@ EOF
     PIDS+=("$gpid")
     local bound=$((iv * fall + to + 100)) lo=$(((rise - 1) * iv)) hi=$((rise * iv + to))
     say ""
-    say "== $set: interval ${iv} ms, timeout ${to} ms, fall $fall, rise $rise (gslbd $(basename "$(dirname "$GSLBD")"))"
+    say "== $set: interval ${iv} ms, timeout ${to} ms, fall $fall, rise $rise$([ "$SIGNED" = yes ] && echo ", zone signed, DO set") (gslbd $(basename "$(dirname "$GSLBD")"))"
     say "   HC-7 bound for failover: $iv * $fall + $to + 100 = $bound ms; recovery expected ${lo}..${hi} ms"
     : >"$WORK/fo-$set" && : >"$WORK/rec-$set"
     for ((run = 1; run <= RUNS; run++)); do
@@ -179,7 +192,8 @@ for s in $SETS; do
     case $s in
     defaults) measure_set defaults 1000 800 3 3 ;;
     fast) measure_set fast 200 150 2 2 ;;
-    *) echo "failover.sh: unknown setting $s (defaults, fast)" >&2 ;;
+    fast-signed) measure_set fast-signed 200 150 2 2 yes ;;
+    *) echo "failover.sh: unknown setting $s (defaults, fast, fast-signed)" >&2 ;;
     esac
 done
 say ""
