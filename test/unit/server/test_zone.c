@@ -427,6 +427,7 @@ static void test_errors(void **state)
         {"bad_long_rdata_name.zone", GSLBD_EPARSE,
          DATA "bad_long_rdata_name.zone:3:9: ", "longer than 255 octets"},
         {"bad_generic.zone", GSLBD_EPARSE, DATA "bad_generic.zone:3:8: ", "too short"},
+        {"bad_srv_short.zone", GSLBD_EPARSE, DATA "bad_srv_short.zone:4:18: ", "too short"},
         {"bad_class.zone", GSLBD_EINVAL, DATA "bad_class.zone:3:5: ", "class IN"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
