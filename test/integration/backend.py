@@ -141,8 +141,13 @@ class Backend:
 
     def set_mode(self, m):
         old = self.mode
-        self.mode = m
+        # the mark first, then the switch: every request answered in the new mode is logged
+        # after the mark (one that read the old mode may be too; its line says which mode)
         self.log("-", "-", "-", "mode %s -> %s" % (old, m))
+        if m == "flap":  # before the switch: the first request in flap mode is answered ok
+            with self.count_lock:
+                self.count = 0
+        self.mode = m
         if old == "hang":
             self.drop_hung()
         if m == "off":
@@ -150,9 +155,6 @@ class Backend:
             self.close_listeners()
         elif old == "off":
             self.open_listeners()
-        if m == "flap":
-            with self.count_lock:
-                self.count = 0
 
     # -- requests ---------------------------------------------------------------------
 
