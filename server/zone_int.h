@@ -1,5 +1,6 @@
-/* zone_int.h: internals shared by zone.c and zone_load.c: a bump arena and the list of records
- * read from a master file before they are grouped into the immutable store. */
+/* zone_int.h: internals shared by zone.c, zone_load.c, zone_fast.c and zone_arena.c: a
+ * bump arena and the list of records read from a master file before they are grouped into
+ * the immutable store. */
 #ifndef GSLBD_ZONE_INT_H
 #define GSLBD_ZONE_INT_H
 
