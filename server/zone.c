@@ -232,8 +232,7 @@ static void set_put(struct name_set *s, struct name_slot x)
 /* Twice the slots once two thirds are taken. */
 static int set_grow(struct name_set *s)
 {
-    struct name_set n = {zone__big_alloc(2 * (s->mask + 1) * sizeof(*n.slots)), 2 * s->mask + 1,
-                         0};
+    struct name_set n = {zone__big_alloc(2 * (s->mask + 1) * sizeof(*n.slots)), 2 * s->mask + 1, 0};
     if (n.slots == NULL)
         return -ENOMEM;
     for (size_t i = 0; i <= s->mask; i++) {
