@@ -86,8 +86,8 @@ static struct online_cache *thread_cache(void)
     return c;
 }
 
-int dnssec_online_sign(const struct dnssec_key *k, const uint8_t *data, size_t len,
-                       unsigned budget, uint8_t sig[DNSSEC_P256_SIG_LEN])
+int dnssec_online_sign(const struct dnssec_key *k, const uint8_t *data, size_t len, unsigned budget,
+                       uint8_t sig[DNSSEC_P256_SIG_LEN])
 {
     struct online_cache *c = thread_cache();
     if (c == NULL)

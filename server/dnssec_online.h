@@ -15,8 +15,8 @@
 /* The signature of data (the RRSIG header then the canonical RRset) with k: 0 when this
  * thread's cache had it, 1 when it was made now, GSLBD_ELIMIT when it was not cached and
  * this second's budget (0: none) is spent, another negative code when signing failed. */
-int dnssec_online_sign(const struct dnssec_key *k, const uint8_t *data, size_t len,
-                       unsigned budget, uint8_t sig[DNSSEC_P256_SIG_LEN]);
+int dnssec_online_sign(const struct dnssec_key *k, const uint8_t *data, size_t len, unsigned budget,
+                       uint8_t sig[DNSSEC_P256_SIG_LEN]);
 
 struct dnssec_online_stats {
     uint64_t hits, misses, refused;

@@ -149,9 +149,9 @@ int dnssec_sign_data(const struct dnssec_key *k, const uint8_t *data, size_t len
     uint8_t der[80]; /* a P-256 ECDSA signature in DER: at most 72 octets */
     size_t dlen = sizeof(der);
     int rc = md == NULL ? -ENOMEM : 0;
-    if (rc == 0 && (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k->pkey) != 1 ||
-                    EVP_DigestSign(md, der, &dlen, data, len) != 1 ||
-                    der_to_raw(der, dlen, sig) < 0))
+    if (rc == 0 &&
+        (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k->pkey) != 1 ||
+         EVP_DigestSign(md, der, &dlen, data, len) != 1 || der_to_raw(der, dlen, sig) < 0))
         rc = GSLBD_EINVAL;
     EVP_MD_CTX_free(md);
     return rc;

@@ -111,6 +111,25 @@ static bool signed_here(const struct zone *z, const struct zone_node *n,
     return !at_cut || rs->type == DNS_T_DS;
 }
 
+/* An RRSIG made at load (off the query path) over set, kept on the heap in *out. */
+static int sign_kept(const struct dnssec_zone *s, const struct dnssec_key *k,
+                     const struct dnssec_rrset *set, const uint8_t *signer, struct zone_rr *out,
+                     struct err *e)
+{
+    uint8_t buf[DNSSEC_RRSIG_MAX];
+    size_t len = 0;
+    int rc =
+        dnssec_sign_rrset(k, set, signer, s->inception, s->expiration, buf, sizeof(buf), &len, e);
+    if (rc < 0)
+        return rc;
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
+    memcpy(copy, buf, len);
+    *out = (struct zone_rr){copy, (uint16_t)len, 0, {0, 0}};
+    return 0;
+}
+
 static int put_sig(struct dnssec_zone *s, const struct zone_rrset *rs, const uint8_t *owner,
                    const struct dnssec_key *k, const uint8_t *signer, struct err *e)
 {
@@ -121,23 +140,17 @@ static int put_sig(struct dnssec_zone *s, const struct zone_rrset *rs, const uin
     for (uint16_t i = 0; i < rs->count; i++)
         rdp[i] = (struct dnssec_rdata){rs->rrs[i].rdata, rs->rrs[i].rdlen};
     struct dnssec_rrset set = {owner, rs->type, 1, rs->ttl, rdp, rs->count};
-    uint8_t buf[DNSSEC_RRSIG_MAX];
-    size_t len = 0;
-    int rc =
-        dnssec_sign_rrset(k, &set, signer, s->inception, s->expiration, buf, sizeof(buf), &len, e);
+    struct zone_rr sig;
+    int rc = sign_kept(s, k, &set, signer, &sig, e);
     if (rdp != rd)
         free(rdp);
     if (rc < 0)
         return rc;
-    uint8_t *copy = malloc(len);
-    if (copy == NULL)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
-    memcpy(copy, buf, len);
     uint32_t i = slot_of(s, rs);
     while (s->tab[i].rs != NULL)
         i = (i + 1) & s->mask;
     s->tab[i].rs = rs;
-    s->tab[i].sig = (struct zone_rr){copy, (uint16_t)len, 0, {0, 0}};
+    s->tab[i].sig = sig;
     s->nsigs++;
     return 0;
 }
@@ -195,18 +208,6 @@ int dnssec_zone_sign(const struct zone *z, const char *key_file, uint32_t validi
     return 0;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)(v >> 16));
-    put16(p + 2, (uint16_t)v);
-}
-
 /* The type bitmap (RFC 4034 4.1.2) of types into out; its length, or 0 past cap. */
 static size_t type_bitmap(const uint16_t *types, size_t n, uint8_t *out, size_t cap)
 {
@@ -243,9 +244,9 @@ static int cmp_rr(const void *pa, const void *pb)
     return c != 0 ? c : (a->rdlen > b->rdlen) - (a->rdlen < b->rdlen);
 }
 
-int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z,
-                            const uint8_t *owner, uint16_t type, uint32_t ttl,
-                            const struct zone_rr *const *rrs, size_t n, struct dnssec_sig *out)
+int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z, const uint8_t *owner,
+                            uint16_t type, uint32_t ttl, const struct zone_rr *const *rrs, size_t n,
+                            struct dnssec_sig *out)
 {
     struct dname_labels lab;
     int olen = dname_split(owner, DNAME_MAX, &lab);
@@ -275,13 +276,13 @@ int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z,
     uint8_t labels = lab.count;
     if (labels > 0 && owner[0] == 1 && owner[1] == '*')
         labels--;
-    put16(data, type);
+    wire_put16(data, type);
     data[2] = s->key.alg;
     data[3] = labels;
-    put32(data + 4, ttl);
-    put32(data + 8, s->expiration);
-    put32(data + 12, s->inception);
-    put16(data + 16, s->key_tag);
+    wire_put32(data + 4, ttl);
+    wire_put32(data + 8, s->expiration);
+    wire_put32(data + 12, s->inception);
+    wire_put16(data + 16, s->key_tag);
     size_t head = 18 + dname_copy_lower(data + 18, z->origin), at = head;
     uint8_t lowner[DNAME_MAX];
     dname_copy_lower(lowner, owner);
@@ -290,10 +291,10 @@ int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z,
             continue; /* a duplicate RR is signed once */
         memcpy(data + at, lowner, (size_t)olen);
         at += (size_t)olen;
-        put16(data + at, type);
-        put16(data + at + 2, 1);
-        put32(data + at + 4, ttl);
-        put16(data + at + 8, v[i]->rdlen);
+        wire_put16(data + at, type);
+        wire_put16(data + at + 2, 1);
+        wire_put32(data + at + 4, ttl);
+        wire_put16(data + at + 8, v[i]->rdlen);
         at += 10;
         memcpy(data + at, v[i]->rdata, v[i]->rdlen);
         at += v[i]->rdlen;
@@ -362,8 +363,7 @@ static int presig_grow(struct dnssec_zone *s)
 
 int dnssec_zone_presign(struct dnssec_zone *s, const struct zone *z, uint32_t service,
                         uint32_t cluster, int family, const uint8_t *owner, uint16_t type,
-                        uint32_t ttl, const struct zone_rr *const *rrs, size_t n,
-                        struct err *e)
+                        uint32_t ttl, const struct zone_rr *const *rrs, size_t n, struct err *e)
 {
     if (n == 0 || n > DNSSEC_ONLINE_RRS)
         return 0; /* nothing to sign, or left to the query path's SERVFAIL */
@@ -373,16 +373,10 @@ int dnssec_zone_presign(struct dnssec_zone *s, const struct zone *z, uint32_t se
     for (size_t i = 0; i < n; i++)
         rd[i] = (struct dnssec_rdata){rrs[i]->rdata, rrs[i]->rdlen};
     struct dnssec_rrset set = {owner, type, 1, ttl, rd, n};
-    uint8_t buf[DNSSEC_RRSIG_MAX];
-    size_t len = 0;
-    int rc = dnssec_sign_rrset(&s->key, &set, z->origin, s->inception, s->expiration, buf,
-                               sizeof(buf), &len, e);
+    struct zone_rr sig;
+    int rc = sign_kept(s, &s->key, &set, z->origin, &sig, e);
     if (rc < 0)
         return rc;
-    uint8_t *copy = malloc(len);
-    if (copy == NULL)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
-    memcpy(copy, buf, len);
     uint64_t key = presig_key(service, cluster, family);
     uint32_t i = presig_slot(key, s->pre_mask);
     while (s->pre[i].key != 0 && s->pre[i].key != key)
@@ -392,7 +386,7 @@ int dnssec_zone_presign(struct dnssec_zone *s, const struct zone *z, uint32_t se
     else
         s->npre++;
     s->pre[i].key = key;
-    s->pre[i].sig = (struct zone_rr){copy, (uint16_t)len, 0, {0, 0}};
+    s->pre[i].sig = sig;
     return 0;
 }
 

@@ -46,17 +46,16 @@ struct dnssec_sig {
  * original TTL ttl, from this thread's cache or signed now (dnssec_online.c). 0;
  * GSLBD_ELIMIT over the signing budget or past the bounds above; another negative code
  * when signing failed. Query path: no allocation on a cache hit. */
-int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z,
-                            const uint8_t *owner, uint16_t type, uint32_t ttl,
-                            const struct zone_rr *const *rrs, size_t n, struct dnssec_sig *out);
+int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z, const uint8_t *owner,
+                            uint16_t type, uint32_t ttl, const struct zone_rr *const *rrs, size_t n,
+                            struct dnssec_sig *out);
 
 /* GSLB answers signed ahead (at view build, off the query path): a cluster's whole
  * address set of one family, keyed by (service, cluster, family 0 = A / 1 = AAAA). A
  * failover to a whole cluster then needs no signature on the query path. */
 int dnssec_zone_presign(struct dnssec_zone *s, const struct zone *z, uint32_t service,
                         uint32_t cluster, int family, const uint8_t *owner, uint16_t type,
-                        uint32_t ttl, const struct zone_rr *const *rrs, size_t n,
-                        struct err *e);
+                        uint32_t ttl, const struct zone_rr *const *rrs, size_t n, struct err *e);
 /* The RRSIG signed ahead for that key, or NULL. Query path: no allocation, no lock. */
 const struct zone_rr *dnssec_zone_presigned(const struct dnssec_zone *s, uint32_t service,
                                             uint32_t cluster, int family);

@@ -224,8 +224,8 @@ static int add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner,
             return 1;
         for (uint16_t i = 0; i < rs->count; i++)
             rrs[i] = &rs->rrs[i];
-        if (dnssec_zone_sign_online(z->dnssec, z, c->deny_name, rs->type, rs->ttl, rrs,
-                                    rs->count, &online) < 0)
+        if (dnssec_zone_sign_online(z->dnssec, z, c->deny_name, rs->type, rs->ttl, rrs, rs->count,
+                                    &online) < 0)
             return 1;
         sig = &online.rr;
     }
@@ -281,10 +281,9 @@ static int add_denial(struct qctx *c, const struct zone *z)
         return 1;
     struct wire_mark m = wire_mark(&c->w);
     uint16_t ns = c->ns;
-    if (wire_put_rr_name(&c->w, c->deny_name, DNSSEC_TYPE_NSEC, DNS_C_IN, z->neg_ttl,
-                         &d.nsec) < 0 ||
-        wire_put_rr_name(&c->w, c->deny_name, DNS_T_RRSIG, DNS_C_IN, z->neg_ttl, &d.rrsig.rr) <
-            0) {
+    if (wire_put_rr_name(&c->w, c->deny_name, DNSSEC_TYPE_NSEC, DNS_C_IN, z->neg_ttl, &d.nsec) <
+            0 ||
+        wire_put_rr_name(&c->w, c->deny_name, DNS_T_RRSIG, DNS_C_IN, z->neg_ttl, &d.rrsig.rr) < 0) {
         wire_rewind(&c->w, m);
         c->ns = ns;
         return -1;
@@ -468,13 +467,12 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
             continue;
         /* the whole cluster answered (the usual case, and a failover's): signed ahead */
         const struct zone_rr *pre =
-            nset == nfam ? dnssec_zone_presigned(z->dnssec, (uint32_t)n->service,
-                                                 (uint32_t)d.cluster, f)
-                         : NULL;
+            nset == nfam
+                ? dnssec_zone_presigned(z->dnssec, (uint32_t)n->service, (uint32_t)d.cluster, f)
+                : NULL;
         struct dnssec_sig sig;
-        if (pre == NULL &&
-            (over || dnssec_zone_sign_online(z->dnssec, z, n->name, type, orig_ttl, set, nset,
-                                             &sig) < 0))
+        if (pre == NULL && (over || dnssec_zone_sign_online(z->dnssec, z, n->name, type, orig_ttl,
+                                                            set, nset, &sig) < 0))
             return servfail_unsigned(c);
         if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, d.ttl,
                             pre != NULL ? pre : &sig.rr) < 0) {
@@ -525,11 +523,11 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
             if (z->dnssec != NULL && c->q.edns_do) { /* RFC 8482 4.2: signed like the rest */
                 const struct zone_rr *one = &hinfo_rr;
                 struct dnssec_sig sig;
-                if (dnssec_zone_sign_online(z->dnssec, z, n->name, DNS_T_HINFO, z->soa->ttl,
-                                            &one, 1, &sig) < 0)
+                if (dnssec_zone_sign_online(z->dnssec, z, n->name, DNS_T_HINFO, z->soa->ttl, &one,
+                                            1, &sig) < 0)
                     return servfail_unsigned(c);
-                if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, z->soa->ttl,
-                                    &sig.rr) < 0)
+                if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, z->soa->ttl, &sig.rr) <
+                    0)
                     return -1;
                 c->an++;
             }

@@ -122,10 +122,9 @@ static int presign_services(const struct view *v, size_t zi, struct dnssec_zone 
                     if (a->family == (f == 0 ? AF_INET : AF_INET6) && n < DNSSEC_ONLINE_RRS)
                         rrs[n++] = &a->rr;
                 }
-                rc = dnssec_zone_presign(s, z, (uint32_t)extra[k].service,
-                                         sv->clusters[ci], f, sv->lname,
-                                         f == 0 ? DNS_T_A_VALUE : DNS_T_AAAA_VALUE, ttl, rrs, n,
-                                         e);
+                rc = dnssec_zone_presign(s, z, (uint32_t)extra[k].service, sv->clusters[ci], f,
+                                         sv->lname, f == 0 ? DNS_T_A_VALUE : DNS_T_AAAA_VALUE, ttl,
+                                         rrs, n, e);
             }
         }
     }

@@ -18,8 +18,8 @@ static bool is_blank(char c)
 /* A letter, digit, '-' or '_': the characters a name label is read as is, unescaped. */
 static bool is_label_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
 }
 
 /* "@", a relative name (origin appended) or an absolute one, in wire form. */

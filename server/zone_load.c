@@ -371,8 +371,8 @@ static int src_grow(struct zone_src *s, size_t ncap)
 static int src_reserve(struct zone_src *s, const char *buf, size_t len)
 {
     size_t lines = 1;
-    for (const char *p = buf, *end = buf + len;
-         (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+    for (const char *p = buf, *end = buf + len; (p = memchr(p, '\n', (size_t)(end - p))) != NULL;
+         p++)
         lines++;
     return s->cap - s->nrrs >= lines ? 0 : src_grow(s, s->nrrs + lines);
 }
@@ -642,7 +642,7 @@ static int fast_record(struct zl_ctx *c, struct zl_file *f, const ldns_rdf *orig
     struct zone_src_rr out = {.type = fr->type, .ttl = fr->ttl_given ? fr->ttl : def_ttl};
     out.owner_len = (uint8_t)dname_copy_lower(owner, fr->owner);
     if (!dname_is_subdomain(owner, s->origin))
-        return 0; /* ldns's path says why */
+        return 0;              /* ldns's path says why */
     if (out.ttl & 0x80000000u) /* TTL-1, RFC 2181 8 */
         out.ttl = 0;
     out.rdlen = out.canonlen = fr->rdlen;

@@ -30,19 +30,35 @@ static unsigned pick(unsigned n)
 #define PICK(a) (a)[pick(sizeof(a) / sizeof((a)[0]))]
 
 static const char *const owners[] = {
-    "@", "h1", "H1.Sub", "a-b_c", "x.fast.example.", "ABS.fast.example.", "other.example.",
-    "a..b", "*.w", "a\\.b", "1234", "in", "a.", ".", "xn--bcher-kva",
+    "@",
+    "h1",
+    "H1.Sub",
+    "a-b_c",
+    "x.fast.example.",
+    "ABS.fast.example.",
+    "other.example.",
+    "a..b",
+    "*.w",
+    "a\\.b",
+    "1234",
+    "in",
+    "a.",
+    ".",
+    "xn--bcher-kva",
     "a23456789012345678901234567890123456789012345678901234567890123",  /* 63 */
     "a234567890123456789012345678901234567890123456789012345678901234", /* 64 */
 };
-static const char *const ttls[] = {"", "", "0", "3600", "007", "4294967295", "4294967296",
-                                   "2147483648", "1h", "99999999999"};
+static const char *const ttls[] = {"",           "",           "0",          "3600", "007",
+                                   "4294967295", "4294967296", "2147483648", "1h",   "99999999999"};
 static const char *const classes[] = {"", "", "IN", "in", "CH", "HS"};
 static const char *const types[] = {"A", "a", "AAAA", "aaaa", "TXT", "txt", "MX", "TYPE1", "AA"};
 static const char *const rdatas[] = {
-    "10.1.2.3", "0.0.0.0", "256.1.1.1", "1.2.3", "01.2.3.4", "::1", "2001:db8::1",
-    "2001:DB8::A:b", "::ffff:1.2.3.4", "1.2.3.4 extra", "\"hello world\"", "\"\"",
-    "\"tab\there\"", "\"x\" \"y\"", "\"unterminated", "plain", "\"a\"b", "10 mx.example.",
+    "10.1.2.3",      "0.0.0.0",         "256.1.1.1",
+    "1.2.3",         "01.2.3.4",        "::1",
+    "2001:db8::1",   "2001:DB8::A:b",   "::ffff:1.2.3.4",
+    "1.2.3.4 extra", "\"hello world\"", "\"\"",
+    "\"tab\there\"", "\"x\" \"y\"",     "\"unterminated",
+    "plain",         "\"a\"b",          "10 mx.example.",
 };
 static const char *const seps[] = {" ", "\t", "  ", " \t "};
 
@@ -84,8 +100,8 @@ static void test_lines_agree_with_ldns(void **state)
     for (size_t i = 0; i < total; i++) {
         gen_line(line, sizeof(line));
         struct zone_fast f;
-        int fast = zone__fast_line(line, strlen(line), ldns_rdf_data(origin),
-                                   ldns_rdf_size(origin), &f);
+        int fast =
+            zone__fast_line(line, strlen(line), ldns_rdf_data(origin), ldns_rdf_size(origin), &f);
         if (fast != 1)
             continue;
         taken++;
@@ -186,8 +202,8 @@ static void test_file_loads_agree(void **state)
             memcmp(x->rdata, y->rdata, x->rdlen) != 0 || x->canonlen != y->canonlen ||
             memcmp(x->canon, y->canon, x->canonlen) != 0 || x->line != y->line ||
             x->col != y->col || x->file != y->file)
-            fail_msg("record %zu differs: line %u/%u type %u/%u ttl %u/%u", i, x->line,
-                     y->line, x->type, y->type, x->ttl, y->ttl);
+            fail_msg("record %zu differs: line %u/%u type %u/%u ttl %u/%u", i, x->line, y->line,
+                     x->type, y->type, x->ttl, y->ttl);
     }
     zone__src_clear(&a);
     zone__src_clear(&b);
