@@ -11,43 +11,7 @@
 
 #include <ldns/ldns.h>
 
-#define ZL_MAX_TOKENS 64 /* tokens kept per record for locating errors; more are counted */
-#define ZL_TOKEN_TEXT 256
-
-/* A token of the record being read, pointing into the file buffer. */
-struct zl_tok {
-    const char *s;
-    size_t len;
-    int line;
-    int col;
-    bool quoted;
-};
-
-/* What the lexer saw in the text ldns consumed for one record or directive. ldns parses;
- * this only tells where things are, for messages, and what ldns does not keep. */
-struct zl_rec {
-    struct zl_tok tok[ZL_MAX_TOKENS];
-    size_t ntok;     /* tokens stored */
-    size_t ntok_all; /* tokens seen */
-    int paren_line;  /* an unmatched parenthesis (0: none) */
-    int paren_col;
-    bool first_bol; /* the first token starts its line (after '(' only): it is the owner */
-    int end_line;   /* just past the last token */
-    int end_col;
-    /* token indexes as ldns lays the record out; -1 when absent */
-    int owner, ttl, klass, type, rdata;
-};
-
-/* One master file being read; the lexer cursor follows ldns through the buffer. */
-struct zl_file {
-    const char *path; /* owned by zone_src.files */
-    uint32_t idx;
-    char *buf;
-    size_t len;
-    size_t pos;
-    int line;
-    size_t line_start;
-};
+#include "zone_lex.h"
 
 struct zl_ctx {
     struct zone_src *src;
@@ -59,134 +23,6 @@ struct zl_ctx {
     uint32_t soa_line;
     struct zl_rec rec;
 };
-
-static void tok_end(struct zl_file *f, struct zl_rec *r, size_t start, bool quoted, int line,
-                    int col)
-{
-    size_t len = f->pos - start;
-    if (r->ntok < ZL_MAX_TOKENS)
-        r->tok[r->ntok++] = (struct zl_tok){f->buf + start, len, line, col, quoted};
-    r->ntok_all++;
-    r->end_line = line;
-    r->end_col = col + (int)len;
-}
-
-/* Tokenise buf[pos, end) the way ldns reads it: ';' comments, '(' ')' joining lines,
- * "quoted strings", backslash escapes. Advances the file's line count. */
-static void lex_record(struct zl_file *f, size_t end, struct zl_rec *r)
-{
-    bool comment = false, quoted = false, in_tok = false;
-    size_t start = 0;
-    int depth = 0, tline = 0, tcol = 0, open_line = 0, open_col = 0;
-
-    r->ntok = r->ntok_all = 0;
-    r->paren_line = r->paren_col = r->end_line = r->end_col = 0;
-    r->first_bol = false;
-    while (f->pos < end) {
-        char c = f->buf[f->pos];
-        bool sep = c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || c == '\n';
-        if (in_tok && (c == '\n' || (!quoted && (sep || c == ';' || c == '(' || c == ')')))) {
-            tok_end(f, r, start, quoted, tline, tcol);
-            in_tok = quoted = false;
-        }
-        if (c == '\n') {
-            comment = false;
-            f->pos++;
-            f->line++;
-            f->line_start = f->pos;
-            continue;
-        }
-        if (comment || (sep && !in_tok)) {
-            f->pos++;
-            continue;
-        }
-        if (!in_tok && c == ';') {
-            comment = true;
-        } else if (!in_tok && (c == '(' || c == ')')) {
-            int col = (int)(f->pos - f->line_start) + 1;
-            if (c == '(' && depth++ == 0) {
-                open_line = f->line;
-                open_col = col;
-            } else if (c == ')' && --depth < 0 && r->paren_line == 0) {
-                r->paren_line = f->line;
-                r->paren_col = col;
-            }
-        } else {
-            if (!in_tok) {
-                in_tok = true;
-                quoted = c == '"';
-                start = f->pos;
-                tline = f->line;
-                tcol = (int)(f->pos - f->line_start) + 1;
-                if (r->ntok_all == 0) {
-                    size_t k = f->line_start;
-                    while (k < f->pos && f->buf[k] == '(')
-                        k++;
-                    r->first_bol = k == f->pos;
-                }
-            } else if (quoted && c == '"') {
-                f->pos++;
-                tok_end(f, r, start, true, tline, tcol);
-                in_tok = quoted = false;
-                continue;
-            }
-            if (c == '\\' && f->pos + 1 < end && f->buf[f->pos + 1] != '\n')
-                f->pos++;
-        }
-        f->pos++;
-    }
-    if (in_tok)
-        tok_end(f, r, start, quoted, tline, tcol);
-    if (depth > 0 && r->paren_line == 0) {
-        r->paren_line = open_line;
-        r->paren_col = open_col;
-    }
-}
-
-/* The token as a NUL-terminated string, quotes removed when unquote. */
-static const char *tok_str(const struct zl_tok *t, bool unquote, char *buf)
-{
-    const char *s = t->s;
-    size_t len = t->len;
-    if (unquote && t->quoted && len >= 1) {
-        s++;
-        len -= len >= 2 && s[len - 2] == '"' ? 2 : 1;
-    }
-    if (len >= ZL_TOKEN_TEXT)
-        len = ZL_TOKEN_TEXT - 1;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    return buf;
-}
-
-static bool tok_is(const struct zl_tok *t, const char *word)
-{
-    return t->len == strlen(word) && strncasecmp(t->s, word, t->len) == 0;
-}
-
-/* Where owner, TTL, class and type are: ldns takes a token starting with a digit as the
- * TTL, then an optional class, then the type. A record starting with blank uses the
- * previous owner. */
-static void rec_layout(struct zl_rec *r)
-{
-    char buf[ZL_TOKEN_TEXT];
-    int i = 0, n = (int)r->ntok;
-
-    r->owner = r->ttl = r->klass = r->type = r->rdata = -1;
-    if (n > 0 && r->first_bol)
-        r->owner = i++;
-    if (i < n && isdigit((unsigned char)r->tok[i].s[0])) {
-        r->ttl = i++;
-        if (i < n && ldns_get_rr_class_by_name(tok_str(&r->tok[i], false, buf)) != 0)
-            r->klass = i++;
-    } else if (i < n && ldns_get_rr_class_by_name(tok_str(&r->tok[i], false, buf)) != 0) {
-        r->klass = i++;
-    }
-    if (i < n)
-        r->type = i++;
-    if (i < n)
-        r->rdata = i;
-}
 
 /* A TTL token: decimal seconds up to 2^32-1, or ldns's 1h30m period notation. */
 static bool ttl_parse(const char *s, uint32_t *out)
@@ -241,14 +77,14 @@ static bool field_probe(ldns_rdf_type ft, const struct zl_tok *t, const ldns_rdf
     ldns_rdf *d = NULL;
     switch (ft) {
     case LDNS_RDF_TYPE_DNAME:
-        d = name_parse(tok_str(t, false, buf), origin);
+        d = name_parse(zone__tok_str(t, false, buf), origin);
         break;
     case LDNS_RDF_TYPE_LONG_STR:
         if (!t->quoted) { /* ldns wants the CAA value quoted */
             *ok = false;
             return true;
         }
-        d = ldns_rdf_new_frm_str(ft, tok_str(t, true, buf));
+        d = ldns_rdf_new_frm_str(ft, zone__tok_str(t, true, buf));
         break;
     case LDNS_RDF_TYPE_STR:
     case LDNS_RDF_TYPE_INT8:
@@ -260,7 +96,7 @@ static bool field_probe(ldns_rdf_type ft, const struct zl_tok *t, const ldns_rdf
     case LDNS_RDF_TYPE_TAG:
     case LDNS_RDF_TYPE_TYPE:
     case LDNS_RDF_TYPE_ALG:
-        d = ldns_rdf_new_frm_str(ft, tok_str(t, true, buf));
+        d = ldns_rdf_new_frm_str(ft, zone__tok_str(t, true, buf));
         break;
     default:
         return false; /* multi-token or unusual field: cannot tell */
@@ -321,15 +157,15 @@ static int syntax_error(struct zl_ctx *c, const struct zl_file *f, ldns_status s
         return fail_at(c, f, GSLBD_EPARSE, NULL, what);
     if (r->tok[0].s[0] == '$' && r->first_bol)
         return fail_at(c, f, GSLBD_EPARSE, &r->tok[0], "unknown or incomplete directive");
-    rec_layout(r);
+    zone__rec_layout(r);
     if (r->owner >= 0 && field_probe(LDNS_RDF_TYPE_DNAME, &r->tok[r->owner], origin, &ok) && !ok)
         return fail_at(c, f, GSLBD_EPARSE, &r->tok[r->owner], "cannot read owner name");
     uint32_t ttl;
-    if (r->ttl >= 0 && !ttl_parse(tok_str(&r->tok[r->ttl], false, buf), &ttl))
+    if (r->ttl >= 0 && !ttl_parse(zone__tok_str(&r->tok[r->ttl], false, buf), &ttl))
         return fail_at(c, f, GSLBD_EPARSE, &r->tok[r->ttl], "bad TTL");
     if (r->type < 0)
         return fail_at(c, f, GSLBD_EPARSE, &r->tok[r->ntok - 1], "record type expected");
-    uint16_t type = (uint16_t)ldns_get_rr_type_by_name(tok_str(&r->tok[r->type], false, buf));
+    uint16_t type = (uint16_t)ldns_get_rr_type_by_name(zone__tok_str(&r->tok[r->type], false, buf));
     if (type == 0 && r->klass >= 0 && isdigit((unsigned char)r->tok[r->type].s[0]))
         return fail_at(c, f, GSLBD_EPARSE, &r->tok[r->type], "the TTL must come before the class");
     if (type == 0)
@@ -337,7 +173,7 @@ static int syntax_error(struct zl_ctx *c, const struct zl_file *f, ldns_status s
     if (r->rdata < 0 || st == LDNS_STATUS_SYNTAX_MISSING_VALUE_ERR)
         return err_set(c->e, GSLBD_EPARSE, f->path, r->end_line, r->end_col, "%s", what);
     const struct zl_tok *first = &r->tok[r->rdata];
-    if (tok_is(first, "\\#"))
+    if (zone__tok_is(first, "\\#"))
         return fail_at(c, f, GSLBD_EPARSE, first, what);
     const ldns_rr_descriptor *desc = ldns_rr_descript(type);
     size_t max = ldns_rr_descriptor_maximum(desc);
@@ -476,12 +312,12 @@ static int check_generic(struct zl_ctx *c, const struct zl_file *f, size_t rdlen
 {
     struct zl_rec *r = &c->rec;
     char buf[ZL_TOKEN_TEXT];
-    if (r->rdata < 0 || !tok_is(&r->tok[r->rdata], "\\#"))
+    if (r->rdata < 0 || !zone__tok_is(&r->tok[r->rdata], "\\#"))
         return 0;
     const struct zl_tok *t = &r->tok[r->rdata];
     size_t declared = 0;
     if ((size_t)r->rdata + 1 < r->ntok)
-        declared = strtoul(tok_str(&r->tok[r->rdata + 1], false, buf), NULL, 10);
+        declared = strtoul(zone__tok_str(&r->tok[r->rdata + 1], false, buf), NULL, 10);
     if (declared != rdlen)
         return fail_at(c, f, GSLBD_EPARSE, t, "the RDATA does not match its \\# length");
     return 0; /* too few fields for the type: on_record, whatever the syntax */
@@ -501,7 +337,7 @@ static int on_record(struct zl_ctx *c, const struct zl_file *f, ldns_rr *rr, uin
                        "unbalanced parentheses");
     if (r->ntok == 0) /* ldns found a record where the lexer saw none: trust neither */
         return fail_at(c, f, GSLBD_EPARSE, NULL, "unreadable record");
-    rec_layout(r);
+    zone__rec_layout(r);
     const struct zl_tok *first = &r->tok[0];
     if (first->s[0] == '$' && r->first_bol)
         return fail_at(c, f, GSLBD_EPARSE, first, "unknown or incomplete directive");
@@ -514,7 +350,7 @@ static int on_record(struct zl_ctx *c, const struct zl_file *f, ldns_rr *rr, uin
         return fail_at(c, f, GSLBD_EINVAL, r->klass >= 0 ? &r->tok[r->klass] : first,
                        "only class IN is served");
     out.ttl = def_ttl;
-    if (r->ttl >= 0 && !ttl_parse(tok_str(&r->tok[r->ttl], false, buf), &out.ttl))
+    if (r->ttl >= 0 && !ttl_parse(zone__tok_str(&r->tok[r->ttl], false, buf), &out.ttl))
         return fail_at(c, f, GSLBD_EPARSE, &r->tok[r->ttl], "bad TTL");
     if (out.ttl & 0x80000000u) /* TTL-1, RFC 2181 8 */
         out.ttl = 0;
@@ -593,9 +429,9 @@ static int on_ttl(struct zl_ctx *c, const struct zl_file *f, uint32_t *def_ttl)
 {
     struct zl_rec *r = &c->rec;
     char buf[ZL_TOKEN_TEXT];
-    if (r->ntok < 2 || r->ntok_all != 2 || !tok_is(&r->tok[0], "$TTL"))
+    if (r->ntok < 2 || r->ntok_all != 2 || !zone__tok_is(&r->tok[0], "$TTL"))
         return fail_at(c, f, GSLBD_EPARSE, r->ntok ? &r->tok[0] : NULL, "$TTL needs one value");
-    if (!ttl_parse(tok_str(&r->tok[1], false, buf), def_ttl))
+    if (!ttl_parse(zone__tok_str(&r->tok[1], false, buf), def_ttl))
         return fail_at(c, f, GSLBD_EPARSE, &r->tok[1], "bad $TTL value");
     return 0;
 }
@@ -606,9 +442,9 @@ static int on_origin(struct zl_ctx *c, const struct zl_file *f, ldns_rdf **ldns_
 {
     struct zl_rec *r = &c->rec;
     char buf[ZL_TOKEN_TEXT];
-    if (r->ntok < 2 || r->ntok_all != 2 || !tok_is(&r->tok[0], "$ORIGIN"))
+    if (r->ntok < 2 || r->ntok_all != 2 || !zone__tok_is(&r->tok[0], "$ORIGIN"))
         return fail_at(c, f, GSLBD_EPARSE, r->ntok ? &r->tok[0] : NULL, "$ORIGIN needs one name");
-    ldns_rdf *n = name_parse(tok_str(&r->tok[1], false, buf), *cur);
+    ldns_rdf *n = name_parse(zone__tok_str(&r->tok[1], false, buf), *cur);
     if (n == NULL)
         return fail_at(c, f, GSLBD_EPARSE, &r->tok[1], "cannot read $ORIGIN name");
     ldns_rdf *n2 = ldns_rdf_clone(n);
@@ -672,13 +508,13 @@ static int on_include(struct zl_ctx *c, const struct zl_file *f, const ldns_rdf 
 {
     struct zl_rec *r = &c->rec;
     char buf[ZL_TOKEN_TEXT];
-    if (r->ntok < 2 || r->ntok_all > 3 || !tok_is(&r->tok[0], "$INCLUDE"))
+    if (r->ntok < 2 || r->ntok_all > 3 || !zone__tok_is(&r->tok[0], "$INCLUDE"))
         return fail_at(c, f, GSLBD_EPARSE, r->ntok ? &r->tok[0] : NULL,
                        "$INCLUDE needs a file name and an optional origin");
     if (depth + 1 > ZONE_INCLUDE_DEPTH)
         return err_set(c->e, GSLBD_ELIMIT, f->path, r->tok[0].line, r->tok[0].col,
                        "$INCLUDE nested more than %d deep", ZONE_INCLUDE_DEPTH);
-    const char *name = tok_str(&r->tok[1], true, buf);
+    const char *name = zone__tok_str(&r->tok[1], true, buf);
     const char *slash = strrchr(f->path, '/');
     size_t dirlen = name[0] != '/' && slash != NULL ? (size_t)(slash - f->path) + 1 : 0;
     char *path = malloc(dirlen + strlen(name) + 1);
@@ -689,7 +525,7 @@ static int on_include(struct zl_ctx *c, const struct zl_file *f, const ldns_rdf 
 
     ldns_rdf *inc_origin = NULL;
     if (r->ntok == 3)
-        inc_origin = name_parse(tok_str(&r->tok[2], false, buf), origin);
+        inc_origin = name_parse(zone__tok_str(&r->tok[2], false, buf), origin);
     else
         inc_origin = ldns_rdf_clone(origin);
     struct zl_file sub = {.line = 1};
@@ -775,7 +611,7 @@ static int parse_file(struct zl_ctx *c, struct zl_file *f, const ldns_rdf *origi
             rc = err_set(c->e, GSLBD_EPARSE, f->path, ldns_line, 1, "cannot follow the parser");
             break;
         }
-        lex_record(f, (size_t)end, &c->rec);
+        zone__lex_record(f, (size_t)end, &c->rec);
         switch (st) {
         case LDNS_STATUS_OK:
             rc = on_record(c, f, rr, def_ttl);
