@@ -9,7 +9,7 @@
 #include "query_int.h"
 
 /* Header + question (copied byte for byte, HDR-1). */
-static void start_response(struct qctx *c, bool with_question)
+void query__start_response(struct qctx *c, bool with_question)
 {
     const uint8_t *pkt = c->req->pkt;
     c->w.len = DNS_HDR;
@@ -81,7 +81,7 @@ static size_t finish(struct qctx *c, bool with_question, struct query_stats *st)
 static size_t truncated(struct qctx *c, struct query_stats *st)
 {
     c->flags |= DNS_F_TC;
-    start_response(c, true);
+    query__start_response(c, true);
     c->w.limit = c->max_size;
     return finish(c, true, st);
 }
@@ -92,7 +92,7 @@ static size_t error_response(struct qctx *c, uint8_t rcode, bool with_question,
 {
     c->flags = 0;
     c->rcode = rcode;
-    start_response(c, with_question);
+    query__start_response(c, with_question);
     return finish(c, with_question, st);
 }
 
@@ -202,96 +202,6 @@ static int add_target_addresses(struct qctx *c, const struct zone_rrset *rs, boo
     return 0;
 }
 
-/* DNSSEC (docs/dnssec.md): when z is signed and the query set DO, the RRSIG of rs (just
- * written) follows it, owner by name or else at owner_off, counted in *count. 0; -1 when
- * it did not fit (nothing written); 1 when it could not be signed now (the caller answers
- * SERVFAIL). */
-static int add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner, uint16_t owner_off,
-                     const struct zone_rrset *rs, uint32_t ttl, uint16_t *count)
-{
-    if (z->dnssec == NULL || !c->q.edns_do)
-        return 0;
-    const struct zone_rr *sig = dnssec_zone_sig(z->dnssec, rs);
-    if (sig == NULL)
-        return 0;
-    const struct zone_node *w = c->wild_node;
-    struct dnssec_sig online;
-    if (owner == NULL && w != NULL && rs >= w->rrsets && rs < w->rrsets + w->nrrsets) {
-        /* synthesized from a wildcard: signed as the name asked, so no proof that the name
-         * does not exist is needed (it would contradict compact denial) */
-        const struct zone_rr *rrs[DNSSEC_ONLINE_RRS];
-        if (rs->count > DNSSEC_ONLINE_RRS)
-            return 1;
-        for (uint16_t i = 0; i < rs->count; i++)
-            rrs[i] = &rs->rrs[i];
-        if (dnssec_zone_sign_online(z->dnssec, z, c->deny_name, rs->type, rs->ttl, rrs, rs->count,
-                                    &online) < 0)
-            return 1;
-        sig = &online.rr;
-    }
-    int r = owner != NULL ? wire_put_rr_name(&c->w, owner, DNS_T_RRSIG, DNS_C_IN, ttl, sig)
-                          : wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, ttl, sig);
-    if (r < 0)
-        return -1;
-    (*count)++;
-    return 0;
-}
-
-/* An answer a signed zone cannot sign now (over the signing budget): SERVFAIL rather than
- * an answer a validator rejects. */
-static int servfail_unsigned(struct qctx *c)
-{
-    start_response(c, true);
-    c->rcode = DNS_R_SERVFAIL;
-    c->flags &= (uint16_t)~DNS_F_AA;
-    c->ecs_scope = 0;
-    return 0;
-}
-
-/* Compact denial of existence (RFC 9824, docs/dnssec.md): at the name being answered, an
- * NSEC whose type bitmap lists what the name has (nothing but NXNAME when it does not
- * exist), signed now or from this thread's cache. The NXDOMAIN becomes NOERROR unless the
- * client set CO. 0; -1 when it did not fit; 1 when it could not be signed (SERVFAIL). */
-static int add_denial(struct qctx *c, const struct zone *z)
-{
-    uint16_t types[64];
-    size_t n = 0;
-    const struct zone_node *node = c->deny_node;
-    if (node == NULL) {
-        types[n++] = DNSSEC_TYPE_NXNAME;
-        if (!c->q.edns_co)
-            c->rcode = DNS_R_NOERROR;
-    } else { /* NODATA: what the name has, never the type asked for */
-        for (uint16_t i = 0; i < node->nrrsets && n < 60; i++)
-            types[n++] = node->rrsets[i].type;
-        if (node == z->apex)
-            types[n++] = DNS_T_DNSKEY;
-        if (node->service >= 0 && c->v->gslb != NULL) { /* what the service can answer */
-            types[n++] = DNS_T_A;
-            types[n++] = DNS_T_AAAA;
-        }
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            if (types[i] != c->q.qtype)
-                types[k++] = types[i];
-        n = k;
-    }
-    struct dnssec_denial d;
-    if (dnssec_zone_denial(z->dnssec, z, c->deny_name, z->neg_ttl, types, n, &d) < 0)
-        return 1;
-    struct wire_mark m = wire_mark(&c->w);
-    uint16_t ns = c->ns;
-    if (wire_put_rr_name(&c->w, c->deny_name, DNSSEC_TYPE_NSEC, DNS_C_IN, z->neg_ttl, &d.nsec) <
-            0 ||
-        wire_put_rr_name(&c->w, c->deny_name, DNS_T_RRSIG, DNS_C_IN, z->neg_ttl, &d.rrsig.rr) < 0) {
-        wire_rewind(&c->w, m);
-        c->ns = ns;
-        return -1;
-    }
-    c->ns = (uint16_t)(c->ns + 2);
-    return 0;
-}
-
 /* The zone's SOA in authority with the negative TTL (NEG-1..3), and in a signed zone for
  * a DO query the proof of what is missing. */
 static int add_soa(struct qctx *c, const struct zone *z)
@@ -302,11 +212,11 @@ static int add_soa(struct qctx *c, const struct zone *z)
     if (wire_put_rr_name(&c->w, z->origin, DNS_T_SOA, DNS_C_IN, z->neg_ttl, &soa->rrs[0]) < 0)
         return -1;
     c->ns++;
-    int rc = add_rrsig(c, z, z->origin, 0, soa, z->neg_ttl, &c->ns);
+    int rc = query__add_rrsig(c, z, z->origin, 0, soa, z->neg_ttl, &c->ns);
     if (rc == 0 && z->dnssec != NULL && c->q.edns_do && c->deny_name != NULL)
-        rc = add_denial(c, z);
+        rc = query__add_denial(c, z);
     if (rc > 0) /* not signed (over the signing budget): no answer it cannot prove */
-        return servfail_unsigned(c);
+        return query__servfail_unsigned(c);
     if (rc < 0) {
         wire_rewind(&c->w, m); /* an RRset and its RRSIG go together */
         c->ns = ns;
@@ -473,7 +383,7 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
         struct dnssec_sig sig;
         if (pre == NULL && (over || dnssec_zone_sign_online(z->dnssec, z, n->name, type, orig_ttl,
                                                             set, nset, &sig) < 0))
-            return servfail_unsigned(c);
+            return query__servfail_unsigned(c);
         if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, d.ttl,
                             pre != NULL ? pre : &sig.rr) < 0) {
             wire_rewind(&c->w, m);
@@ -500,9 +410,9 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
         if (off < 0)
             return -1;
         c->an++;
-        int sr = add_rrsig(c, z, NULL, owner_off, cn, cn->ttl, &c->an);
+        int sr = query__add_rrsig(c, z, NULL, owner_off, cn, cn->ttl, &c->an);
         if (sr != 0)
-            return sr < 0 ? -1 : servfail_unsigned(c);
+            return sr < 0 ? -1 : query__servfail_unsigned(c);
         if (qtype == DNS_T_ANY)
             return 0; /* ANY-2: at an alias, the CNAME alone, not followed (as NSD, Knot) */
         *cname_off = off;
@@ -525,7 +435,7 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
                 struct dnssec_sig sig;
                 if (dnssec_zone_sign_online(z->dnssec, z, n->name, DNS_T_HINFO, z->soa->ttl, &one,
                                             1, &sig) < 0)
-                    return servfail_unsigned(c);
+                    return query__servfail_unsigned(c);
                 if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, z->soa->ttl, &sig.rr) <
                     0)
                     return -1;
@@ -540,9 +450,10 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
             if (wire_put_rrset(&c->w, owner_off, &n->rrsets[i]) < 0)
                 return -1;
             c->an = (uint16_t)(c->an + n->rrsets[i].count);
-            int sr = add_rrsig(c, z, NULL, owner_off, &n->rrsets[i], n->rrsets[i].ttl, &c->an);
+            int sr =
+                query__add_rrsig(c, z, NULL, owner_off, &n->rrsets[i], n->rrsets[i].ttl, &c->an);
             if (sr != 0)
-                return sr < 0 ? -1 : servfail_unsigned(c);
+                return sr < 0 ? -1 : query__servfail_unsigned(c);
         }
         if (service)
             return answer_service(c, z, n, owner_off, true, true);
@@ -556,9 +467,9 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
     if (wire_put_rrset(&c->w, owner_off, rs) < 0)
         return -1;
     c->an = (uint16_t)(c->an + rs->count);
-    int sr = add_rrsig(c, z, NULL, owner_off, rs, rs->ttl, &c->an);
+    int sr = query__add_rrsig(c, z, NULL, owner_off, rs, rs->ttl, &c->an);
     if (sr != 0)
-        return sr < 0 ? -1 : servfail_unsigned(c);
+        return sr < 0 ? -1 : query__servfail_unsigned(c);
     add_target_addresses(c, rs, false, NULL);
     return 0;
 }
@@ -582,7 +493,7 @@ static int answer_dname(struct qctx *c, const struct zone *z, const struct zone_
         if (wire_put_rr_name(&c->w, d->name, DNS_T_DNAME, DNS_C_IN, dn->ttl, rr) < 0)
             return -1;
         c->an++;
-        if (add_rrsig(c, z, d->name, 0, dn, dn->ttl, &c->an) < 0)
+        if (query__add_rrsig(c, z, d->name, 0, dn, dn->ttl, &c->an) < 0)
             goto full;
     }
     size_t tlen = dname_len(rr->rdata);
@@ -805,7 +716,7 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     c.zone = z;
 
     /* answer */
-    start_response(&c, true);
+    query__start_response(&c, true);
     if (resolve(&c, z, apex_label) < 0) {
         /* TC-1: the header is the full answer's, RCODE too (a chain cut short by the limit
          * may end in NXDOMAIN). Resolve again in the room the buffer has only to learn it;
@@ -816,7 +727,7 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
                 req->decision->nsteps = 0;
             c.w.limit = room;
             c.st = NULL;
-            start_response(&c, true);
+            query__start_response(&c, true);
             dname_suffix_hashes(c.q.lname, &c.q.labels, c.hashes); /* the chain's last name's */
             resolve(&c, z, apex_label);
             c.st = st;

@@ -77,4 +77,20 @@ void query__cookie_stage(struct qctx *c);
 /* Writes our OPT at the writer's end; sets opt_off and counts it in ar (query_edns.c). */
 void query__write_opt(struct qctx *c);
 
+/* Header + question (copied byte for byte, HDR-1): the start of every response (query.c). */
+void query__start_response(struct qctx *c, bool with_question);
+
+/* ---- DNSSEC stage (query_dnssec.c) ---------------------------------------------------- */
+
+/* When z is signed and the query set DO, the RRSIG of rs (just written) after it, owner by
+ * name or else at owner_off, counted in *count. 0; -1 when it did not fit (nothing
+ * written); 1 when it could not be signed now (the caller answers SERVFAIL). */
+int query__add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner, uint16_t owner_off,
+                     const struct zone_rrset *rs, uint32_t ttl, uint16_t *count);
+/* The response becomes SERVFAIL (no answer it cannot prove); returns 0. */
+int query__servfail_unsigned(struct qctx *c);
+/* Compact denial at the name being answered: 0; -1 when it did not fit; 1 when it could
+ * not be signed (SERVFAIL). */
+int query__add_denial(struct qctx *c, const struct zone *z);
+
 #endif

@@ -1,0 +1,95 @@
+/* query_dnssec.c: the query engine's DNSSEC stage (docs/dnssec.md): RRSIGs beside the
+ * RRsets of a signed zone for a DO query, signatures made at the name asked for wildcard
+ * answers, compact denial (RFC 9824), and SERVFAIL when a signature cannot be had now. */
+#include "dnssec_zone.h"
+#include "query_int.h"
+
+/* DNSSEC (docs/dnssec.md): when z is signed and the query set DO, the RRSIG of rs (just
+ * written) follows it, owner by name or else at owner_off, counted in *count. 0; -1 when
+ * it did not fit (nothing written); 1 when it could not be signed now (the caller answers
+ * SERVFAIL). */
+int query__add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner, uint16_t owner_off,
+                     const struct zone_rrset *rs, uint32_t ttl, uint16_t *count)
+{
+    if (z->dnssec == NULL || !c->q.edns_do)
+        return 0;
+    const struct zone_rr *sig = dnssec_zone_sig(z->dnssec, rs);
+    if (sig == NULL)
+        return 0;
+    const struct zone_node *w = c->wild_node;
+    struct dnssec_sig online;
+    if (owner == NULL && w != NULL && rs >= w->rrsets && rs < w->rrsets + w->nrrsets) {
+        /* synthesized from a wildcard: signed as the name asked, so no proof that the name
+         * does not exist is needed (it would contradict compact denial) */
+        const struct zone_rr *rrs[DNSSEC_ONLINE_RRS];
+        if (rs->count > DNSSEC_ONLINE_RRS)
+            return 1;
+        for (uint16_t i = 0; i < rs->count; i++)
+            rrs[i] = &rs->rrs[i];
+        if (dnssec_zone_sign_online(z->dnssec, z, c->deny_name, rs->type, rs->ttl, rrs, rs->count,
+                                    &online) < 0)
+            return 1;
+        sig = &online.rr;
+    }
+    int r = owner != NULL ? wire_put_rr_name(&c->w, owner, DNS_T_RRSIG, DNS_C_IN, ttl, sig)
+                          : wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, ttl, sig);
+    if (r < 0)
+        return -1;
+    (*count)++;
+    return 0;
+}
+
+/* An answer a signed zone cannot sign now (over the signing budget): SERVFAIL rather than
+ * an answer a validator rejects. */
+int query__servfail_unsigned(struct qctx *c)
+{
+    query__start_response(c, true);
+    c->rcode = DNS_R_SERVFAIL;
+    c->flags &= (uint16_t)~DNS_F_AA;
+    c->ecs_scope = 0;
+    return 0;
+}
+
+/* Compact denial of existence (RFC 9824, docs/dnssec.md): at the name being answered, an
+ * NSEC whose type bitmap lists what the name has (nothing but NXNAME when it does not
+ * exist), signed now or from this thread's cache. The NXDOMAIN becomes NOERROR unless the
+ * client set CO. 0; -1 when it did not fit; 1 when it could not be signed (SERVFAIL). */
+int query__add_denial(struct qctx *c, const struct zone *z)
+{
+    uint16_t types[64];
+    size_t n = 0;
+    const struct zone_node *node = c->deny_node;
+    if (node == NULL) {
+        types[n++] = DNSSEC_TYPE_NXNAME;
+        if (!c->q.edns_co)
+            c->rcode = DNS_R_NOERROR;
+    } else { /* NODATA: what the name has, never the type asked for */
+        for (uint16_t i = 0; i < node->nrrsets && n < 60; i++)
+            types[n++] = node->rrsets[i].type;
+        if (node == z->apex)
+            types[n++] = DNS_T_DNSKEY;
+        if (node->service >= 0 && c->v->gslb != NULL) { /* what the service can answer */
+            types[n++] = DNS_T_A;
+            types[n++] = DNS_T_AAAA;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (types[i] != c->q.qtype)
+                types[k++] = types[i];
+        n = k;
+    }
+    struct dnssec_denial d;
+    if (dnssec_zone_denial(z->dnssec, z, c->deny_name, z->neg_ttl, types, n, &d) < 0)
+        return 1;
+    struct wire_mark m = wire_mark(&c->w);
+    uint16_t ns = c->ns;
+    if (wire_put_rr_name(&c->w, c->deny_name, DNSSEC_TYPE_NSEC, DNS_C_IN, z->neg_ttl, &d.nsec) <
+            0 ||
+        wire_put_rr_name(&c->w, c->deny_name, DNS_T_RRSIG, DNS_C_IN, z->neg_ttl, &d.rrsig.rr) < 0) {
+        wire_rewind(&c->w, m);
+        c->ns = ns;
+        return -1;
+    }
+    c->ns = (uint16_t)(c->ns + 2);
+    return 0;
+}
