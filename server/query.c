@@ -227,7 +227,7 @@ static int add_soa(struct qctx *c, const struct zone *z)
 
 /* Referral from cut (DEL-1): the cut's NS in authority (owner compressed against the
  * question), glue in additional (DEL-2). */
-static int add_referral(struct qctx *c, const struct zone_node *cut)
+static int add_referral(struct qctx *c, const struct zone *z, const struct zone_node *cut)
 {
     const struct zone_rrset *ns = zone_node_rrset(cut, DNS_T_NS);
     struct wire_mark m = wire_mark(&c->w);
@@ -238,6 +238,14 @@ static int add_referral(struct qctx *c, const struct zone_node *cut)
         }
     }
     c->ns = (uint16_t)(c->ns + ns->count);
+    int rc = query__add_referral_ds(c, z, cut);
+    if (rc > 0)
+        return query__servfail_unsigned(c);
+    if (rc < 0) {
+        wire_rewind(&c->w, m);
+        c->ns = (uint16_t)(c->ns - ns->count);
+        return -1;
+    }
     return add_target_addresses(c, ns, true, cut->name);
 }
 
@@ -524,6 +532,25 @@ full:
     return -1;
 }
 
+/* The zone that answers name for qtype: the most specific one, except that the DS RRset at
+ * a zone's apex is the parent zone's data (RFC 4035 3.1.4.1), when the parent is served
+ * here too. */
+static const struct zone *find_zone(const struct view *v, const uint8_t *name,
+                                    const struct dname_labels *l, const uint32_t *h, uint16_t qtype,
+                                    int *apex_label)
+{
+    const struct zone *z = view_find_zone(v, name, l, h, apex_label);
+    if (z != NULL && qtype == DNS_T_DS && *apex_label == 0 && l->count > 0) {
+        int above = 0;
+        const struct zone *p = view_find_zone_from(v, name, l, h, 1, &above);
+        if (p != NULL) {
+            *apex_label = above;
+            return p;
+        }
+    }
+    return z;
+}
+
 /* Resolve the question, following CNAMEs and DNAMEs inside our zones (CN-1, CN-2, DN-1). */
 static int resolve(struct qctx *c, const struct zone *z, int apex_label)
 {
@@ -554,7 +581,7 @@ static int resolve(struct qctx *c, const struct zone *z, int apex_label)
             c->referral = r.kind == LK_DELEGATION;
         }
         if (r.kind == LK_DELEGATION)
-            return add_referral(c, r.node); /* AA stays as the first owner set it */
+            return add_referral(c, z, r.node); /* AA stays as the first owner set it */
         if (step == 0)
             c->flags |= DNS_F_AA; /* HDR-3: AA follows the first owner */
         c->rcode = DNS_R_NOERROR;
@@ -594,7 +621,7 @@ static int resolve(struct qctx *c, const struct zone *z, int apex_label)
         if (dname_split(lname, tlen, &l) < 0)
             return 0;
         dname_suffix_hashes(lname, &l, c->hashes);
-        z = view_find_zone(c->v, lname, &l, c->hashes, &apex_label);
+        z = find_zone(c->v, lname, &l, c->hashes, qtype, &apex_label);
         if (z == NULL)
             return 0; /* an out-of-zone target ends the chain with NOERROR (CN-1) */
         name = lname;
@@ -710,7 +737,8 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     /* zone */
     int apex_label = 0;
     dname_suffix_hashes(c.q.lname, &c.q.labels, c.hashes);
-    const struct zone *z = view_find_zone(v, c.q.lname, &c.q.labels, c.hashes, &apex_label);
+    const struct zone *z =
+        find_zone(v, c.q.lname, &c.q.labels, c.hashes, c.q.qtype, &apex_label);
     if (z == NULL)
         return error_response(&c, DNS_R_REFUSED, true, st); /* */
     c.zone = z;

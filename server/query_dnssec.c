@@ -50,6 +50,27 @@ int query__servfail_unsigned(struct qctx *c)
     return 0;
 }
 
+/* The NSEC at name listing types (RRSIG and NSEC added) and its RRSIG into authority,
+ * signed now or from this thread's cache. 0; -1 when it did not fit (nothing written); 1
+ * when it could not be signed (the caller answers SERVFAIL). */
+static int put_denial(struct qctx *c, const struct zone *z, const uint8_t *name,
+                      const uint16_t *types, size_t n)
+{
+    struct dnssec_denial d;
+    if (dnssec_zone_denial(z->dnssec, z, name, z->neg_ttl, types, n, &d) < 0)
+        return 1;
+    struct wire_mark m = wire_mark(&c->w);
+    uint16_t ns = c->ns;
+    if (wire_put_rr_name(&c->w, name, DNSSEC_TYPE_NSEC, DNS_C_IN, z->neg_ttl, &d.nsec) < 0 ||
+        wire_put_rr_name(&c->w, name, DNS_T_RRSIG, DNS_C_IN, z->neg_ttl, &d.rrsig.rr) < 0) {
+        wire_rewind(&c->w, m);
+        c->ns = ns;
+        return -1;
+    }
+    c->ns = (uint16_t)(c->ns + 2);
+    return 0;
+}
+
 /* Compact denial of existence (RFC 9824, docs/dnssec.md): at the name being answered, an
  * NSEC whose type bitmap lists what the name has (nothing but NXNAME when it does not
  * exist), signed now or from this thread's cache. The NXDOMAIN becomes NOERROR unless the
@@ -78,18 +99,39 @@ int query__add_denial(struct qctx *c, const struct zone *z)
                 types[k++] = types[i];
         n = k;
     }
-    struct dnssec_denial d;
-    if (dnssec_zone_denial(z->dnssec, z, c->deny_name, z->neg_ttl, types, n, &d) < 0)
-        return 1;
+    return put_denial(c, z, c->deny_name, types, n);
+}
+
+/* A referral from signed zone z to cut (RFC 4035 3.1.4): the cut's DS RRset and its RRSIG
+ * (a secure delegation), or an NSEC at the cut whose bitmap has NS but no DS (an insecure
+ * one: compact denial's proof that there is no DS), after the NS RRset in authority. Only
+ * for a DO query. 0; -1 when it did not fit (the caller truncates: the proof is
+ * required); 1 when it could not be signed (SERVFAIL). */
+int query__add_referral_ds(struct qctx *c, const struct zone *z, const struct zone_node *cut)
+{
+    if (z->dnssec == NULL || !c->q.edns_do)
+        return 0;
+    const struct zone_rrset *ds = zone_node_rrset(cut, DNS_T_DS);
+    if (ds == NULL) {
+        uint16_t types[64];
+        size_t n = 0;
+        for (uint16_t i = 0; i < cut->nrrsets && n < 64; i++)
+            types[n++] = cut->rrsets[i].type;
+        return put_denial(c, z, cut->name, types, n);
+    }
     struct wire_mark m = wire_mark(&c->w);
     uint16_t ns = c->ns;
-    if (wire_put_rr_name(&c->w, c->deny_name, DNSSEC_TYPE_NSEC, DNS_C_IN, z->neg_ttl, &d.nsec) <
-            0 ||
-        wire_put_rr_name(&c->w, c->deny_name, DNS_T_RRSIG, DNS_C_IN, z->neg_ttl, &d.rrsig.rr) < 0) {
-        wire_rewind(&c->w, m);
-        c->ns = ns;
-        return -1;
-    }
-    c->ns = (uint16_t)(c->ns + 2);
-    return 0;
+    for (uint16_t i = 0; i < ds->count; i++)
+        if (wire_put_rr_name(&c->w, cut->name, DNS_T_DS, DNS_C_IN, ds->ttl, &ds->rrs[i]) < 0)
+            goto full;
+    c->ns = (uint16_t)(c->ns + ds->count);
+    int rc = query__add_rrsig(c, z, cut->name, 0, ds, ds->ttl, &c->ns);
+    if (rc == 0)
+        return 0;
+    if (rc > 0)
+        return 1;
+full:
+    wire_rewind(&c->w, m);
+    c->ns = ns;
+    return -1;
 }

@@ -92,5 +92,7 @@ int query__servfail_unsigned(struct qctx *c);
 /* Compact denial at the name being answered: 0; -1 when it did not fit; 1 when it could
  * not be signed (SERVFAIL). */
 int query__add_denial(struct qctx *c, const struct zone *z);
+/* DS or the proof of no DS after a referral's NS (query_dnssec.c). */
+int query__add_referral_ds(struct qctx *c, const struct zone *z, const struct zone_node *cut);
 
 #endif

@@ -264,7 +264,16 @@ int view_build(struct conf *c, struct view **out, struct err *e)
 const struct zone *view_find_zone(const struct view *v, const uint8_t *name,
                                   const struct dname_labels *l, const uint32_t *h, int *apex_label)
 {
+    return view_find_zone_from(v, name, l, h, 0, apex_label);
+}
+
+const struct zone *view_find_zone_from(const struct view *v, const uint8_t *name,
+                                       const struct dname_labels *l, const uint32_t *h, int from,
+                                       int *apex_label)
+{
     int first = l->count > v->max_zone_labels ? l->count - v->max_zone_labels : 0;
+    if (first < from)
+        first = from;
     for (int i = first; i <= l->count; i++) {
         const uint8_t *suffix = i < l->count ? name + l->off[i] : name + dname_len(name) - 1;
         uint32_t b = h[i] & (v->nzbuckets - 1);

@@ -33,5 +33,9 @@ void view_free(struct view *v); /* NULL is a no-op */
  * Returns NULL when no zone matches; *apex_label is the label index of the zone apex. */
 const struct zone *view_find_zone(const struct view *v, const uint8_t *name,
                                   const struct dname_labels *l, const uint32_t *h, int *apex_label);
+/* The same, among the zones whose apex is label from or above (from 1: a zone above name). */
+const struct zone *view_find_zone_from(const struct view *v, const uint8_t *name,
+                                       const struct dname_labels *l, const uint32_t *h, int from,
+                                       int *apex_label);
 
 #endif

@@ -11,16 +11,20 @@
 # a zone signed by a key its anchor does not name, an expired or not yet valid signature
 # and a signature with a bit flipped (by a proxy) come back SERVFAIL. delv with the same
 # anchor validates the same names.
+# Delegations: signed.test delegates sec.signed.test (signed, its DS in the parent) and
+# ins.signed.test (unsigned, no DS), both served by the same gslbd: DS is answered from the
+# parent, referrals carry DS and its RRSIG or the NSEC that proves there is none, and
+# Unbound and delv validate through the secure one and accept the insecure one.
 # IDs: KG-1 exit and file, KG-2 file mode, KG-3 key and DNSKEY agree, KG-4 DS and key tag,
 # KG-5 bad input; SIG-1 served records, SIG-2 validated by Unbound, SIG-3 rejected,
 # SIG-4 validated by delv, SIG-5 the signature cache's metrics, SIG-6 GSLB answers signed
-# and validated through a failover and a drain.
+# and validated through a failover and a drain, SIG-7 delegations.
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 # 9 keygen checks, 16 served-record checks, 1 metrics, 13 names validated by Unbound,
-# 13 GSLB checks, 5 rejected, the 13 names validated by delv
-plan $((9 + 16 + 1 + 13 + 13 + 5 + 13))
+# 13 GSLB checks, 5 rejected, the 13 names validated by delv, 9 delegation checks
+plan $((9 + 16 + 1 + 13 + 13 + 5 + 13 + 9))
 require_gslbd
 
 DIR=$IT_TMP/keys
@@ -96,6 +100,21 @@ KA=$(find "$KS" -name 'Ksigned.test.+013+*.pem' | head -1)
 "$GSLBD" --keygen forged.test "$IT_TMP/kb" >/dev/null 2>&1
 KB=$(find "$IT_TMP/kb" -name 'Kforged.test.+013+*.pem' | head -1)
 TAG_A=$(awk '/ DS /{print $5}' "$IT_TMP/ka.txt")
+# sec.signed.test: a secure child; its DS goes in a copy of the parent's zone, beside a
+# delegation (far) to a server that is not here, with a DS too
+"$GSLBD" --keygen sec.signed.test "$KS" >"$IT_TMP/kc.txt" 2>/dev/null
+KC=$(find "$KS" -name 'Ksec.signed.test.+013+*.pem' | head -1)
+TAG_C=$(awk '/ DS /{print $5}' "$IT_TMP/kc.txt")
+PARENT=$IT_TMP/signed.test.zone
+{
+    cat "$DATA/signed.test.zone"
+    echo "sec IN NS ns1"
+    awk '/ DS /{print "sec", $4, $5, $6, $7, $8}' "$IT_TMP/kc.txt"
+    echo "ins IN NS ns1"
+    echo "far IN NS ns.far"
+    echo "ns.far IN A 192.0.2.54"
+    awk '/ DS /{print "far", $4, $5, $6, $7, $8}' "$IT_TMP/kc.txt"
+} >"$PARENT"
 PORT=$(free_port 127.0.0.1)
 APORT=$(free_port 127.0.0.1)
 # app.signed.test: a GSLB service, cluster a (a TCP check on a listener this test holds)
@@ -130,8 +149,11 @@ cat >"$CONF" <<EOF
  "services": [{"name": "app.signed.test", "policy": "failover", "clusters": ["a", "b"],
                "ttl": 2, "failover_ttl": 1}],
  "zones": [
-  {"origin": "signed.test.", "file": "$DATA/signed.test.zone",
+  {"origin": "signed.test.", "file": "$PARENT",
    "dnssec": {"key_file": "$KA", "validity_days": 7}},
+  {"origin": "sec.signed.test.", "file": "$DATA/sec.signed.test.zone",
+   "dnssec": {"key_file": "$KC"}},
+  {"origin": "ins.signed.test.", "file": "$DATA/ins.signed.test.zone"},
   {"origin": "forged.test.", "file": "$DATA/forged.test.zone",
    "dnssec": {"key_file": "$KB"}},
   {"origin": "other.test.", "file": "$DATA/other.test.zone"}]}
@@ -165,7 +187,7 @@ check SIG-1 "the apex DNSKEY is the key --keygen printed, signed" "$out" \
     [ "$pass" = 1 ]
 out=$(q sub.signed.test A +dnssec)
 pass=0
-grep -qE "IN[[:space:]]+NS[[:space:]]" <<<"$out" && ! grep -q RRSIG <<<"$out" && pass=1
+grep -qE "IN[[:space:]]+NS[[:space:]]" <<<"$out" && ! grep -qE "RRSIG[[:space:]]+NS " <<<"$out" && pass=1
 check SIG-1 "a referral: the delegation's NS has no RRSIG" "$out" \
     [ "$pass" = 1 ]
 out=$(q nope.signed.test A +dnssec)
@@ -239,6 +261,33 @@ check SIG-5 "metrics: denials signed once per distinct NSEC (3), then from the c
 out=$(q A.Wild.signed.test A +dnssec)
 check SIG-1 "a wildcard answer: RRSIG A 13 4 (signed at the name asked, not *.wild)" "$out" \
     grep -qE "RRSIG[[:space:]]+A 13 4 300 [0-9]{14} [0-9]{14} $TAG_A signed\\.test\\. " <<<"$out"
+# delegations, asked directly
+out=$(q x.sub.signed.test A +dnssec +noall +comments +authority)
+pass=0
+! grep -qE "^;; flags:[^;]* aa[ ;]" <<<"$out" && grep -qE "^sub\.signed\.test\..*IN[[:space:]]+NS[[:space:]]" <<<"$out" &&
+    grep -qE "^sub\.signed\.test\..*NSEC[[:space:]]+\\\\000\.sub\.signed\.test\. NS RRSIG NSEC$" <<<"$out" &&
+    grep -qE "^sub\.signed\.test\..*RRSIG[[:space:]]+NSEC 13 3 " <<<"$out" && pass=1
+check SIG-7 "a referral to an insecure delegation (DO): NS, then an NSEC with NS and no DS, signed" \
+    "$out" [ "$pass" = 1 ]
+out=$(q x.far.signed.test A +dnssec +noall +comments +authority +additional)
+pass=0
+grep -qE "^far\.signed\.test\..*IN[[:space:]]+NS[[:space:]]" <<<"$out" &&
+    grep -qE "^far\.signed\.test\..*IN[[:space:]]+DS[[:space:]]+$TAG_C 13 2 " <<<"$out" &&
+    grep -qE "^far\.signed\.test\..*RRSIG[[:space:]]+DS 13 3 300 [0-9]{14} [0-9]{14} $TAG_A signed\.test\. " <<<"$out" &&
+    grep -qE "^ns\.far\.signed\.test\..*IN[[:space:]]+A[[:space:]]+192\.0\.2\.54$" <<<"$out" && pass=1
+check SIG-7 "a referral to a secure delegation (DO): NS, DS and its RRSIG by the parent, glue" \
+    "$out" [ "$pass" = 1 ]
+out=$(q x.far.signed.test A +nodnssec +noall +authority)
+pass=0
+grep -qE "IN[[:space:]]+NS[[:space:]]" <<<"$out" && ! grep -qE "DS|NSEC|RRSIG" <<<"$out" && pass=1
+check SIG-7 "the same referral without DO: NS alone" "$out" [ "$pass" = 1 ]
+out=$(q sec.signed.test DS +dnssec +noall +comments +answer)
+pass=0
+grep -qE "^;; flags:[^;]* aa[ ;]" <<<"$out" &&
+    grep -qE "^sec\.signed\.test\..*IN[[:space:]]+DS[[:space:]]+$TAG_C 13 2 " <<<"$out" &&
+    grep -qE "^sec\.signed\.test\..*RRSIG[[:space:]]+DS 13 3 300 [0-9]{14} [0-9]{14} $TAG_A signed\.test\. " <<<"$out" && pass=1
+check SIG-7 "DS at a child zone served here comes from the parent (its DS, signed by the parent's key)" \
+    "$out" [ "$pass" = 1 ]
 cnt=$(grep -cE "zone signed\\.test\\. signed: key tag $TAG_A, [0-9]+ signatures" "$SERVER_LOG")
 check SIG-1 "the log says the zone was signed, with its key tag" "log: $(cat "$SERVER_LOG")" \
     [ "$cnt" = 1 ]
@@ -304,6 +353,21 @@ if command -v unbound >/dev/null; then
         grep -q "status: NOERROR" <<<"$out" && grep -qE "^;; flags:[^;]* ad[ ;]" <<<"$out" && pass=1
         check SIG-2 "Unbound validates $nt: NOERROR with AD" "$out" [ "$pass" = 1 ]
     done
+    # delegations through Unbound: the secure child validates through the parent's DS, the
+    # insecure one is proven so (no AD, not SERVFAIL)
+    for nt in "www.sec.signed.test A" "sec.signed.test DS" "sub.signed.test DS"; do
+        # shellcheck disable=SC2086 # name and type
+        out=$(v $nt)
+        pass=0
+        grep -q "status: NOERROR" <<<"$out" && grep -qE "^;; flags:[^;]* ad[ ;]" <<<"$out" && pass=1
+        check SIG-7 "Unbound validates $nt: NOERROR with AD" "$out" [ "$pass" = 1 ]
+    done
+    out=$(v www.ins.signed.test A)
+    pass=0
+    grep -q "status: NOERROR" <<<"$out" && ! grep -qE "^;; flags:[^;]* ad[ ;]" <<<"$out" &&
+        grep -qE "IN[[:space:]]+A[[:space:]]+192\.0\.2\.130$" <<<"$out" && pass=1
+    check SIG-7 "Unbound: www.ins.signed.test (insecure delegation, proven): the answer, no AD" \
+        "$out" [ "$pass" = 1 ]
     # GSLB answers: signed as answered, validated before and after a failover and a drain
     # (service TTL 2 s, failover TTL 1 s: Unbound's cache is empty again well within 3.5 s)
     # gslb_phase WHAT ADDRESS: gslbd answers app.signed.test A with ADDRESS (waits for it),
@@ -438,6 +502,7 @@ PY
 else
     skip SIG-2 "Unbound validates the signed names" "unbound is not installed (packaging/deps.sh)" 13
     skip SIG-6 "GSLB answers validate" "unbound is not installed (packaging/deps.sh)" 13
+    skip SIG-7 "delegations through Unbound" "unbound is not installed (packaging/deps.sh)" 4
     skip SIG-3 "Unbound rejects bad signatures" "unbound is not installed (packaging/deps.sh)" 5
 fi
 
@@ -453,6 +518,13 @@ if command -v delv >/dev/null; then
     done
 else
     skip SIG-4 "delv validates the signed names" "delv is not installed (bind9-dnsutils)" 13
+fi
+if command -v delv >/dev/null; then
+    out=$(delv -a "$IT_TMP/anchor.conf" +root=signed.test -p "$PORT" @127.0.0.1 www.sec.signed.test A 2>&1)
+    check SIG-7 "delv validates www.sec.signed.test through the parent's DS: fully validated" "$out" \
+        grep -qE "^; fully validated" <<<"$out"
+else
+    skip SIG-7 "delv validates through the secure delegation" "delv is not installed" 1
 fi
 stop_pid "$GPID"
 
