@@ -325,7 +325,7 @@ void conf_free(struct conf *c)
     for (size_t i = 0; i < c->nzones; i++) {
         free(c->zones[i].origin);
         free(c->zones[i].file);
-        free(c->zones[i].dnssec.key_file);
+        conf__dnssec_free(&c->zones[i].dnssec);
     }
     free(c->zones);
     for (size_t i = 0; i < c->nzone_include_dirs; i++)

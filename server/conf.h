@@ -19,11 +19,25 @@ struct conf_listen {
 };
 
 /* A zone's "dnssec" object (conf_dnssec.c, docs/dnssec.md): the zone is signed at load. */
+#define CONF_DNSSEC_PARENTS 4
 struct conf_dnssec {
-    bool enabled;           /* the object was given */
-    char *key_file;         /* resolved; an ECDSA P-256 PEM key readable only by its owner */
-    uint32_t validity_days; /* of each signature; default 14 */
-    int line, col;          /* where key_file is named, for errors */
+    bool enabled;     /* the object was given */
+    char *key_file;   /* resolved: one combined key (flags 257) */
+    char *ksk_file;   /* or a KSK and a ZSK */
+    char *zsk_file;
+    char *key_dir;    /* or a folder where gslbd makes, keeps and rolls the keys */
+    int algorithm;    /* of the keys made in key_dir: 0 ECDSA P-256, 1 Ed25519 */
+    uint8_t alg;      /* the same as its DNSSEC number: 13 or 15 */
+    double validity_days, zsk_lifetime_days, ksk_lifetime_days;
+    uint32_t validity_s;     /* of each signature; default 14 days */
+    uint32_t zsk_lifetime_s; /* key_dir: roll the ZSK after; 0 never (default 90 days) */
+    uint32_t ksk_lifetime_s; /* key_dir: roll the KSK after; 0 never (the default) */
+    uint32_t propagation_delay_s; /* a change reaches every secondary and cache; 1 h */
+    uint32_t parent_ds_ttl_s;     /* the TTL of our DS in the parent zone; 1 day */
+    struct sockaddr_storage parents[CONF_DNSSEC_PARENTS]; /* asked for our DS (KSK roll) */
+    size_t nparents;
+    const char *keys_key; /* "key_file", "ksk_file" or "key_dir": how the keys are named */
+    int line, col;        /* where, for errors */
 };
 
 struct conf_zone {
@@ -234,6 +248,7 @@ struct conf {
     size_t nservices;
     struct conf_geo geo;
     char *state_file;         /* admin states (POL-7); NULL = not kept */
+    bool dnssec_readonly;     /* --check, --admin: key folders are read, never changed */
     uint32_t startup_wait_ms; /* HC-5, default 2000 */
 
     struct conf_api api; /* conf_api.c */

@@ -170,8 +170,10 @@ int conf__read_private(struct conf_loader *ld, json_t *v, const char *kind, bool
 extern const struct conf_section conf__dnssec_section;
 
 /* After the zone object zone (at the current path) was parsed into d (defaults set
- * before): marks d enabled when "dnssec" was given and records where key_file is named. */
-void conf__dnssec_finish(struct conf_loader *ld, json_t *zone, struct conf_dnssec *d);
+ * before): marks d enabled when "dnssec" was given, checks the keys are named one way,
+ * fills the defaults and seconds, and records where the keys are named. 0 or the error. */
+int conf__dnssec_finish(struct conf_loader *ld, json_t *zone, struct conf_dnssec *d);
+void conf__dnssec_free(struct conf_dnssec *d);
 
 /* ---- GSLB keys (conf_gslb.c) ---- */
 

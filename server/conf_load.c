@@ -525,9 +525,9 @@ static int zone_elem(struct conf_loader *ld, json_t *v, void *base)
     if (r == 0)
         r = conf__parse_section(ld, &zone_section, v, &z);
     if (r == 0)
-        conf__dnssec_finish(ld, v, &z.dnssec);
+        r = conf__dnssec_finish(ld, v, &z.dnssec);
     if (r < 0) {
-        free(z.dnssec.key_file);
+        conf__dnssec_free(&z.dnssec);
         return r;
     }
 
@@ -557,7 +557,7 @@ static int zone_elem(struct conf_loader *ld, json_t *v, void *base)
         goto out;
     }
     c->zones[c->nzones - 1].dnssec = z.dnssec;
-    z.dnssec.key_file = NULL;
+    z.dnssec.key_file = z.dnssec.ksk_file = z.dnssec.zsk_file = z.dnssec.key_dir = NULL;
     /* where the file is named: a zone file that cannot be opened is reported there */
     struct conf_pos pos = {0, 0};
     if (conf__path_key(ld, "file") == 0) {
@@ -568,7 +568,7 @@ static int zone_elem(struct conf_loader *ld, json_t *v, void *base)
         jpath_cut(&ld->path, mark);
     }
 out:
-    free(z.dnssec.key_file);
+    conf__dnssec_free(&z.dnssec);
     return r;
 }
 

@@ -40,9 +40,37 @@ int dnssec_ds_sha256(const uint8_t *owner, const uint8_t *rdata, size_t len,
     return ok ? 0 : -ENOMEM;
 }
 
-/* Fill k's DNSKEY RDATA and tag from its public point (x, y, 32 octets each). */
+/* k's DNSKEY RDATA and key tag for its flags; the public key is already at dnskey + 4. */
+static void key_rdata(struct dnssec_key *k)
+{
+    k->dnskey[0] = (uint8_t)(k->flags >> 8);
+    k->dnskey[1] = (uint8_t)k->flags;
+    k->dnskey[2] = 3; /* protocol */
+    k->dnskey[3] = k->alg;
+    k->tag = dnssec_keytag(k->dnskey, k->dnskey_len);
+}
+
+void dnssec_key_set_flags(struct dnssec_key *k, uint16_t flags)
+{
+    k->flags = flags;
+    key_rdata(k);
+}
+
+/* Fill k's algorithm, DNSKEY RDATA and tag from its public key: P-256 x || y (RFC 6605) or
+ * the 32 octets of Ed25519 (RFC 8080). */
 static int key_publish(struct dnssec_key *k, struct err *e, const char *what)
 {
+    k->flags = DNSSEC_DNSKEY_FLAGS_KSK;
+    if (EVP_PKEY_get_base_id(k->pkey) == EVP_PKEY_ED25519) {
+        size_t len = DNSSEC_ED25519_PUB_LEN;
+        if (EVP_PKEY_get_raw_public_key(k->pkey, k->dnskey + 4, &len) != 1 ||
+            len != DNSSEC_ED25519_PUB_LEN)
+            return err_set(e, GSLBD_EINVAL, what, 0, 0, "no Ed25519 public key in the key");
+        k->alg = DNSSEC_ALG_ED25519;
+        k->dnskey_len = 4 + DNSSEC_ED25519_PUB_LEN;
+        key_rdata(k);
+        return 0;
+    }
     BIGNUM *x = NULL, *y = NULL;
     int rc = 0;
     if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) != 1 ||
@@ -50,33 +78,51 @@ static int key_publish(struct dnssec_key *k, struct err *e, const char *what)
         rc = err_set(e, GSLBD_EINVAL, what, 0, 0, "no EC public key in the key");
         goto out;
     }
-    k->flags = DNSSEC_DNSKEY_FLAGS_KSK;
-    k->alg = DNSSEC_ALG_ECDSAP256SHA256;
-    k->dnskey[0] = (uint8_t)(k->flags >> 8);
-    k->dnskey[1] = (uint8_t)k->flags;
-    k->dnskey[2] = 3; /* protocol */
-    k->dnskey[3] = k->alg;
     if (BN_bn2binpad(x, k->dnskey + 4, 32) != 32 || BN_bn2binpad(y, k->dnskey + 36, 32) != 32) {
         rc = err_set(e, GSLBD_EINVAL, what, 0, 0, "EC public key is not a P-256 point");
         goto out;
     }
-    k->tag = dnssec_keytag(k->dnskey, sizeof(k->dnskey));
+    k->alg = DNSSEC_ALG_ECDSAP256SHA256;
+    k->dnskey_len = 4 + DNSSEC_P256_PUB_LEN;
+    key_rdata(k);
 out:
     BN_free(x);
     BN_free(y);
     return rc;
 }
 
-int dnssec_key_generate(struct dnssec_key *k, struct err *e)
+int dnssec_key_generate_alg(struct dnssec_key *k, uint8_t alg, uint16_t flags, struct err *e)
 {
     memset(k, 0, sizeof(*k));
-    k->pkey = EVP_EC_gen("P-256");
+    if (alg == DNSSEC_ALG_ED25519)
+        k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    else if (alg == DNSSEC_ALG_ECDSAP256SHA256)
+        k->pkey = EVP_EC_gen("P-256");
+    else
+        return err_set(e, GSLBD_EINVAL, NULL, 0, 0, "DNSSEC: algorithm %u is not supported", alg);
     if (k->pkey == NULL)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "cannot generate a P-256 key");
+        return err_set(e, -ENOMEM, NULL, 0, 0, "cannot generate a key of algorithm %u", alg);
     int rc = key_publish(k, e, NULL);
-    if (rc < 0)
+    if (rc < 0) {
         dnssec_key_free(k);
-    return rc;
+        return rc;
+    }
+    dnssec_key_set_flags(k, flags);
+    return 0;
+}
+
+int dnssec_key_generate(struct dnssec_key *k, struct err *e)
+{
+    return dnssec_key_generate_alg(k, DNSSEC_ALG_ECDSAP256SHA256, DNSSEC_DNSKEY_FLAGS_KSK, e);
+}
+
+uint8_t dnssec_alg_from_name(const char *name)
+{
+    if (strcmp(name, "ecdsap256sha256") == 0)
+        return DNSSEC_ALG_ECDSAP256SHA256;
+    if (strcmp(name, "ed25519") == 0)
+        return DNSSEC_ALG_ED25519;
+    return 0;
 }
 
 void dnssec_key_free(struct dnssec_key *k)
@@ -119,13 +165,15 @@ int dnssec_key_load(struct dnssec_key *k, const char *path, struct err *e)
     if (p == NULL)
         return err_set(e, GSLBD_EPARSE, path, 0, 0, "DNSSEC key: no PEM private key");
     char group[32] = "";
-    if (EVP_PKEY_get_base_id(p) != EVP_PKEY_EC ||
-        EVP_PKEY_get_utf8_string_param(p, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) !=
-            1 ||
-        strcmp(group, "prime256v1") != 0) {
+    if (EVP_PKEY_get_base_id(p) != EVP_PKEY_ED25519 &&
+        (EVP_PKEY_get_base_id(p) != EVP_PKEY_EC ||
+         EVP_PKEY_get_utf8_string_param(p, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                        NULL) != 1 ||
+         strcmp(group, "prime256v1") != 0)) {
         EVP_PKEY_free(p);
         return err_set(e, GSLBD_EINVAL, path, 0, 0,
-                       "DNSSEC key: not an ECDSA P-256 key (algorithm 13 only)");
+                       "DNSSEC key: neither an ECDSA P-256 key (algorithm 13) nor an Ed25519 key "
+                       "(algorithm 15)");
     }
     k->pkey = p;
     int rc = key_publish(k, e, path);
@@ -162,8 +210,52 @@ int dnssec_key_save(const struct dnssec_key *k, const char *path, struct err *e)
     return 0;
 }
 
-int dnssec_keygen_main(const char *zone, const char *dir)
+int dnssec_key_print(const struct dnssec_key *k, const char *owner_text, uint32_t ttl,
+                     bool with_ds, void *fp)
 {
+    FILE *f = fp;
+    unsigned char b64[4 * ((DNSSEC_DNSKEY_RDATA_LEN + 2) / 3) + 1];
+    EVP_EncodeBlock(b64, k->dnskey + 4, k->dnskey_len - 4);
+    fprintf(f, "%s %u IN DNSKEY %u 3 %u %s\n", owner_text, ttl, k->flags, k->alg, b64);
+    if (!with_ds)
+        return 0;
+    ldns_rdf *origin = NULL;
+    uint8_t owner[DNAME_MAX], ds[DNSSEC_DS_SHA256_LEN];
+    if (ldns_str2rdf_dname(&origin, owner_text) != LDNS_STATUS_OK || origin == NULL)
+        return GSLBD_EINVAL;
+    dname_copy_lower(owner, ldns_rdf_data(origin));
+    ldns_rdf_deep_free(origin);
+    if (dnssec_ds_sha256(owner, k->dnskey, k->dnskey_len, ds) < 0)
+        return -ENOMEM;
+    fprintf(f, "%s %u IN DS %u %u 2 ", owner_text, ttl, k->tag, k->alg);
+    for (size_t i = 0; i < sizeof(ds); i++)
+        fprintf(f, "%02X", ds[i]);
+    fprintf(f, "\n");
+    return 0;
+}
+
+static int keygen_usage(void)
+{
+    fprintf(stderr, "usage: gslbd --keygen ZONE DIR [--algorithm ed25519|ecdsap256sha256] [--zsk]\n");
+    return 2;
+}
+
+int dnssec_keygen_main(int argc, char **argv)
+{
+    if (argc < 2)
+        return keygen_usage();
+    const char *zone = argv[0], *dir = argv[1];
+    uint8_t alg = DNSSEC_ALG_ECDSAP256SHA256;
+    uint16_t flags = DNSSEC_DNSKEY_FLAGS_KSK;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--zsk") == 0)
+            flags = DNSSEC_DNSKEY_FLAGS_ZSK;
+        else if (strcmp(argv[i], "--algorithm") == 0 && i + 1 < argc &&
+                 (alg = dnssec_alg_from_name(argv[i + 1])) != 0)
+            i++;
+        else
+            return keygen_usage();
+    }
     ldns_rdf *origin = NULL;
     if (ldns_str2rdf_dname(&origin, zone) != LDNS_STATUS_OK || origin == NULL) {
         fprintf(stderr, "gslbd: --keygen: '%s' is not a domain name\n", zone);
@@ -177,7 +269,7 @@ int dnssec_keygen_main(const char *zone, const char *dir)
 
     struct err e = {{0}};
     struct dnssec_key k;
-    if (dnssec_key_generate(&k, &e) < 0) {
+    if (dnssec_key_generate_alg(&k, alg, flags, &e) < 0) {
         fprintf(stderr, "gslbd: --keygen: %s\n", e.msg);
         return 1;
     }
@@ -193,20 +285,8 @@ int dnssec_keygen_main(const char *zone, const char *dir)
         dnssec_key_free(&k);
         return 1;
     }
-    uint8_t ds[DNSSEC_DS_SHA256_LEN];
-    unsigned char b64[4 * ((DNSSEC_P256_PUB_LEN + 2) / 3) + 1];
-    EVP_EncodeBlock(b64, k.dnskey + 4, DNSSEC_P256_PUB_LEN);
-    if (dnssec_ds_sha256(owner, k.dnskey, sizeof(k.dnskey), ds) < 0) {
-        fprintf(stderr, "gslbd: --keygen: cannot compute the DS\n");
-        dnssec_key_free(&k);
-        return 1;
-    }
     fprintf(stderr, "gslbd: --keygen: wrote %s (key tag %u)\n", path, k.tag);
-    printf("%s 3600 IN DNSKEY %u 3 %u %s\n", text, k.flags, k.alg, b64);
-    printf("%s 3600 IN DS %u %u 2 ", text, k.tag, k.alg);
-    for (size_t i = 0; i < sizeof(ds); i++)
-        printf("%02X", ds[i]);
-    printf("\n");
+    int rc = dnssec_key_print(&k, text, 3600, flags == DNSSEC_DNSKEY_FLAGS_KSK, stdout);
     dnssec_key_free(&k);
-    return fflush(stdout) == 0 ? 0 : 1;
+    return rc == 0 && fflush(stdout) == 0 ? 0 : 1;
 }

@@ -146,6 +146,15 @@ int dnssec_sign_data(const struct dnssec_key *k, const uint8_t *data, size_t len
     if (k->pkey == NULL)
         return GSLBD_EINVAL;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (k->alg == DNSSEC_ALG_ED25519) { /* RFC 8080: the 64 octets EdDSA gives, one shot */
+        size_t slen = DNSSEC_SIG_LEN;
+        int rc = md == NULL ? -ENOMEM : 0;
+        if (rc == 0 && (EVP_DigestSignInit(md, NULL, NULL, NULL, k->pkey) != 1 ||
+                        EVP_DigestSign(md, sig, &slen, data, len) != 1 || slen != DNSSEC_SIG_LEN))
+            rc = GSLBD_EINVAL;
+        EVP_MD_CTX_free(md);
+        return rc;
+    }
     uint8_t der[80]; /* a P-256 ECDSA signature in DER: at most 72 octets */
     size_t dlen = sizeof(der);
     int rc = md == NULL ? -ENOMEM : 0;
@@ -192,10 +201,10 @@ int dnssec_sign_rrset(const struct dnssec_key *k, const struct dnssec_rrset *set
     for (size_t i = 0; i < set->n; i++)
         total += set->rr[i].len;
     uint8_t *pool = malloc(total ? total : 1);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    uint8_t *der = NULL;
+    /* what is signed: the RRSIG RDATA up to the signature, then each RR in canonical form */
+    uint8_t *data = malloc(head + set->n * ((size_t)olen + 10) + total);
     int rc = 0;
-    if (rrs == NULL || pool == NULL || md == NULL) {
+    if (rrs == NULL || pool == NULL || data == NULL) {
         rc = err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
         goto out;
     }
@@ -212,36 +221,27 @@ int dnssec_sign_rrset(const struct dnssec_key *k, const struct dnssec_rrset *set
     }
     qsort(rrs, set->n, sizeof(*rrs), canon_cmp);
 
-    if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k->pkey) != 1 ||
-        EVP_DigestSignUpdate(md, out, head) != 1) {
-        rc = err_set(e, GSLBD_EINVAL, NULL, 0, 0, "DNSSEC: signing failed");
-        goto out;
-    }
-    uint8_t fixed[10];
-    put16(fixed, set->type);
-    put16(fixed + 2, set->rclass);
-    put32(fixed + 4, set->ttl);
+    memcpy(data, out, head);
+    size_t dlen = head;
     for (size_t i = 0; i < set->n; i++) {
         if (i > 0 && canon_cmp(&rrs[i - 1], &rrs[i]) == 0)
             continue; /* a duplicate RR is signed once (RFC 4034 6.3) */
-        put16(fixed + 8, rrs[i].len);
-        if (EVP_DigestSignUpdate(md, owner, (size_t)olen) != 1 ||
-            EVP_DigestSignUpdate(md, fixed, sizeof(fixed)) != 1 ||
-            EVP_DigestSignUpdate(md, rrs[i].data, rrs[i].len) != 1) {
-            rc = err_set(e, GSLBD_EINVAL, NULL, 0, 0, "DNSSEC: signing failed");
-            goto out;
-        }
+        memcpy(data + dlen, owner, (size_t)olen);
+        dlen += (size_t)olen;
+        put16(data + dlen, set->type);
+        put16(data + dlen + 2, set->rclass);
+        put32(data + dlen + 4, set->ttl);
+        put16(data + dlen + 8, rrs[i].len);
+        memcpy(data + dlen + 10, rrs[i].data, rrs[i].len);
+        dlen += 10u + rrs[i].len;
     }
-    size_t dlen = 0;
-    if (EVP_DigestSignFinal(md, NULL, &dlen) != 1 || (der = malloc(dlen)) == NULL ||
-        EVP_DigestSignFinal(md, der, &dlen) != 1 || der_to_raw(der, dlen, out + head) < 0) {
+    if (dnssec_sign_data(k, data, dlen, out + head) < 0) {
         rc = err_set(e, GSLBD_EINVAL, NULL, 0, 0, "DNSSEC: signing failed");
         goto out;
     }
-    *outlen = head + DNSSEC_P256_SIG_LEN;
+    *outlen = head + DNSSEC_SIG_LEN;
 out:
-    free(der);
-    EVP_MD_CTX_free(md);
+    free(data);
     free(pool);
     free(rrs);
     return rc;

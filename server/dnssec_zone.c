@@ -12,6 +12,11 @@
 #include "dnssec_online.h"
 #include "wire.h"
 
+#define DNS_T_CDS 59
+#define DNS_T_CDNSKEY 60
+enum { KS_DNSKEY, KS_CDS, KS_CDNSKEY, KS_N };
+static const uint16_t keyset_types[KS_N] = {DNS_T_DNSKEY, DNS_T_CDS, DNS_T_CDNSKEY};
+
 struct sig_ent {
     const struct zone_rrset *rs; /* NULL: an empty slot */
     struct zone_rr sig;          /* the RRSIG RDATA */
@@ -26,13 +31,18 @@ struct dnssec_zone {
     struct sig_ent *tab;
     uint32_t mask;
     size_t nsigs;
-    uint32_t inception, expiration;
-    uint16_t key_tag;
-    struct zone_rrset dnskey;
-    struct zone_rr dnskey_rr;
-    uint8_t dnskey_rdata[DNSSEC_DNSKEY_RDATA_LEN];
-    struct dnssec_key key; /* kept for the signatures made while answering */
-    struct presig *pre;    /* GSLB answers signed ahead, open addressing */
+    uint32_t inception, expiration, refresh_at;
+    int64_t signed_at;
+    struct dnssec_keyset ks;       /* owned */
+    const struct dnssec_key *zkey; /* in ks: signs the zone's data, also while answering */
+    /* the apex's DNSKEY, CDS and CDNSKEY RRsets (CDS ones empty when no KSK is named), each
+     * signed by every key that signs keys (two during a KSK roll) */
+    struct zone_rrset keysets[KS_N];
+    struct zone_rr keyrrs[KS_N][DNSSEC_MAX_KEYS];
+    uint8_t keyrdata[KS_N][DNSSEC_MAX_KEYS][DNSSEC_DNSKEY_RDATA_LEN];
+    struct zone_rr keysigs[KS_N][DNSSEC_MAX_KEYS];
+    size_t nkeysigs[KS_N];
+    struct presig *pre; /* GSLB answers signed ahead, open addressing */
     uint32_t pre_mask;     /* 0: no table */
     size_t npre;
 };
@@ -43,29 +53,81 @@ static uint32_t slot_of(const struct dnssec_zone *s, const struct zone_rrset *rs
     return (uint32_t)(h >> 32) & s->mask;
 }
 
-const struct zone_rr *dnssec_zone_sig(const struct dnssec_zone *s, const struct zone_rrset *rs)
+const struct zone_rr *dnssec_zone_sigs(const struct dnssec_zone *s, const struct zone_rrset *rs,
+                                       size_t *n)
 {
+    if (rs >= s->keysets && rs < s->keysets + KS_N) {
+        *n = s->nkeysigs[rs - s->keysets];
+        return *n > 0 ? s->keysigs[rs - s->keysets] : NULL;
+    }
+    *n = 1;
     for (uint32_t i = slot_of(s, rs);; i = (i + 1) & s->mask) {
         if (s->tab[i].rs == rs)
             return &s->tab[i].sig;
-        if (s->tab[i].rs == NULL)
+        if (s->tab[i].rs == NULL) {
+            *n = 0;
             return NULL;
+        }
     }
+}
+
+const struct zone_rr *dnssec_zone_sig(const struct dnssec_zone *s, const struct zone_rrset *rs)
+{
+    size_t n;
+    return dnssec_zone_sigs(s, rs, &n);
 }
 
 const struct zone_rrset *dnssec_zone_dnskey(const struct dnssec_zone *s)
 {
-    return &s->dnskey;
+    return &s->keysets[KS_DNSKEY];
+}
+
+const struct zone_rrset *dnssec_zone_apex_rrset(const struct dnssec_zone *s, uint16_t type)
+{
+    for (int i = 0; i < KS_N; i++)
+        if (keyset_types[i] == type)
+            return s->keysets[i].count > 0 ? &s->keysets[i] : NULL;
+    return NULL;
+}
+
+size_t dnssec_zone_apex_types(const struct dnssec_zone *s, uint16_t *types)
+{
+    size_t n = 0;
+    for (int i = 0; i < KS_N; i++)
+        if (s->keysets[i].count > 0)
+            types[n++] = keyset_types[i];
+    return n;
+}
+
+const struct dnssec_keyset *dnssec_zone_keys(const struct dnssec_zone *s)
+{
+    return &s->ks;
+}
+
+uint32_t dnssec_zone_expiration(const struct dnssec_zone *s)
+{
+    return s->expiration;
+}
+
+int64_t dnssec_zone_next_event(const struct dnssec_zone *s)
+{
+    int64_t next = s->refresh_at;
+    if (s->ks.next_event != 0 && s->ks.next_event < next)
+        next = s->ks.next_event;
+    return next;
 }
 
 size_t dnssec_zone_nsigs(const struct dnssec_zone *s)
 {
-    return s->nsigs;
+    size_t n = s->nsigs;
+    for (int i = 0; i < KS_N; i++)
+        n += s->nkeysigs[i];
+    return n;
 }
 
 uint16_t dnssec_zone_key_tag(const struct dnssec_zone *s)
 {
-    return s->key_tag;
+    return s->zkey->tag;
 }
 
 void dnssec_zone_free(struct dnssec_zone *s)
@@ -78,7 +140,10 @@ void dnssec_zone_free(struct dnssec_zone *s)
     for (uint32_t i = 0; s->pre != NULL && i <= s->pre_mask; i++)
         free((void *)s->pre[i].sig.rdata);
     free(s->pre);
-    dnssec_key_free(&s->key);
+    for (int i = 0; i < KS_N; i++)
+        for (size_t j = 0; j < s->nkeysigs[i]; j++)
+            free((void *)s->keysigs[i][j].rdata);
+    dnssec_keys_free(&s->ks);
     free(s);
 }
 
@@ -155,51 +220,111 @@ static int put_sig(struct dnssec_zone *s, const struct zone_rrset *rs, const uin
     return 0;
 }
 
-/* Signature times: windows start on the hour, so that instances signing within the same
- * hour sign the same header; inception an hour before that (clock skew). */
-static void window(uint32_t now, uint32_t days, uint32_t *inception, uint32_t *expiration)
+/* Signature times: windows start on a step (the hour, or an eighth of the validity when
+ * that is shorter), so that instances signing within the same step sign the same header;
+ * inception an hour before that (clock skew). Re-signed when a quarter of the validity is
+ * left. */
+static void window(struct dnssec_zone *s, uint32_t now, uint32_t validity)
 {
-    uint32_t base = now - now % 3600u;
-    *inception = base - 3600u;
-    *expiration = base + days * 86400u;
+    uint32_t step = validity / 8 < 3600u ? validity / 8 : 3600u;
+    uint32_t base = now - now % (step ? step : 1);
+    s->inception = base - 3600u;
+    s->expiration = base + validity;
+    s->refresh_at = s->expiration - validity / 4;
 }
 
-int dnssec_zone_sign(const struct zone *z, const char *key_file, uint32_t validity_days,
-                     uint32_t now, struct dnssec_zone **out, struct err *e)
+/* The apex's key RRsets: DNSKEY (every published key), CDS and CDNSKEY (the KSK the
+ * parent should point at), each signed by every key that signs keys. */
+static int sign_keysets(struct dnssec_zone *s, const struct zone *z, int64_t now, struct err *e)
 {
-    struct dnssec_key k;
-    int rc = dnssec_key_load(&k, key_file, e);
-    if (rc < 0)
-        return rc;
+    const struct dnssec_keyent *cds = dnssec_keys_cds(&s->ks, now);
+    for (size_t i = 0; i < s->ks.n; i++) {
+        const struct dnssec_keyent *k = &s->ks.k[i];
+        const struct dnssec_key *key = &k->key;
+        if (dnssec_keyent_published(k, now)) {
+            size_t j = s->keysets[KS_DNSKEY].count++;
+            memcpy(s->keyrdata[KS_DNSKEY][j], key->dnskey, key->dnskey_len);
+            s->keyrrs[KS_DNSKEY][j] =
+                (struct zone_rr){s->keyrdata[KS_DNSKEY][j], key->dnskey_len, 0, {0, 0}};
+        }
+        if (k == cds) {
+            uint8_t *ds = s->keyrdata[KS_CDS][0];
+            wire_put16(ds, key->tag);
+            ds[2] = key->alg;
+            ds[3] = 2; /* SHA-256 */
+            if (dnssec_ds_sha256(z->origin, key->dnskey, key->dnskey_len, ds + 4) < 0)
+                return err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
+            s->keyrrs[KS_CDS][0] = (struct zone_rr){ds, 4 + DNSSEC_DS_SHA256_LEN, 0, {0, 0}};
+            s->keysets[KS_CDS].count = 1;
+            memcpy(s->keyrdata[KS_CDNSKEY][0], key->dnskey, key->dnskey_len);
+            s->keyrrs[KS_CDNSKEY][0] =
+                (struct zone_rr){s->keyrdata[KS_CDNSKEY][0], key->dnskey_len, 0, {0, 0}};
+            s->keysets[KS_CDNSKEY].count = 1;
+        }
+    }
+    for (int t = 0; t < KS_N; t++) {
+        s->keysets[t] = (struct zone_rrset){keyset_types[t], s->keysets[t].count, z->soa->ttl,
+                                            s->keyrrs[t], NULL};
+        if (s->keysets[t].count == 0)
+            continue;
+        struct dnssec_rdata rd[DNSSEC_MAX_KEYS];
+        for (uint16_t i = 0; i < s->keysets[t].count; i++)
+            rd[i] = (struct dnssec_rdata){s->keyrrs[t][i].rdata, s->keyrrs[t][i].rdlen};
+        struct dnssec_rrset set = {z->origin, keyset_types[t], 1, z->soa->ttl, rd,
+                                   s->keysets[t].count};
+        for (size_t i = 0; i < s->ks.n; i++) {
+            if (!dnssec_keyent_signs_keys(&s->ks.k[i], now))
+                continue;
+            int rc = sign_kept(s, &s->ks.k[i].key, &set, z->origin,
+                               &s->keysigs[t][s->nkeysigs[t]], e);
+            if (rc < 0)
+                return rc;
+            s->nkeysigs[t]++;
+        }
+    }
+    return 0;
+}
+
+int dnssec_zone_sign(const struct zone *z, struct dnssec_keyset *ks, uint32_t validity_s,
+                     int64_t now, struct dnssec_zone **out, struct err *e)
+{
     struct dnssec_zone *s = calloc(1, sizeof(*s));
-    size_t nrrsets = 1; /* the DNSKEY */
+    if (s == NULL) {
+        dnssec_keys_free(ks);
+        return err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
+    }
+    s->ks = *ks; /* s owns the keys now */
+    ks->n = 0;
+    s->signed_at = now;
+    int64_t newest = 0;
+    for (size_t i = 0; i < s->ks.n; i++) /* the newest key that signs zone data */
+        if (dnssec_keyent_signs_zone(&s->ks.k[i], now) &&
+            (s->zkey == NULL || s->ks.k[i].active >= newest)) {
+            s->zkey = &s->ks.k[i].key;
+            newest = s->ks.k[i].active;
+        }
+    size_t nrrsets = 1;
     for (uint32_t b = 0; b < z->nbuckets; b++)
         for (const struct zone_node *n = z->buckets[b]; n != NULL; n = n->next)
             nrrsets += n->nrrsets;
     uint32_t size = 16;
     while (size < 2 * nrrsets && size < (1u << 31))
         size <<= 1;
-    if (s != NULL)
-        s->tab = calloc(size, sizeof(*s->tab));
-    if (s == NULL || s->tab == NULL) {
-        free(s);
-        dnssec_key_free(&k);
-        return err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
+    s->tab = calloc(size, sizeof(*s->tab));
+    if (s->zkey == NULL || s->tab == NULL) {
+        int rc = s->zkey == NULL ? err_set(e, GSLBD_EINVAL, NULL, 0, 0, "DNSSEC: no key signs the zone")
+                                 : err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
+        dnssec_zone_free(s);
+        return rc;
     }
     s->mask = size - 1;
-    s->key_tag = k.tag;
-    window(now, validity_days, &s->inception, &s->expiration);
-    memcpy(s->dnskey_rdata, k.dnskey, sizeof(k.dnskey));
-    s->dnskey_rr = (struct zone_rr){s->dnskey_rdata, sizeof(s->dnskey_rdata), 0, {0, 0}};
-    s->dnskey = (struct zone_rrset){DNS_T_DNSKEY, 1, z->soa->ttl, &s->dnskey_rr, NULL};
-
-    rc = put_sig(s, &s->dnskey, z->origin, &k, z->origin, e);
+    window(s, (uint32_t)now, validity_s);
+    int rc = sign_keysets(s, z, now, e);
     for (uint32_t b = 0; rc == 0 && b < z->nbuckets; b++)
         for (const struct zone_node *n = z->buckets[b]; rc == 0 && n != NULL; n = n->next)
             for (uint16_t i = 0; rc == 0 && i < n->nrrsets; i++)
                 if (signed_here(z, n, &n->rrsets[i]))
-                    rc = put_sig(s, &n->rrsets[i], n->name, &k, z->origin, e);
-    s->key = k; /* s owns it now */
+                    rc = put_sig(s, &n->rrsets[i], n->name, s->zkey, z->origin, e);
     if (rc < 0) {
         dnssec_zone_free(s);
         return rc;
@@ -277,12 +402,12 @@ int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z, c
     if (labels > 0 && owner[0] == 1 && owner[1] == '*')
         labels--;
     wire_put16(data, type);
-    data[2] = s->key.alg;
+    data[2] = s->zkey->alg;
     data[3] = labels;
     wire_put32(data + 4, ttl);
     wire_put32(data + 8, s->expiration);
     wire_put32(data + 12, s->inception);
-    wire_put16(data + 16, s->key_tag);
+    wire_put16(data + 16, s->zkey->tag);
     size_t head = 18 + dname_copy_lower(data + 18, z->origin), at = head;
     uint8_t lowner[DNAME_MAX];
     dname_copy_lower(lowner, owner);
@@ -299,7 +424,7 @@ int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z, c
         memcpy(data + at, v[i]->rdata, v[i]->rdlen);
         at += v[i]->rdlen;
     }
-    int rc = dnssec_online_sign(&s->key, data, at, DNSSEC_ONLINE_BUDGET, out->rdata + head);
+    int rc = dnssec_online_sign(s->zkey, data, at, DNSSEC_ONLINE_BUDGET, out->rdata + head);
     if (rc < 0)
         return rc;
     memcpy(out->rdata, data, head);
@@ -374,7 +499,7 @@ int dnssec_zone_presign(struct dnssec_zone *s, const struct zone *z, uint32_t se
         rd[i] = (struct dnssec_rdata){rrs[i]->rdata, rrs[i]->rdlen};
     struct dnssec_rrset set = {owner, type, 1, ttl, rd, n};
     struct zone_rr sig;
-    int rc = sign_kept(s, &s->key, &set, z->origin, &sig, e);
+    int rc = sign_kept(s, s->zkey, &set, z->origin, &sig, e);
     if (rc < 0)
         return rc;
     uint64_t key = presig_key(service, cluster, family);

@@ -8,22 +8,37 @@
 #include <stdint.h>
 
 #include "dnssec.h"
+#include "dnssec_keys.h"
 #include "err.h"
 #include "zone.h"
 
 struct dnssec_zone;
 
-/* Read key_file (dnssec_key_load: owner-only P-256 PEM) and sign z: signatures valid from
- * an hour before the hour of now to validity_days after it. Errors name the key file. */
-int dnssec_zone_sign(const struct zone *z, const char *key_file, uint32_t validity_days,
-                     uint32_t now, struct dnssec_zone **out, struct err *e);
+/* Sign z with the keys ks (dnssec_keys_get; taken over, freed even on failure): each RRset
+ * by the zone-signing key, the apex's DNSKEY, CDS and CDNSKEY by every key-signing key;
+ * signatures valid from an hour before the step of now to validity_s after it. */
+int dnssec_zone_sign(const struct zone *z, struct dnssec_keyset *ks, uint32_t validity_s,
+                     int64_t now, struct dnssec_zone **out, struct err *e);
 void dnssec_zone_free(struct dnssec_zone *s); /* NULL is a no-op */
 
 /* The RRSIG RDATA covering rs (an RRset of the signed zone or the DNSKEY RRset), or NULL
  * when rs is not signed (a delegation's NS, glue). Query path: no allocation. */
 const struct zone_rr *dnssec_zone_sig(const struct dnssec_zone *s, const struct zone_rrset *rs);
+/* All the RRSIGs covering rs (*n of them: several over the DNSKEY RRset during a KSK roll). */
+const struct zone_rr *dnssec_zone_sigs(const struct dnssec_zone *s, const struct zone_rrset *rs,
+                                       size_t *n);
 /* The apex DNSKEY RRset. */
 const struct zone_rrset *dnssec_zone_dnskey(const struct dnssec_zone *s);
+/* The apex's DNSKEY, CDS or CDNSKEY RRset for type, or NULL (another type, or none now). */
+const struct zone_rrset *dnssec_zone_apex_rrset(const struct dnssec_zone *s, uint16_t type);
+/* The types of those the apex has, into types (room for 3); their number. */
+size_t dnssec_zone_apex_types(const struct dnssec_zone *s, uint16_t *types);
+/* The keys and their timeline, for status. */
+const struct dnssec_keyset *dnssec_zone_keys(const struct dnssec_zone *s);
+uint32_t dnssec_zone_expiration(const struct dnssec_zone *s);
+/* When this zone must be signed again: a quarter of the validity left, or the keys' next
+ * change (Unix seconds). */
+int64_t dnssec_zone_next_event(const struct dnssec_zone *s);
 size_t dnssec_zone_nsigs(const struct dnssec_zone *s);
 
 /* Compact denial of existence (RFC 9824), made while answering. */

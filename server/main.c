@@ -21,6 +21,7 @@
 #include "jsonfmt.h"
 #include "log.h"
 #include "notify.h"
+#include "dnssec_keys.h"
 #include "privcheck.h"
 #include "server.h"
 #include "view.h"
@@ -69,7 +70,10 @@ static void usage(FILE *f)
                "      --assume-down C1,C2  with --explain: treat these clusters as down\n"
                "      --admin CLUSTER=STATE  set auto|up|down|drain in the state file, then exit\n"
                "      --reload-wait PID  SIGHUP that gslbd, wait for its reload, exit 0 or 1\n"
-               "      --keygen ZONE DIR  write a DNSSEC key for ZONE to DIR, print DNSKEY and DS\n"
+               "      --keygen ZONE DIR [--algorithm ed25519] [--zsk]\n"
+               "                         write a DNSSEC key for ZONE to DIR, print DNSKEY and DS\n"
+               "      --ds-seen KEY_DIR ZONE TAG\n"
+               "                         the parent publishes the DS of KSK TAG (a KSK roll goes on)\n"
                "  -u, --user NAME       drop to this user (and its groups) once sockets are bound\n"
                "  -d, --debug           debug logging\n"
                "  -q, --quiet           warnings and errors only\n"
@@ -210,6 +214,7 @@ static int build_conf(const struct opts *o, struct conf **out, struct err *e)
     }
     if (o->workers >= 0)
         c->workers = (unsigned)o->workers;
+    c->dnssec_readonly = o->check || o->admin != NULL;
     /* one random cookie secret for the life of the process, so reloads keep cookies valid */
     if (!c->cookies.secret_set)
         memcpy(c->cookies.secret, o->cookie_secret, sizeof(c->cookies.secret));
@@ -402,12 +407,10 @@ int main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "--reload-wait") == 0) /* the unit's ExecReload= */
         return notify_reload_wait(argv[2]);
     if (argc > 1 && strcmp(argv[1], "--keygen") == 0) { /* dnssec_key.c */
-        if (argc != 4) {
-            fprintf(stderr, "usage: gslbd --keygen ZONE DIR\n");
-            return 2;
-        }
-        return dnssec_keygen_main(argv[2], argv[3]);
+        return dnssec_keygen_main(argc - 2, argv + 2);
     }
+    if (argc > 1 && strcmp(argv[1], "--ds-seen") == 0) /* dnssec_keys.c */
+        return dnssec_ds_seen_main(argc - 2, argv + 2);
     if (parse_opts(argc, argv, &o) < 0)
         return 2;
     if (o.log_level >= 0)

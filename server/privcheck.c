@@ -80,9 +80,19 @@ static int can_read(const char *path, const char *what, struct err *e)
 int privcheck_conf_files(const struct conf *c, struct err *e)
 {
     for (size_t i = 0; i < c->nzones; i++) {
+        const struct conf_dnssec *d = &c->zones[i].dnssec;
         int rc = can_read(c->zones[i].file, "zone file", e);
-        if (rc == 0 && c->zones[i].dnssec.enabled) /* read at every load (docs/dnssec.md) */
-            rc = can_read(c->zones[i].dnssec.key_file, "DNSSEC key file", e);
+        /* keys are read at every load (docs/dnssec.md); a key folder is also written */
+        if (rc == 0 && d->key_file != NULL)
+            rc = can_read(d->key_file, "DNSSEC key file", e);
+        if (rc == 0 && d->ksk_file != NULL)
+            rc = can_read(d->ksk_file, "DNSSEC KSK file", e);
+        if (rc == 0 && d->zsk_file != NULL)
+            rc = can_read(d->zsk_file, "DNSSEC ZSK file", e);
+        if (rc == 0 && d->key_dir != NULL && access(d->key_dir, R_OK | W_OK | X_OK) != 0)
+            rc = err_set(e, -errno, d->key_dir, 0, 0,
+                         "DNSSEC key folder: this user cannot read and write it: %s",
+                         strerror(errno));
         if (rc < 0)
             return rc;
     }

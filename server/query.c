@@ -213,7 +213,7 @@ static int add_soa(struct qctx *c, const struct zone *z)
         return -1;
     c->ns++;
     int rc = query__add_rrsig(c, z, z->origin, 0, soa, z->neg_ttl, &c->ns);
-    if (rc == 0 && z->dnssec != NULL && c->q.edns_do && c->deny_name != NULL)
+    if (rc == 0 && zone_dnssec(z) != NULL && c->q.edns_do && c->deny_name != NULL)
         rc = query__add_denial(c, z);
     if (rc > 0) /* not signed (over the signing budget): no answer it cannot prove */
         return query__servfail_unsigned(c);
@@ -354,7 +354,7 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
     uint16_t count = 0;
     /* signed zones: each family's RRset signed as answered, with the service's longest TTL
      * as the original TTL (a failover TTL is served under the same signature) */
-    bool sign = z->dnssec != NULL && c->q.edns_do;
+    bool sign = zone_dnssec(z) != NULL && c->q.edns_do;
     uint32_t orig_ttl = s->ttl > s->failover_ttl ? s->ttl : s->failover_ttl;
     for (int f = 0; f < 2; f++) {
         if (!(f == 0 ? want_a : want_aaaa))
@@ -386,10 +386,10 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
         /* the whole cluster answered (the usual case, and a failover's): signed ahead */
         const struct zone_rr *pre =
             nset == nfam
-                ? dnssec_zone_presigned(z->dnssec, (uint32_t)n->service, (uint32_t)d.cluster, f)
+                ? dnssec_zone_presigned(zone_dnssec(z), (uint32_t)n->service, (uint32_t)d.cluster, f)
                 : NULL;
         struct dnssec_sig sig;
-        if (pre == NULL && (over || dnssec_zone_sign_online(z->dnssec, z, n->name, type, orig_ttl,
+        if (pre == NULL && (over || dnssec_zone_sign_online(zone_dnssec(z), z, n->name, type, orig_ttl,
                                                             set, nset, &sig) < 0))
             return query__servfail_unsigned(c);
         if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, d.ttl,
@@ -438,10 +438,10 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
                 0)
                 return -1;
             c->an++;
-            if (z->dnssec != NULL && c->q.edns_do) { /* RFC 8482 4.2: signed like the rest */
+            if (zone_dnssec(z) != NULL && c->q.edns_do) { /* RFC 8482 4.2: signed like the rest */
                 const struct zone_rr *one = &hinfo_rr;
                 struct dnssec_sig sig;
-                if (dnssec_zone_sign_online(z->dnssec, z, n->name, DNS_T_HINFO, z->soa->ttl, &one,
+                if (dnssec_zone_sign_online(zone_dnssec(z), z, n->name, DNS_T_HINFO, z->soa->ttl, &one,
                                             1, &sig) < 0)
                     return query__servfail_unsigned(c);
                 if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, z->soa->ttl, &sig.rr) <
@@ -468,8 +468,8 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
         return 0;
     }
     const struct zone_rrset *rs = zone_node_rrset(n, qtype);
-    if (rs == NULL && qtype == DNS_T_DNSKEY && z->dnssec != NULL && n == z->apex)
-        rs = dnssec_zone_dnskey(z->dnssec);
+    if (rs == NULL && n == z->apex && zone_dnssec(z) != NULL) /* DNSKEY, CDS, CDNSKEY */
+        rs = dnssec_zone_apex_rrset(zone_dnssec(z), qtype);
     if (rs == NULL)
         return add_soa(c, z); /* NODATA (NEG-2, NEG-4) */
     if (wire_put_rrset(&c->w, owner_off, rs) < 0)

@@ -11,9 +11,11 @@
 int query__add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner, uint16_t owner_off,
                      const struct zone_rrset *rs, uint32_t ttl, uint16_t *count)
 {
-    if (z->dnssec == NULL || !c->q.edns_do)
+    const struct dnssec_zone *s = zone_dnssec(z);
+    if (s == NULL || !c->q.edns_do)
         return 0;
-    const struct zone_rr *sig = dnssec_zone_sig(z->dnssec, rs);
+    size_t n;
+    const struct zone_rr *sig = dnssec_zone_sigs(s, rs, &n);
     if (sig == NULL)
         return 0;
     const struct zone_node *w = c->wild_node;
@@ -26,16 +28,23 @@ int query__add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner,
             return 1;
         for (uint16_t i = 0; i < rs->count; i++)
             rrs[i] = &rs->rrs[i];
-        if (dnssec_zone_sign_online(z->dnssec, z, c->deny_name, rs->type, rs->ttl, rrs, rs->count,
+        if (dnssec_zone_sign_online(s, z, c->deny_name, rs->type, rs->ttl, rrs, rs->count,
                                     &online) < 0)
             return 1;
         sig = &online.rr;
+        n = 1;
     }
-    int r = owner != NULL ? wire_put_rr_name(&c->w, owner, DNS_T_RRSIG, DNS_C_IN, ttl, sig)
-                          : wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, ttl, sig);
-    if (r < 0)
-        return -1;
-    (*count)++;
+    struct wire_mark m = wire_mark(&c->w);
+    for (size_t i = 0; i < n; i++) {
+        int r =
+            owner != NULL ? wire_put_rr_name(&c->w, owner, DNS_T_RRSIG, DNS_C_IN, ttl, &sig[i])
+                          : wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, ttl, &sig[i]);
+        if (r < 0) {
+            wire_rewind(&c->w, m);
+            return -1;
+        }
+    }
+    *count = (uint16_t)(*count + n);
     return 0;
 }
 
@@ -57,7 +66,7 @@ static int put_denial(struct qctx *c, const struct zone *z, const uint8_t *name,
                       const uint16_t *types, size_t n)
 {
     struct dnssec_denial d;
-    if (dnssec_zone_denial(z->dnssec, z, name, z->neg_ttl, types, n, &d) < 0)
+    if (dnssec_zone_denial(zone_dnssec(z), z, name, z->neg_ttl, types, n, &d) < 0)
         return 1;
     struct wire_mark m = wire_mark(&c->w);
     uint16_t ns = c->ns;
@@ -85,10 +94,10 @@ int query__add_denial(struct qctx *c, const struct zone *z)
         if (!c->q.edns_co)
             c->rcode = DNS_R_NOERROR;
     } else { /* NODATA: what the name has, never the type asked for */
-        for (uint16_t i = 0; i < node->nrrsets && n < 60; i++)
+        for (uint16_t i = 0; i < node->nrrsets && n < 58; i++)
             types[n++] = node->rrsets[i].type;
         if (node == z->apex)
-            types[n++] = DNS_T_DNSKEY;
+            n += dnssec_zone_apex_types(zone_dnssec(z), types + n);
         if (node->service >= 0 && c->v->gslb != NULL) { /* what the service can answer */
             types[n++] = DNS_T_A;
             types[n++] = DNS_T_AAAA;
@@ -109,7 +118,7 @@ int query__add_denial(struct qctx *c, const struct zone *z)
  * required); 1 when it could not be signed (SERVFAIL). */
 int query__add_referral_ds(struct qctx *c, const struct zone *z, const struct zone_node *cut)
 {
-    if (z->dnssec == NULL || !c->q.edns_do)
+    if (zone_dnssec(z) == NULL || !c->q.edns_do)
         return 0;
     const struct zone_rrset *ds = zone_node_rrset(cut, DNS_T_DS);
     if (ds == NULL) {

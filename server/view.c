@@ -134,31 +134,87 @@ static int presign_services(const struct view *v, size_t zi, struct dnssec_zone 
     return rc;
 }
 
-/* A zone with "dnssec": signed now, off the query path (dnssec_zone.c); a key that cannot
- * be used is reported where the config names it. */
-static int sign_zone(struct view *v, size_t zi, const struct zone_extra *extra, size_t nextra,
-                     struct err *e)
+/* The TTLs a key roll waits on: the DNSKEY RRset's, and the longest of anything signed. */
+static struct dnssec_zone_ttls zone_ttls(const struct view *v, const struct zone *z,
+                                         const struct zone_extra *extra, size_t nextra)
+{
+    struct dnssec_zone_ttls t = {z->soa->ttl, z->neg_ttl};
+    for (uint32_t b = 0; b < z->nbuckets; b++)
+        for (const struct zone_node *n = z->buckets[b]; n != NULL; n = n->next)
+            for (uint16_t i = 0; i < n->nrrsets; i++)
+                if (n->rrsets[i].ttl > t.max_ttl)
+                    t.max_ttl = n->rrsets[i].ttl;
+    for (size_t k = 0; k < nextra; k++) {
+        const struct gslb_service *sv = &v->gslb->services[extra[k].service];
+        uint32_t ttl = sv->ttl > sv->failover_ttl ? sv->ttl : sv->failover_ttl;
+        if (ttl > t.max_ttl)
+            t.max_ttl = ttl;
+    }
+    if (t.dnskey_ttl > t.max_ttl)
+        t.max_ttl = t.dnskey_ttl;
+    return t;
+}
+
+/* Sign zone zi of v now (its keys from dnssec_keys_get, which may roll them), GSLB answers
+ * signed ahead; a key that cannot be used is reported where the config names the keys. */
+static int sign_zone(const struct view *v, size_t zi, const struct zone_extra *extra, size_t nextra,
+                     int64_t now, struct dnssec_zone **out, struct err *e)
 {
     const struct conf *c = v->conf;
     const struct conf_dnssec *d = &c->zones[zi].dnssec;
+    const struct zone *z = v->zones[zi];
+    struct dnssec_zone_ttls t = zone_ttls(v, z, extra, nextra);
+    struct dnssec_keyset ks;
     struct dnssec_zone *s = NULL;
-    int rc =
-        dnssec_zone_sign(v->zones[zi], d->key_file, d->validity_days, (uint32_t)time(NULL), &s, e);
+    int rc = dnssec_keys_get(d, c->zones[zi].origin, &t, now, c->dnssec_readonly, &ks, e);
+    if (rc == 0)
+        rc = dnssec_zone_sign(z, &ks, d->validity_s, now, &s, e);
     if (rc < 0) {
         char was[sizeof(e->msg)];
         snprintf(was, sizeof(was), "%s", e->msg);
-        return err_set(e, rc, c->path, d->line, d->col, "$.zones[%zu].dnssec.key_file: %s", zi,
-                       was);
+        return err_set(e, rc, c->path, d->line, d->col, "$.zones[%zu].dnssec.%s: %s", zi,
+                       d->keys_key != NULL ? d->keys_key : "key_file", was);
     }
-    log_info("zone %s signed: key tag %u, %zu signatures", c->zones[zi].origin,
-             dnssec_zone_key_tag(s), dnssec_zone_nsigs(s));
     rc = presign_services(v, zi, s, extra, nextra, e);
     if (rc < 0) {
         dnssec_zone_free(s);
         return rc;
     }
-    v->zones[zi]->dnssec = s;
+    *out = s;
     return 0;
+}
+
+/* The GSLB services that live in zone zi (their names' closest zone): into extra (room for
+ * every service); their number, or -1 out of memory / a bad origin. */
+static long zone_services(const struct view *v, size_t zi, struct zone_extra *extra, struct err *e)
+{
+    const struct conf *c = v->conf;
+    const struct gslb *g = v->gslb;
+    uint8_t *origins = calloc(c->nzones, DNAME_MAX);
+    if (origins == NULL)
+        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+    long n = 0;
+    for (size_t i = 0; i < c->nzones; i++)
+        if (origin_lname(c->zones[i].origin, origins + i * DNAME_MAX) < 0) {
+            free(origins);
+            return err_set(e, GSLBD_EINVAL, c->path, 0, 0, "bad zone origin %s", c->zones[i].origin);
+        }
+    for (size_t s = 0; s < g->nservices; s++)
+        if (zone_for_name(c, g->services[s].lname, origins) == (int)zi)
+            extra[n++] = (struct zone_extra){g->services[s].lname, (int32_t)s};
+    free(origins);
+    return n;
+}
+
+int view_resign(const struct view *v, size_t zi, int64_t now, struct dnssec_zone **out, struct err *e)
+{
+    struct zone_extra *extra = calloc(v->gslb->nservices + 1, sizeof(*extra));
+    if (extra == NULL)
+        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+    long n = zone_services(v, zi, extra, e);
+    int rc = n < 0 ? (int)n : sign_zone(v, zi, extra, (size_t)n, now, out, e);
+    free(extra);
+    return rc;
 }
 
 /* Load zone i, creating nodes for the GSLB services that live in it, then check that no
@@ -167,22 +223,19 @@ static int load_zone(struct view *v, size_t zi, struct err *e)
 {
     const struct conf *c = v->conf;
     const struct gslb *g = v->gslb;
-    uint8_t *origins = calloc(c->nzones, DNAME_MAX);
     struct zone_extra *extra = calloc(g->nservices + 1, sizeof(*extra));
     size_t nextra = 0;
     int rc = 0;
-    if (origins == NULL || extra == NULL) {
+    if (extra == NULL) {
         rc = err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < c->nzones; i++)
-        if (origin_lname(c->zones[i].origin, origins + i * DNAME_MAX) < 0) {
-            rc = err_set(e, GSLBD_EINVAL, c->path, 0, 0, "bad zone origin %s", c->zones[i].origin);
-            goto out;
-        }
-    for (size_t s = 0; s < g->nservices; s++)
-        if (zone_for_name(c, g->services[s].lname, origins) == (int)zi)
-            extra[nextra++] = (struct zone_extra){g->services[s].lname, (int32_t)s};
+    long ns = zone_services(v, zi, extra, e);
+    if (ns < 0) {
+        rc = (int)ns;
+        goto out;
+    }
+    nextra = (size_t)ns;
     struct zone_limits lim = {(const char *const *)c->zone_include_dirs, c->nzone_include_dirs,
                               c->zone_max_bytes};
     rc = zone_load_limited(c->zones[zi].origin, c->zones[zi].file, extra, nextra, &lim,
@@ -210,14 +263,21 @@ static int load_zone(struct view *v, size_t zi, struct err *e)
                              "service %s: at or below a delegation, so never answered", sname);
         }
     }
-    if (rc == 0 && c->zones[zi].dnssec.enabled)
-        rc = sign_zone(v, zi, extra, nextra, e);
+    if (rc == 0 && c->zones[zi].dnssec.enabled) {
+        struct dnssec_zone *s = NULL;
+        rc = sign_zone(v, zi, extra, nextra, (int64_t)time(NULL), &s, e);
+        if (rc == 0) {
+            v->zones[zi]->dnssec = s;
+            log_info("zone %s signed: key tag %u, %zu signatures, valid until %u",
+                     c->zones[zi].origin, dnssec_zone_key_tag(s), dnssec_zone_nsigs(s),
+                     dnssec_zone_expiration(s));
+        }
+    }
 out:
     if (rc < 0 && v->zones[zi] != NULL) { /* loaded, then refused: not counted in nzones */
         zone_free(v->zones[zi]);
         v->zones[zi] = NULL;
     }
-    free(origins);
     free(extra);
     return rc;
 }

@@ -29,6 +29,12 @@ int view_build(struct conf *c, struct view **out, struct err *e);
 
 void view_free(struct view *v); /* NULL is a no-op */
 
+struct dnssec_zone;
+/* Sign zone zi of v again at now (new signatures; a managed key folder may roll its keys),
+ * off the query path; the caller publishes it (zone_dnssec). For signed zones only. */
+int view_resign(const struct view *v, size_t zi, int64_t now, struct dnssec_zone **out,
+                struct err *e);
+
 /* The most specific zone containing the lowercase name split as l with suffix hashes h.
  * Returns NULL when no zone matches; *apex_label is the label index of the zone apex. */
 const struct zone *view_find_zone(const struct view *v, const uint8_t *name,

@@ -65,7 +65,9 @@ struct zone {
     size_t nnodes;
     size_t nrecords;
     void *priv; /* allocation bookkeeping, owned by zone.c */
-    /* signatures when the zone is signed (dnssec_zone.h), else NULL; owned by the view */
+    /* signatures when the zone is signed (dnssec_zone.h), else NULL; owned by the view.
+     * Replaced while the view serves when the zone is signed again (new signatures, keys
+     * rolled): read it with zone_dnssec() */
     const struct dnssec_zone *dnssec;
 };
 
@@ -113,5 +115,13 @@ const struct zone_node *zone_lookup(const struct zone *z, const uint8_t *name, s
 
 /* The node's RRset of type, or NULL. */
 const struct zone_rrset *zone_node_rrset(const struct zone_node *n, uint16_t type);
+
+/* The zone's signatures now (NULL: unsigned). Query path: one atomic load; two loads in one
+ * answer may see two generations, both valid (a key leaves the DNSKEY RRset only after no
+ * generation signs with it). */
+static inline const struct dnssec_zone *zone_dnssec(const struct zone *z)
+{
+    return __atomic_load_n(&z->dnssec, __ATOMIC_ACQUIRE);
+}
 
 #endif

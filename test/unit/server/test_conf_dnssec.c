@@ -101,10 +101,22 @@ static void test_errors_with_position(void **state)
         const char *dnssec, *want;
     } cases[] = {
         {"{}", ":3:13: $.zones[0].dnssec.key_file: required key is missing"},
-        {"{\"key_file\": \"k.pem\", \"validity_days\": 1}",
-         ":3:52: $.zones[0].dnssec.validity_days: must be an integer from 2 to 365"},
-        {"{\"key_file\": \"k.pem\", \"algorithm\": 15}",
-         ":3:35: $.zones[0].dnssec.algorithm: unknown key"},
+        {"{\"key_file\": \"k.pem\", \"validity_days\": 0.0001}",
+         ":3:52: $.zones[0].dnssec.validity_days: must be at least a minute"},
+        {"{\"key_file\": \"k.pem\", \"validity_days\": 366}",
+         ":3:52: $.zones[0].dnssec.validity_days: must be a number from 0 to 365"},
+        {"{\"key_file\": \"k.pem\", \"algorithm\": \"ed25519\"}",
+         ":3:35: $.zones[0].dnssec.algorithm: only with key_dir"},
+        {"{\"key_file\": \"k.pem\", \"algorithm\": \"rsasha1\"}",
+         ":3:48: $.zones[0].dnssec.algorithm: must be one of"},
+        {"{\"key_file\": \"k.pem\", \"key_dir\": \"keys\"}",
+         ":3:35: $.zones[0].dnssec.key_dir: give one of key_file, ksk_file and zsk_file, key_dir"},
+        {"{\"ksk_file\": \"k.pem\"}",
+         ":3:13: $.zones[0].dnssec.zsk_file: required key is missing"},
+        {"{\"key_file\": \"k.pem\", \"zsk_lifetime_days\": 30}",
+         ":3:35: $.zones[0].dnssec.zsk_lifetime_days: only with key_dir"},
+        {"{\"key_dir\": \"keys\", \"parents\": [\"nowhere\"]}",
+         ":3:45: $.zones[0].dnssec.parents[0]: must be an address string"},
         {"true", ":3:13: $.zones[0].dnssec: must be an object"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -127,8 +139,8 @@ static void test_signed_view(void **state)
     assert_int_equal(view_build(c, &v, &e), 0);
     const struct zone *z = v->zones[0];
     assert_non_null(z->dnssec);
-    /* SOA, NS, ns1 A, www A, www AAAA, DNSKEY; not sub NS, not the glue */
-    assert_int_equal(dnssec_zone_nsigs(z->dnssec), 6);
+    /* SOA, NS, ns1 A, www A, www AAAA, DNSKEY, CDS, CDNSKEY; not sub NS, not the glue */
+    assert_int_equal(dnssec_zone_nsigs(z->dnssec), 8);
     const struct zone_node *sub = zone_lookup(z, (const uint8_t *)"\3sub\1s\4test", 12,
                                               dname_hash((const uint8_t *)"\3sub\1s\4test"));
     assert_non_null(sub);
