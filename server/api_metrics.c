@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cluster.h"
 #include "dnssec_online.h"
+#include "dnssec_zone.h"
 #include "loadinfo.h"
 #include "notify.h"
 #include "worker.h"
@@ -263,6 +265,43 @@ static void probe_metrics(struct api_buf *b, struct probes *p, const struct view
 
 /* What an operator alerts on: services with every cluster down, zone serials, the GeoIP
  * database's age, decisions per service (view held). */
+/* Each signed zone's keys (one info series per key) and when its signatures expire. */
+static void dnssec_key_metrics(struct api_buf *b, const struct view *v)
+{
+    int64_t now = (int64_t)time(NULL);
+    family(b, "dnssec_key_info", "gauge",
+           "A key of a signed zone: its role (csk, ksk, zsk) and state (published, active, "
+           "retired); always 1.");
+    for (size_t i = 0; i < v->nzones; i++) {
+        const struct dnssec_zone *s = zone_dnssec(v->zones[i]);
+        const struct dnssec_keyset *ks = s != NULL ? dnssec_zone_keys(s) : NULL;
+        for (size_t k = 0; ks != NULL && k < ks->n; k++) {
+            const struct dnssec_keyent *e = &ks->k[k];
+            char tag[8], alg[4];
+            snprintf(tag, sizeof(tag), "%u", e->key.tag);
+            snprintf(alg, sizeof(alg), "%u", e->key.alg);
+            api_buf_printf(b, "gslbd_dnssec_key_info{");
+            label(b, "zone", v->conf->zones[i].origin, false);
+            label(b, "tag", tag, false);
+            label(b, "role", dnssec_role_name(e->role), false);
+            label(b, "algorithm", alg, false);
+            label(b, "state", dnssec_keyent_state(e, now), true);
+            api_buf_printf(b, "} 1\n");
+        }
+    }
+    family(b, "dnssec_signature_expiration_timestamp_seconds", "gauge",
+           "When the signatures a signed zone serves now expire (they are renewed when a "
+           "quarter of their validity is left).");
+    for (size_t i = 0; i < v->nzones; i++) {
+        const struct dnssec_zone *s = zone_dnssec(v->zones[i]);
+        if (s == NULL)
+            continue;
+        api_buf_printf(b, "gslbd_dnssec_signature_expiration_timestamp_seconds{");
+        label(b, "zone", v->conf->zones[i].origin, true);
+        api_buf_printf(b, "} %u\n", dnssec_zone_expiration(s));
+    }
+}
+
 static void ops_metrics(struct api_buf *b, const struct view *v)
 {
     const struct gslb *g = v->gslb;
@@ -308,6 +347,7 @@ static void ops_metrics(struct api_buf *b, const struct view *v)
                    (unsigned long long)ds.misses);
     api_buf_printf(b, "gslbd_dnssec_signatures_total{result=\"refused\"} %llu\n",
                    (unsigned long long)ds.refused);
+    dnssec_key_metrics(b, v);
     struct geo_db_info di;
     geo_db_info(g->geo, &di);
     if (di.loaded) {

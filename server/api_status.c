@@ -4,6 +4,7 @@
 #include "loadinfo.h"
 
 #include "cluster.h"
+#include "dnssec_zone.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,37 @@ static json_t *clusters_json(const struct view *v, json_t **per_addr, const uint
                            gslb_cluster_up(g, (uint32_t)ci), "state", state_word(adm, healthy),
                            "share_1m", share, "answers_1m", (json_int_t)ans1m[ci], "answers_total",
                            (json_int_t)totals[ci], "addresses", addrs));
+    }
+    return arr;
+}
+
+/* Each signed zone's keys and their state (docs/dnssec.md); reload_lock held, so that
+ * neither the view nor a zone's signatures are freed meanwhile. */
+static json_t *dnssec_json(const struct view *v, int64_t now)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < v->nzones; i++) {
+        const struct dnssec_zone *s = zone_dnssec(v->zones[i]);
+        if (s == NULL)
+            continue;
+        const struct dnssec_keyset *ks = dnssec_zone_keys(s);
+        const struct dnssec_keyent *cds = dnssec_keys_cds(ks, now);
+        json_t *keys = json_array();
+        for (size_t k = 0; k < ks->n; k++) {
+            const struct dnssec_keyent *e = &ks->k[k];
+            json_array_append_new(
+                keys, json_pack("{s:i, s:s, s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "tag",
+                                e->key.tag, "role", dnssec_role_name(e->role), "algorithm",
+                                e->key.alg, "state", dnssec_keyent_state(e, now), "cds", e == cds,
+                                "publish", (json_int_t)e->publish, "active", (json_int_t)e->active,
+                                "retire", (json_int_t)e->retire, "remove", (json_int_t)e->remove,
+                                "ds_seen", (json_int_t)e->ds_seen));
+        }
+        json_array_append_new(arr, json_pack("{s:s, s:b, s:I, s:I, s:s, s:o}", "zone",
+                                             v->conf->zones[i].origin, "managed", ks->managed,
+                                             "expiration", (json_int_t)dnssec_zone_expiration(s),
+                                             "next_event", (json_int_t)dnssec_zone_next_event(s),
+                                             "ds_check", ks->ds_status, "keys", keys));
     }
     return arr;
 }
@@ -196,6 +228,7 @@ enum MHD_Result api_status(struct api *a, struct MHD_Connection *c)
     json_object_set_new(o, "admin_changes", admin_changes);
     json_object_set_new(o, "geoip", loadinfo_geo_json(v));
     json_object_set_new(o, "zones", loadinfo_zones_json(v));
+    json_object_set_new(o, "dnssec", dnssec_json(v, (int64_t)now.tv_sec));
     pthread_mutex_unlock(&ctl->reload_lock);
     /* a reload builds on its own thread: say so while it runs */
     json_object_set_new(o, "reload_in_progress",

@@ -21,17 +21,17 @@ struct conf_listen {
 /* A zone's "dnssec" object (conf_dnssec.c, docs/dnssec.md): the zone is signed at load. */
 #define CONF_DNSSEC_PARENTS 4
 struct conf_dnssec {
-    bool enabled;     /* the object was given */
-    char *key_file;   /* resolved: one combined key (flags 257) */
-    char *ksk_file;   /* or a KSK and a ZSK */
+    bool enabled;   /* the object was given */
+    char *key_file; /* resolved: one combined key (flags 257) */
+    char *ksk_file; /* or a KSK and a ZSK */
     char *zsk_file;
-    char *key_dir;    /* or a folder where gslbd makes, keeps and rolls the keys */
-    int algorithm;    /* of the keys made in key_dir: 0 ECDSA P-256, 1 Ed25519 */
-    uint8_t alg;      /* the same as its DNSSEC number: 13 or 15 */
+    char *key_dir; /* or a folder where gslbd makes, keeps and rolls the keys */
+    int algorithm; /* of the keys made in key_dir: 0 ECDSA P-256, 1 Ed25519 */
+    uint8_t alg;   /* the same as its DNSSEC number: 13 or 15 */
     double validity_days, zsk_lifetime_days, ksk_lifetime_days;
-    uint32_t validity_s;     /* of each signature; default 14 days */
-    uint32_t zsk_lifetime_s; /* key_dir: roll the ZSK after; 0 never (default 90 days) */
-    uint32_t ksk_lifetime_s; /* key_dir: roll the KSK after; 0 never (the default) */
+    uint32_t validity_s;          /* of each signature; default 14 days */
+    uint32_t zsk_lifetime_s;      /* key_dir: roll the ZSK after; 0 never (default 90 days) */
+    uint32_t ksk_lifetime_s;      /* key_dir: roll the KSK after; 0 never (the default) */
     uint32_t propagation_delay_s; /* a change reaches every secondary and cache; 1 h */
     uint32_t parent_ds_ttl_s;     /* the TTL of our DS in the parent zone; 1 day */
     struct sockaddr_storage parents[CONF_DNSSEC_PARENTS]; /* asked for our DS (KSK roll) */
@@ -56,7 +56,7 @@ struct conf_tcp {
 };
 
 #define CONF_API_DEFAULT_LISTEN "127.0.0.1:8053"
-#define CONF_API_TOKEN_MAX 256 /* bytes of bearer token */
+#define CONF_API_TOKEN_MAX 256            /* bytes of bearer token */
 #define CONF_API_MAX_CONNECTIONS 64       /* api.max_connections default */
 #define CONF_API_MAX_PER_SOURCE 8         /* api.max_per_source default */
 #define CONF_API_REQUEST_TIMEOUT_MS 10000 /* api.request_timeout_ms default */
@@ -70,9 +70,9 @@ struct conf_api {
     char listen[80];                    /* as written; default CONF_API_DEFAULT_LISTEN */
     char token[CONF_API_TOKEN_MAX + 1]; /* from token_file, trimmed; "" = changes disabled */
     size_t token_len;
-    uint32_t max_connections;    /* open at once; a quarter kept in reserve (api_guard.c) */
-    uint32_t max_per_source;     /* open at once from one client address */
-    uint32_t request_timeout_ms; /* a whole request (headers and body) must arrive within this */
+    uint32_t max_connections;     /* open at once; a quarter kept in reserve (api_guard.c) */
+    uint32_t max_per_source;      /* open at once from one client address */
+    uint32_t request_timeout_ms;  /* a whole request (headers and body) must arrive within this */
     uint32_t history_interval_ms; /* the dashboard history's sample interval; 0 = 10000 */
 };
 
@@ -259,7 +259,7 @@ struct conf {
     /* zone files (docs/hardening.md "Files"; conf_files.c) */
     char **zone_include_dirs; /* resolved; where $INCLUDE may read besides the zone's folder */
     size_t nzone_include_dirs;
-    uint64_t zone_max_bytes; /* per zone, its includes counted; default 1 GiB */
+    uint64_t zone_max_bytes;   /* per zone, its includes counted; default 1 GiB */
     struct conf_shared shared; /* conf_cluster.c */
 };
 

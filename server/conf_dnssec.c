@@ -20,7 +20,8 @@ static int parent_elem(struct conf_loader *ld, json_t *v, void *base)
     socklen_t len;
     if (d->nparents >= CONF_DNSSEC_PARENTS)
         return conf__error(ld, "at most %d parent servers", CONF_DNSSEC_PARENTS);
-    if (text == NULL || conf_parse_addr(text, CONF_DEFAULT_PORT, &d->parents[d->nparents], &len) < 0)
+    if (text == NULL ||
+        conf_parse_addr(text, CONF_DEFAULT_PORT, &d->parents[d->nparents], &len) < 0)
         return conf__error(ld, "must be an address string like \"192.0.2.53\" or "
                                "\"127.0.0.1:5300\" (port 53 by default)");
     d->nparents++;
@@ -50,16 +51,15 @@ static const struct conf_item dnssec_items[] = {
     {"ksk_file", IT_PATH, .offset = offsetof(struct conf_dnssec, ksk_file)},
     {"zsk_file", IT_PATH, .offset = offsetof(struct conf_dnssec, zsk_file)},
     {"key_dir", IT_PATH, .offset = offsetof(struct conf_dnssec, key_dir)},
-    {"algorithm", IT_ENUM, CONF_FIELD(struct conf_dnssec, algorithm), .names = alg_names,
-     .def = 0},
+    {"algorithm", IT_ENUM, CONF_FIELD(struct conf_dnssec, algorithm), .names = alg_names, .def = 0},
     {"validity_days", IT_REAL, .offset = offsetof(struct conf_dnssec, validity_days), .min = 0,
      .max = 365},
     {"zsk_lifetime_days", IT_REAL, .offset = offsetof(struct conf_dnssec, zsk_lifetime_days),
      .min = 0, .max = 3650},
     {"ksk_lifetime_days", IT_REAL, .offset = offsetof(struct conf_dnssec, ksk_lifetime_days),
      .min = 0, .max = 3650},
-    {"propagation_delay_s", IT_UINT, CONF_FIELD(struct conf_dnssec, propagation_delay_s),
-     .min = 0, .max = 7 * 86400, .def = 3600},
+    {"propagation_delay_s", IT_UINT, CONF_FIELD(struct conf_dnssec, propagation_delay_s), .min = 0,
+     .max = 7 * 86400, .def = 3600},
     {"parent_ds_ttl_s", IT_UINT, CONF_FIELD(struct conf_dnssec, parent_ds_ttl_s), .min = 0,
      .max = 7 * 86400, .def = 86400},
     {"parents", IT_CUSTOM, .fn = parents_value},
@@ -90,8 +90,8 @@ int conf__dnssec_finish(struct conf_loader *ld, json_t *zone, struct conf_dnssec
                         : d->ksk_file != NULL ? "ksk_file"
                         : d->key_file != NULL ? "key_file"
                                               : NULL;
-    int ways = (d->key_file != NULL) + (d->ksk_file != NULL || d->zsk_file != NULL) +
-               (d->key_dir != NULL);
+    int ways =
+        (d->key_file != NULL) + (d->ksk_file != NULL || d->zsk_file != NULL) + (d->key_dir != NULL);
     if (ways == 0)
         r = conf__missing(ld, "key_file",
                           "name the keys with key_file, ksk_file and zsk_file, or key_dir");
@@ -108,14 +108,15 @@ int conf__dnssec_finish(struct conf_loader *ld, json_t *zone, struct conf_dnssec
         d->validity_days = 14;
     if (r == 0 && json_object_get(o, "zsk_lifetime_days") == NULL)
         d->zsk_lifetime_days = d->key_dir != NULL ? 90 : 0;
-    if (r == 0 && d->validity_days * 86400 < 60)
+    if (r == 0 && d->validity_days * 86400 < 20)
         r = conf__error_at(ld, "validity_days", CONF_POS_VALUE,
-                           "must be at least a minute (0.0007 days)");
+                           "must be at least 20 seconds (0.00024 days)");
     if (r == 0 && d->key_dir == NULL &&
         (d->zsk_lifetime_days > 0 || d->ksk_lifetime_days > 0 || d->nparents > 0))
-        r = conf__error_at(ld, d->ksk_lifetime_days > 0 ? "ksk_lifetime_days"
-                               : d->nparents > 0        ? "parents"
-                                                        : "zsk_lifetime_days",
+        r = conf__error_at(ld,
+                           d->ksk_lifetime_days > 0 ? "ksk_lifetime_days"
+                           : d->nparents > 0        ? "parents"
+                                                    : "zsk_lifetime_days",
                            CONF_POS_KEY, "only with key_dir (gslbd rolls only the keys it makes)");
     d->validity_s = (uint32_t)llround(d->validity_days * 86400);
     d->zsk_lifetime_s = (uint32_t)llround(d->zsk_lifetime_days * 86400);

@@ -4,11 +4,13 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "cluster.h"
+#include "dnssec_zone.h"
 #include "log.h"
 #include "notify.h"
 
@@ -108,12 +110,127 @@ static int reload_install(struct control *ctl, struct view *v, struct err *e)
     return 0;
 }
 
+/* ---- signing again ------------------------------------------------------------------- */
+
+#define RESIGN_TICK_MS 1000
+#define RESIGN_BACKOFF_S 30 /* after a failed signing, before the next try */
+
+static bool resign_due(const struct zone *z, int64_t now)
+{
+    const struct dnssec_zone *s = zone_dnssec(z);
+    return s != NULL && dnssec_zone_next_event(s) <= now;
+}
+
+/* The thread slot: sign the due zones of the serving view again (sign first). */
+static void *resign_main(void *arg)
+{
+    struct control *ctl = arg;
+    const struct view *v = ctl->resign_view;
+    ctl->built_rc = 0;
+    memset(&ctl->built_err, 0, sizeof(ctl->built_err));
+    for (size_t i = 0; i < v->nzones; i++) {
+        struct err e = {{0}};
+        if (!resign_due(v->zones[i], ctl->resign_at))
+            continue;
+        int rc = view_resign(v, i, ctl->resign_at, &ctl->resigned[i], &e);
+        if (rc < 0 && ctl->built_rc == 0) {
+            ctl->built_rc = rc;
+            ctl->built_err = e;
+        }
+    }
+    uv_async_send(&ctl->built);
+    return NULL;
+}
+
+static void on_dnssec_tick(uv_timer_t *t)
+{
+    struct control *ctl = t->data;
+    int64_t now = (int64_t)time(NULL);
+    if (ctl->reload_running || ctl->stopping || now < ctl->resign_backoff)
+        return;
+    const struct view *v = atomic_load(&ctl->srv->view);
+    bool due = false;
+    for (size_t i = 0; i < v->nzones && !due; i++)
+        due = resign_due(v->zones[i], now);
+    if (!due)
+        return;
+    ctl->resigned = calloc(v->nzones, sizeof(*ctl->resigned));
+    if (ctl->resigned == NULL) {
+        ctl->resign_backoff = now + RESIGN_BACKOFF_S;
+        return;
+    }
+    ctl->resign_view = v;
+    ctl->resign_at = now;
+    ctl->job_resign = true;
+    ctl->reload_running = true;
+    if (pthread_create(&ctl->reload_thread, NULL, resign_main, ctl) != 0) {
+        ctl->job_resign = ctl->reload_running = false;
+        free(ctl->resigned);
+        ctl->resigned = NULL;
+        ctl->resign_backoff = now + RESIGN_BACKOFF_S;
+        log_err("DNSSEC: no thread to sign zones again; trying again in %d s", RESIGN_BACKOFF_S);
+    }
+}
+
+/* Control thread, once the signing job is done: publish each zone's new signatures (then
+ * switch), free the old ones when no reader can hold them. */
+static void resign_finish(struct control *ctl)
+{
+    pthread_join(ctl->reload_thread, NULL);
+    ctl->reload_running = false;
+    ctl->job_resign = false;
+    const struct view *v = ctl->resign_view;
+    struct dnssec_zone **fresh = ctl->resigned;
+    ctl->resigned = NULL;
+    size_t n = 0;
+    pthread_mutex_lock(&ctl->reload_lock); /* status and metrics read the signatures */
+    for (size_t i = 0; i < v->nzones; i++) {
+        if (fresh[i] == NULL)
+            continue;
+        if (ctl->stopping) {
+            dnssec_zone_free(fresh[i]);
+            fresh[i] = NULL;
+            continue;
+        }
+        const struct dnssec_zone *old =
+            __atomic_exchange_n(&v->zones[i]->dnssec, fresh[i], __ATOMIC_ACQ_REL);
+        log_info("zone %s signed again: key tag %u, %zu signatures, valid until %u",
+                 v->conf->zones[i].origin, dnssec_zone_key_tag(fresh[i]),
+                 dnssec_zone_nsigs(fresh[i]), dnssec_zone_expiration(fresh[i]));
+        fresh[i] = (struct dnssec_zone *)old;
+        n++;
+    }
+    if (n > 0) {
+        rcu_synchronize(ctl->srv->readers, ctl->srv->nreaders);
+        atomic_fetch_add(&ctl->resigns, 1);
+    }
+    for (size_t i = 0; i < v->nzones; i++)
+        dnssec_zone_free(fresh[i]);
+    pthread_mutex_unlock(&ctl->reload_lock);
+    free(fresh);
+    if (ctl->built_rc < 0) {
+        atomic_fetch_add(&ctl->resign_failures, 1);
+        ctl->resign_backoff = (int64_t)time(NULL) + RESIGN_BACKOFF_S;
+        log_err("DNSSEC: signing again failed, the zone keeps its current signatures; trying "
+                "again in %d s: %s",
+                RESIGN_BACKOFF_S, ctl->built_err.msg);
+    }
+    if (ctl->reload_again && !ctl->stopping) {
+        ctl->reload_again = false;
+        reload_start(ctl, "queued");
+    }
+}
+
 /* Control thread, once the reload thread is done: install or reject, wake API waiters,
  * and start the queued reload if there is one. */
 static void reload_finish(struct control *ctl)
 {
     if (!ctl->reload_running)
         return;
+    if (ctl->job_resign) {
+        resign_finish(ctl);
+        return;
+    }
     if (!pthread_equal(ctl->reload_thread, pthread_self()))
         pthread_join(ctl->reload_thread, NULL);
     ctl->reload_running = false;
@@ -254,6 +371,8 @@ int control_run(struct control *ctl, struct err *e)
     uv_signal_init(&ctl->loop, &ctl->sigterm);
     uv_signal_init(&ctl->loop, &ctl->sigint);
     uv_timer_init(&ctl->loop, &ctl->startup);
+    uv_timer_init(&ctl->loop, &ctl->dnssec_timer);
+    ctl->dnssec_timer.data = ctl;
     uv_async_init(&ctl->loop, &ctl->wake, on_wake);
     uv_async_init(&ctl->loop, &ctl->built, on_built);
     ctl->sighup.data = ctl->sigterm.data = ctl->sigint.data = ctl;
@@ -283,12 +402,16 @@ int control_run(struct control *ctl, struct err *e)
     }
     if (rc == 0 && !ctl->stopping)
         rc = ctl->start(ctl->arg, e);
-    if (rc == 0 && !ctl->stopping)
+    if (rc == 0 && !ctl->stopping) {
+        uv_timer_start(&ctl->dnssec_timer, on_dnssec_tick, RESIGN_TICK_MS, RESIGN_TICK_MS);
         uv_run(&ctl->loop, UV_RUN_DEFAULT);
+    }
 
     ctl->stopping = true;
+    uv_timer_stop(&ctl->dnssec_timer);
     if (ctl->reload_running) { /* the build cannot be cut short: wait for it, drop its view */
-        log_info("waiting for the reload in progress to end");
+        log_info("waiting for the %s in progress to end",
+                 ctl->job_resign ? "DNSSEC signing" : "reload");
         reload_finish(ctl);
     }
     pthread_mutex_lock(&ctl->reload_lock);

@@ -6,7 +6,14 @@
  * their effect on answers, and the API, keep running while a large zone loads. When the
  * build is done, the control loop installs the view: it carries over the health and admin
  * states as they are at that moment, then publishes it. One reload at a time; requests
- * during a build queue exactly one more reload, which starts when the build ends. */
+ * during a build queue exactly one more reload, which starts when the build ends.
+ *
+ * Signed zones are signed again without a reload (docs/dnssec.md): a timer looks each
+ * second for a zone whose signatures have a quarter of their validity left or whose keys
+ * change state (a roll step); the same thread slot then signs those zones of the serving
+ * view again (sign first), and the control loop publishes the new signatures zone by zone
+ * (then switch) and frees the old ones once no worker can hold them. A reload asked for
+ * meanwhile waits for it, as for another reload. */
 #ifndef GSLBD_CONTROL_H
 #define GSLBD_CONTROL_H
 
@@ -66,6 +73,14 @@ struct control {
     struct view *built_view;
     int built_rc;
     struct err built_err;
+    /* signing again (control.c): the thread slot above runs this job instead of a build */
+    uv_timer_t dnssec_timer;
+    bool job_resign;                /* control thread only: the thread under way signs */
+    const struct view *resign_view; /* the serving view it signs zones of */
+    struct dnssec_zone **resigned;  /* its results, one per zone (NULL: not signed again) */
+    int64_t resign_at;              /* the time it signs at (Unix seconds) */
+    int64_t resign_backoff;         /* control thread only: after a failure, not before */
+    _Atomic unsigned long resigns, resign_failures;
 };
 
 /* Run until SIGTERM/SIGINT. Returns 0, or the negative code of a start-up failure (e). */

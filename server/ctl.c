@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -40,6 +41,7 @@ static void usage(FILE *f)
             "  status                    regions, clusters, states, shares, failing checks\n"
             "  drain|undrain|up|down|auto CLUSTER  set a cluster's admin state\n"
             "  reload                    reload config and zones; exit 1 if rejected\n"
+            "  keys                      DNSSEC keys of the signed zones and their state\n"
             "  explain NAME TYPE CLIENT [ECS] [--assume-down C1,C2]\n"
             "                            what gslbd answers now, and why\n"
             "options:\n"
@@ -453,6 +455,57 @@ static int cmd_status(const struct ctl_target *t)
     return rc;
 }
 
+/* The DNSSEC keys of /v1/status as a table: what a roll is doing now. */
+static void print_keys(json_t *st)
+{
+    json_t *zones = json_object_get(st, "dnssec"), *z;
+    size_t i;
+    if (json_array_size(zones) == 0) {
+        printf("no signed zone\n");
+        return;
+    }
+    struct table tb = {7, json_array()};
+    table_row(&tb, "ZONE", "TAG", "ROLE", "ALG", "STATE", "CDS", "SIGNATURES UNTIL");
+    json_array_foreach(zones, i, z)
+    {
+        char until[40] = "";
+        time_t t = (time_t)json_integer_value(json_object_get(z, "expiration"));
+        struct tm tm;
+        if (gmtime_r(&t, &tm) != NULL)
+            strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        json_t *k;
+        size_t j;
+        json_array_foreach(json_object_get(z, "keys"), j, k)
+        {
+            char tag[8], alg[8];
+            snprintf(tag, sizeof(tag), "%d", (int)json_integer_value(json_object_get(k, "tag")));
+            snprintf(alg, sizeof(alg), "%d",
+                     (int)json_integer_value(json_object_get(k, "algorithm")));
+            table_row(&tb, str(z, "zone"), tag, str(k, "role"), alg, str(k, "state"),
+                      json_is_true(json_object_get(k, "cds")) ? "yes" : "", j == 0 ? until : "");
+        }
+        const char *ds = str(z, "ds_check");
+        if (ds[0] != '\0')
+            table_row(&tb, str(z, "zone"), "", "", "", ds, "", "");
+    }
+    table_print(&tb);
+}
+
+static int cmd_keys(const struct ctl_target *t)
+{
+    long status = 0;
+    json_t *j = NULL;
+    int rc = http(t, "/api/v1/status", NULL, &status, &j);
+    if (rc == 0 && status != 200)
+        rc = refused("keys", status, j);
+    else if (rc == 0 && t->json)
+        print_json(json_object_get(j, "dnssec"));
+    else if (rc == 0)
+        print_keys(j);
+    json_decref(j);
+    return rc;
+}
+
 static int cmd_state(const struct ctl_target *t, const char *verb, const char *cluster)
 {
     const char *state = strcmp(verb, "undrain") == 0 ? "auto" : verb;
@@ -602,6 +655,7 @@ int ctl_main(int argc, char **argv)
     bool state_cmd = strcmp(cmd, "drain") == 0 || strcmp(cmd, "undrain") == 0 ||
                      strcmp(cmd, "up") == 0 || strcmp(cmd, "down") == 0 || strcmp(cmd, "auto") == 0;
     bool ok = (strcmp(cmd, "status") == 0 && nargs == 1) ||
+              (strcmp(cmd, "keys") == 0 && nargs == 1) ||
               (strcmp(cmd, "reload") == 0 && nargs == 1) || (state_cmd && nargs == 2) ||
               (strcmp(cmd, "explain") == 0 && nargs >= 4 && nargs <= 5);
     if (!ok || (assume_down != NULL && strcmp(cmd, "explain") != 0)) {
@@ -620,6 +674,8 @@ int ctl_main(int argc, char **argv)
         rc = cmd_status(&t);
     else if (strcmp(cmd, "reload") == 0)
         rc = cmd_reload(&t);
+    else if (strcmp(cmd, "keys") == 0)
+        rc = cmd_keys(&t);
     else if (state_cmd)
         rc = cmd_state(&t, cmd, args[1]);
     else

@@ -1,6 +1,6 @@
 /* dnssec.h: DNSSEC keys and signatures: ECDSA P-256 (algorithm 13) and Ed25519
- * (algorithm 15) keys in PEM files readable only by their owner, the DNSKEY and DS they publish, the key
- * tag of RFC 4034 Appendix B, and RRSIGs over an RRset in canonical form (RFC 4034 6.2,
+ * (algorithm 15) keys in PEM files readable only by their owner, the DNSKEY and DS they publish,
+ * the key tag of RFC 4034 Appendix B, and RRSIGs over an RRset in canonical form (RFC 4034 6.2,
  * 6.3). Everything here allocates and signs: it runs at load or keygen time, never per
  * query. Names are absolute, uncompressed wire names. */
 #ifndef GSLBD_DNSSEC_H
@@ -92,8 +92,8 @@ int dnssec_canon_rdata(uint16_t type, const uint8_t *rdata, size_t len, uint8_t 
 int dnssec_keygen_main(int argc, char **argv);
 /* The DNSKEY RR of k at owner (text) as a zone file line, the DS (SHA-256) after it when
  * with_ds; to f. */
-int dnssec_key_print(const struct dnssec_key *k, const char *owner_text, uint32_t ttl,
-                     bool with_ds, void *f);
+int dnssec_key_print(const struct dnssec_key *k, const char *owner_text, uint32_t ttl, bool with_ds,
+                     void *f);
 /* "ecdsap256sha256" -> 13, "ed25519" -> 15, else 0. */
 uint8_t dnssec_alg_from_name(const char *name);
 

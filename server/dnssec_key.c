@@ -210,8 +210,8 @@ int dnssec_key_save(const struct dnssec_key *k, const char *path, struct err *e)
     return 0;
 }
 
-int dnssec_key_print(const struct dnssec_key *k, const char *owner_text, uint32_t ttl,
-                     bool with_ds, void *fp)
+int dnssec_key_print(const struct dnssec_key *k, const char *owner_text, uint32_t ttl, bool with_ds,
+                     void *fp)
 {
     FILE *f = fp;
     unsigned char b64[4 * ((DNSSEC_DNSKEY_RDATA_LEN + 2) / 3) + 1];
@@ -236,7 +236,8 @@ int dnssec_key_print(const struct dnssec_key *k, const char *owner_text, uint32_
 
 static int keygen_usage(void)
 {
-    fprintf(stderr, "usage: gslbd --keygen ZONE DIR [--algorithm ed25519|ecdsap256sha256] [--zsk]\n");
+    fprintf(stderr,
+            "usage: gslbd --keygen ZONE DIR [--algorithm ed25519|ecdsap256sha256] [--zsk]\n");
     return 2;
 }
 

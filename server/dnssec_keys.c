@@ -336,9 +336,9 @@ static int parents_publish(const struct conf_dnssec *d, const char *origin,
             pkt = ldns_resolver_query(r, name, LDNS_RR_TYPE_DS, LDNS_RR_CLASS_IN, 0);
         }
         bool found = false;
-        ldns_rr_list *ds = pkt != NULL ? ldns_pkt_rr_list_by_type(pkt, LDNS_RR_TYPE_DS,
-                                                                   LDNS_SECTION_ANSWER)
-                                       : NULL;
+        ldns_rr_list *ds = pkt != NULL
+                               ? ldns_pkt_rr_list_by_type(pkt, LDNS_RR_TYPE_DS, LDNS_SECTION_ANSWER)
+                               : NULL;
         for (size_t i = 0; ds != NULL && i < ldns_rr_list_rr_count(ds); i++) {
             ldns_rr *rr = ldns_rr_list_rr(ds, i);
             if (ldns_rr_rd_count(rr) != 4)
@@ -452,7 +452,8 @@ static int advance(const struct folder *f, const struct conf_dnssec *d, const ch
                 struct dnssec_keyent *k = &ks->k[i];
                 if (k != cur && k->role == DNSSEC_ROLE_KSK && k->retire == 0) {
                     /* caches may hold the parent's old DS RRset this long */
-                    k->retire = k->remove = cur->ds_seen + d->parent_ds_ttl_s + d->propagation_delay_s;
+                    k->retire = k->remove =
+                        cur->ds_seen + d->parent_ds_ttl_s + d->propagation_delay_s;
                     log_info("zone %s: the parent publishes the DS of KSK %u; KSK %u goes at %lld",
                              origin, cur->key.tag, k->key.tag, (long long)k->remove);
                     *changed = true;
@@ -477,9 +478,13 @@ static int64_t next_event(const struct conf_dnssec *d, const struct dnssec_keyse
         note_event(&next, k->remove, now);
         note_event(&next, k->ready, now);
         uint32_t life = k->role == DNSSEC_ROLE_ZSK ? d->zsk_lifetime_s : d->ksk_lifetime_s;
-        if (life > 0 && k->retire == 0)
+        size_t nrole = 0;
+        for (size_t j = 0; j < ks->n; j++)
+            nrole += ks->k[j].role == k->role;
+        if (life > 0 && nrole == 1) /* its roll starts then */
             note_event(&next, k->active + life > now ? k->active + life : now + 1, now);
         if (k->role == DNSSEC_ROLE_KSK && nksk > 1 && k->ds_seen == 0 && k->ready <= now) {
+            /* asking the parents again, or reading what gslbd --ds-seen wrote */
             uint32_t every = d->propagation_delay_s / 4;
             every = every < 1 ? 1 : every > 600 ? 600 : every;
             note_event(&next, now + every, now);
@@ -515,8 +520,24 @@ static int managed(const struct conf_dnssec *d, const char *origin,
     return rc;
 }
 
-int dnssec_keys_get(const struct conf_dnssec *d, const char *origin, const struct dnssec_zone_ttls *t,
-                    int64_t now, bool readonly, struct dnssec_keyset *out, struct err *e)
+uint64_t dnssec_keys_fingerprint(const struct dnssec_keyset *ks, int64_t now)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a over what the signatures reflect */
+    const struct dnssec_keyent *cds = dnssec_keys_cds(ks, now);
+    for (size_t i = 0; i < ks->n; i++) {
+        const struct dnssec_keyent *k = &ks->k[i];
+        uint32_t x = (uint32_t)k->key.tag << 8 | (uint32_t)dnssec_keyent_published(k, now) << 3 |
+                     (uint32_t)dnssec_keyent_signs_zone(k, now) << 2 |
+                     (uint32_t)dnssec_keyent_signs_keys(k, now) << 1 | (uint32_t)(k == cds);
+        for (int b = 0; b < 4; b++)
+            h = (h ^ ((x >> (8 * b)) & 0xff)) * 1099511628211ull;
+    }
+    return h;
+}
+
+int dnssec_keys_get(const struct conf_dnssec *d, const char *origin,
+                    const struct dnssec_zone_ttls *t, int64_t now, bool readonly,
+                    struct dnssec_keyset *out, struct err *e)
 {
     memset(out, 0, sizeof(*out));
     int rc;
@@ -538,8 +559,8 @@ int dnssec_keys_get(const struct conf_dnssec *d, const char *origin, const struc
             key_signer = key_signer || dnssec_keyent_signs_keys(&out->k[i], now);
         }
         if (!zone_signer || !key_signer)
-            rc = err_set(e, GSLBD_EINVAL, d->key_dir, 0, 0,
-                         "DNSSEC: no active %s in the key state", zone_signer ? "KSK" : "ZSK");
+            rc = err_set(e, GSLBD_EINVAL, d->key_dir, 0, 0, "DNSSEC: no active %s in the key state",
+                         zone_signer ? "KSK" : "ZSK");
     }
     if (rc < 0)
         dnssec_keys_free(out);

@@ -33,6 +33,8 @@ struct dnssec_zone {
     size_t nsigs;
     uint32_t inception, expiration, refresh_at;
     int64_t signed_at;
+    uint64_t keys_fp;              /* dnssec_keys_fingerprint of the keys at signed_at */
+    int64_t key_check_at;          /* atomic: when the keys must be looked at again; 0 never */
     struct dnssec_keyset ks;       /* owned */
     const struct dnssec_key *zkey; /* in ks: signs the zone's data, also while answering */
     /* the apex's DNSKEY, CDS and CDNSKEY RRsets (CDS ones empty when no KSK is named), each
@@ -43,7 +45,7 @@ struct dnssec_zone {
     struct zone_rr keysigs[KS_N][DNSSEC_MAX_KEYS];
     size_t nkeysigs[KS_N];
     struct presig *pre; /* GSLB answers signed ahead, open addressing */
-    uint32_t pre_mask;     /* 0: no table */
+    uint32_t pre_mask;  /* 0: no table */
     size_t npre;
 };
 
@@ -112,9 +114,20 @@ uint32_t dnssec_zone_expiration(const struct dnssec_zone *s)
 int64_t dnssec_zone_next_event(const struct dnssec_zone *s)
 {
     int64_t next = s->refresh_at;
-    if (s->ks.next_event != 0 && s->ks.next_event < next)
-        next = s->ks.next_event;
+    int64_t keys = __atomic_load_n(&s->key_check_at, __ATOMIC_RELAXED);
+    if (keys != 0 && keys < next)
+        next = keys;
     return next;
+}
+
+bool dnssec_zone_current(const struct dnssec_zone *s, const struct dnssec_keyset *ks, int64_t now)
+{
+    return now < s->refresh_at && dnssec_keys_fingerprint(ks, now) == s->keys_fp;
+}
+
+void dnssec_zone_set_key_check(const struct dnssec_zone *s, int64_t when)
+{
+    __atomic_store_n(&((struct dnssec_zone *)s)->key_check_at, when, __ATOMIC_RELAXED);
 }
 
 size_t dnssec_zone_nsigs(const struct dnssec_zone *s)
@@ -270,13 +283,13 @@ static int sign_keysets(struct dnssec_zone *s, const struct zone *z, int64_t now
         struct dnssec_rdata rd[DNSSEC_MAX_KEYS];
         for (uint16_t i = 0; i < s->keysets[t].count; i++)
             rd[i] = (struct dnssec_rdata){s->keyrrs[t][i].rdata, s->keyrrs[t][i].rdlen};
-        struct dnssec_rrset set = {z->origin, keyset_types[t], 1, z->soa->ttl, rd,
-                                   s->keysets[t].count};
+        struct dnssec_rrset set = {z->origin, keyset_types[t],    1, z->soa->ttl,
+                                   rd,        s->keysets[t].count};
         for (size_t i = 0; i < s->ks.n; i++) {
             if (!dnssec_keyent_signs_keys(&s->ks.k[i], now))
                 continue;
-            int rc = sign_kept(s, &s->ks.k[i].key, &set, z->origin,
-                               &s->keysigs[t][s->nkeysigs[t]], e);
+            int rc =
+                sign_kept(s, &s->ks.k[i].key, &set, z->origin, &s->keysigs[t][s->nkeysigs[t]], e);
             if (rc < 0)
                 return rc;
             s->nkeysigs[t]++;
@@ -296,6 +309,8 @@ int dnssec_zone_sign(const struct zone *z, struct dnssec_keyset *ks, uint32_t va
     s->ks = *ks; /* s owns the keys now */
     ks->n = 0;
     s->signed_at = now;
+    s->keys_fp = dnssec_keys_fingerprint(&s->ks, now);
+    s->key_check_at = s->ks.next_event;
     int64_t newest = 0;
     for (size_t i = 0; i < s->ks.n; i++) /* the newest key that signs zone data */
         if (dnssec_keyent_signs_zone(&s->ks.k[i], now) &&
@@ -312,8 +327,9 @@ int dnssec_zone_sign(const struct zone *z, struct dnssec_keyset *ks, uint32_t va
         size <<= 1;
     s->tab = calloc(size, sizeof(*s->tab));
     if (s->zkey == NULL || s->tab == NULL) {
-        int rc = s->zkey == NULL ? err_set(e, GSLBD_EINVAL, NULL, 0, 0, "DNSSEC: no key signs the zone")
-                                 : err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
+        int rc = s->zkey == NULL
+                     ? err_set(e, GSLBD_EINVAL, NULL, 0, 0, "DNSSEC: no key signs the zone")
+                     : err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
         dnssec_zone_free(s);
         return rc;
     }

@@ -39,6 +39,12 @@ uint32_t dnssec_zone_expiration(const struct dnssec_zone *s);
 /* When this zone must be signed again: a quarter of the validity left, or the keys' next
  * change (Unix seconds). */
 int64_t dnssec_zone_next_event(const struct dnssec_zone *s);
+/* Are s's signatures still what ks at now asks for (not due for refresh, the same keys in
+ * the same roles)? Then the zone need not be signed again. */
+bool dnssec_zone_current(const struct dnssec_zone *s, const struct dnssec_keyset *ks, int64_t now);
+/* Look at the keys again at when (0: never), without signing again (from the signing job;
+ * the tick reads it). */
+void dnssec_zone_set_key_check(const struct dnssec_zone *s, int64_t when);
 size_t dnssec_zone_nsigs(const struct dnssec_zone *s);
 
 /* Compact denial of existence (RFC 9824), made while answering. */

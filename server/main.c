@@ -55,29 +55,30 @@ struct opts {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: gslbd -c FILE [--check]\n"
-               "       gslbd --zone ORIGIN=FILE [--zone ...] --listen ADDR:PORT [--listen ...]\n"
-               "       gslbd ctl [-c FILE] status|reload|drain|undrain|up|down|auto|explain ...\n"
-               "options:\n"
-               "  -c, --config FILE     JSON configuration (see docs/config.md)\n"
-               "      --check           validate config and zones, then exit 0 or 1\n"
-               "      --zone ORIGIN=FILE  serve a zone file without a config file\n"
-               "      --listen ADDR:PORT  listen address (UDP and TCP); [V6]:PORT for IPv6\n"
-               "      --workers N       DNS worker threads (0 = one per CPU)\n"
-               "      --nsid TEXT       NSID to answer with (RFC 5001)\n"
-               "      --api ADDR:PORT   HTTP API and dashboard here (replaces api.listen)\n"
-               "      --explain NAME TYPE CLIENT [ECS]  print what would be answered and why\n"
-               "      --assume-down C1,C2  with --explain: treat these clusters as down\n"
-               "      --admin CLUSTER=STATE  set auto|up|down|drain in the state file, then exit\n"
-               "      --reload-wait PID  SIGHUP that gslbd, wait for its reload, exit 0 or 1\n"
-               "      --keygen ZONE DIR [--algorithm ed25519] [--zsk]\n"
-               "                         write a DNSSEC key for ZONE to DIR, print DNSKEY and DS\n"
-               "      --ds-seen KEY_DIR ZONE TAG\n"
-               "                         the parent publishes the DS of KSK TAG (a KSK roll goes on)\n"
-               "  -u, --user NAME       drop to this user (and its groups) once sockets are bound\n"
-               "  -d, --debug           debug logging\n"
-               "  -q, --quiet           warnings and errors only\n"
-               "  -V, --version         print the version\n");
+    fprintf(f,
+            "usage: gslbd -c FILE [--check]\n"
+            "       gslbd --zone ORIGIN=FILE [--zone ...] --listen ADDR:PORT [--listen ...]\n"
+            "       gslbd ctl [-c FILE] status|reload|drain|undrain|up|down|auto|explain ...\n"
+            "options:\n"
+            "  -c, --config FILE     JSON configuration (see docs/config.md)\n"
+            "      --check           validate config and zones, then exit 0 or 1\n"
+            "      --zone ORIGIN=FILE  serve a zone file without a config file\n"
+            "      --listen ADDR:PORT  listen address (UDP and TCP); [V6]:PORT for IPv6\n"
+            "      --workers N       DNS worker threads (0 = one per CPU)\n"
+            "      --nsid TEXT       NSID to answer with (RFC 5001)\n"
+            "      --api ADDR:PORT   HTTP API and dashboard here (replaces api.listen)\n"
+            "      --explain NAME TYPE CLIENT [ECS]  print what would be answered and why\n"
+            "      --assume-down C1,C2  with --explain: treat these clusters as down\n"
+            "      --admin CLUSTER=STATE  set auto|up|down|drain in the state file, then exit\n"
+            "      --reload-wait PID  SIGHUP that gslbd, wait for its reload, exit 0 or 1\n"
+            "      --keygen ZONE DIR [--algorithm ed25519] [--zsk]\n"
+            "                         write a DNSSEC key for ZONE to DIR, print DNSKEY and DS\n"
+            "      --ds-seen KEY_DIR ZONE TAG\n"
+            "                         the parent publishes the DS of KSK TAG (a KSK roll goes on)\n"
+            "  -u, --user NAME       drop to this user (and its groups) once sockets are bound\n"
+            "  -d, --debug           debug logging\n"
+            "  -q, --quiet           warnings and errors only\n"
+            "  -V, --version         print the version\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)

@@ -385,12 +385,12 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
             continue;
         /* the whole cluster answered (the usual case, and a failover's): signed ahead */
         const struct zone_rr *pre =
-            nset == nfam
-                ? dnssec_zone_presigned(zone_dnssec(z), (uint32_t)n->service, (uint32_t)d.cluster, f)
-                : NULL;
+            nset == nfam ? dnssec_zone_presigned(zone_dnssec(z), (uint32_t)n->service,
+                                                 (uint32_t)d.cluster, f)
+                         : NULL;
         struct dnssec_sig sig;
-        if (pre == NULL && (over || dnssec_zone_sign_online(zone_dnssec(z), z, n->name, type, orig_ttl,
-                                                            set, nset, &sig) < 0))
+        if (pre == NULL && (over || dnssec_zone_sign_online(zone_dnssec(z), z, n->name, type,
+                                                            orig_ttl, set, nset, &sig) < 0))
             return query__servfail_unsigned(c);
         if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, d.ttl,
                             pre != NULL ? pre : &sig.rr) < 0) {
@@ -441,8 +441,8 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
             if (zone_dnssec(z) != NULL && c->q.edns_do) { /* RFC 8482 4.2: signed like the rest */
                 const struct zone_rr *one = &hinfo_rr;
                 struct dnssec_sig sig;
-                if (dnssec_zone_sign_online(zone_dnssec(z), z, n->name, DNS_T_HINFO, z->soa->ttl, &one,
-                                            1, &sig) < 0)
+                if (dnssec_zone_sign_online(zone_dnssec(z), z, n->name, DNS_T_HINFO, z->soa->ttl,
+                                            &one, 1, &sig) < 0)
                     return query__servfail_unsigned(c);
                 if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, z->soa->ttl, &sig.rr) <
                     0)
@@ -737,8 +737,7 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
     /* zone */
     int apex_label = 0;
     dname_suffix_hashes(c.q.lname, &c.q.labels, c.hashes);
-    const struct zone *z =
-        find_zone(v, c.q.lname, &c.q.labels, c.hashes, c.q.qtype, &apex_label);
+    const struct zone *z = find_zone(v, c.q.lname, &c.q.labels, c.hashes, c.q.qtype, &apex_label);
     if (z == NULL)
         return error_response(&c, DNS_R_REFUSED, true, st); /* */
     c.zone = z;

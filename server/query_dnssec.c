@@ -36,9 +36,9 @@ int query__add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner,
     }
     struct wire_mark m = wire_mark(&c->w);
     for (size_t i = 0; i < n; i++) {
-        int r =
-            owner != NULL ? wire_put_rr_name(&c->w, owner, DNS_T_RRSIG, DNS_C_IN, ttl, &sig[i])
-                          : wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, ttl, &sig[i]);
+        int r = owner != NULL
+                    ? wire_put_rr_name(&c->w, owner, DNS_T_RRSIG, DNS_C_IN, ttl, &sig[i])
+                    : wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, ttl, &sig[i]);
         if (r < 0) {
             wire_rewind(&c->w, m);
             return -1;

@@ -167,6 +167,14 @@ static int sign_zone(const struct view *v, size_t zi, const struct zone_extra *e
     struct dnssec_keyset ks;
     struct dnssec_zone *s = NULL;
     int rc = dnssec_keys_get(d, c->zones[zi].origin, &t, now, c->dnssec_readonly, &ks, e);
+    const struct dnssec_zone *cur = zone_dnssec(z);
+    if (rc == 0 && cur != NULL && dnssec_zone_current(cur, &ks, now)) {
+        /* a key check that changed nothing the signatures show: keep them */
+        dnssec_zone_set_key_check(cur, ks.next_event);
+        dnssec_keys_free(&ks);
+        *out = NULL;
+        return 0;
+    }
     if (rc == 0)
         rc = dnssec_zone_sign(z, &ks, d->validity_s, now, &s, e);
     if (rc < 0) {
@@ -197,7 +205,8 @@ static long zone_services(const struct view *v, size_t zi, struct zone_extra *ex
     for (size_t i = 0; i < c->nzones; i++)
         if (origin_lname(c->zones[i].origin, origins + i * DNAME_MAX) < 0) {
             free(origins);
-            return err_set(e, GSLBD_EINVAL, c->path, 0, 0, "bad zone origin %s", c->zones[i].origin);
+            return err_set(e, GSLBD_EINVAL, c->path, 0, 0, "bad zone origin %s",
+                           c->zones[i].origin);
         }
     for (size_t s = 0; s < g->nservices; s++)
         if (zone_for_name(c, g->services[s].lname, origins) == (int)zi)
@@ -206,7 +215,8 @@ static long zone_services(const struct view *v, size_t zi, struct zone_extra *ex
     return n;
 }
 
-int view_resign(const struct view *v, size_t zi, int64_t now, struct dnssec_zone **out, struct err *e)
+int view_resign(const struct view *v, size_t zi, int64_t now, struct dnssec_zone **out,
+                struct err *e)
 {
     struct zone_extra *extra = calloc(v->gslb->nservices + 1, sizeof(*extra));
     if (extra == NULL)
@@ -263,7 +273,7 @@ static int load_zone(struct view *v, size_t zi, struct err *e)
                              "service %s: at or below a delegation, so never answered", sname);
         }
     }
-    if (rc == 0 && c->zones[zi].dnssec.enabled) {
+    if (rc == 0 && c->zones[zi].dnssec.enabled) { /* a new zone: no signatures yet */
         struct dnssec_zone *s = NULL;
         rc = sign_zone(v, zi, extra, nextra, (int64_t)time(NULL), &s, e);
         if (rc == 0) {

@@ -31,7 +31,8 @@ void view_free(struct view *v); /* NULL is a no-op */
 
 struct dnssec_zone;
 /* Sign zone zi of v again at now (new signatures; a managed key folder may roll its keys),
- * off the query path; the caller publishes it (zone_dnssec). For signed zones only. */
+ * off the query path; the caller publishes it (zone_dnssec). *out is NULL when the zone's
+ * signatures are still current (only its next key check moved). For signed zones only. */
 int view_resign(const struct view *v, size_t zi, int64_t now, struct dnssec_zone **out,
                 struct err *e);
 
