@@ -8,7 +8,7 @@ pkgs=(
   libldns-dev libuv1-dev libmaxminddb-dev libcurl4-openssl-dev libjansson-dev
   libmicrohttpd-dev liburcu-dev libcmocka-dev libssl-dev
   libmaxmind-db-writer-perl mmdb-bin
-  bind9-dnsutils knot-dnsutils ldnsutils dnsperf
+  bind9-dnsutils bind9-utils knot-dnsutils ldnsutils dnsperf zonemaster-cli
   nsd gdnsd knot unbound
   clang libclang-rt-14-dev
   procps iproute2 python3 python3-dnspython python3-jsonschema
