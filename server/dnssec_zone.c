@@ -161,7 +161,7 @@ void dnssec_zone_free(struct dnssec_zone *s)
 }
 
 /* Is n at or below a zone cut (other than the apex)? *at_cut: n is the cut itself. */
-static bool below_cut(const struct zone *z, const struct zone_node *n, bool *at_cut)
+bool dnssec_zone_below_cut(const struct zone *z, const struct zone_node *n, bool *at_cut)
 {
     *at_cut = (n->flags & ZONE_NODE_CUT) != 0;
     const uint8_t *p = n->name;
@@ -184,7 +184,7 @@ static bool signed_here(const struct zone *z, const struct zone_node *n,
     if (n->flags & ZONE_NODE_OCCLUDED)
         return false;
     bool at_cut;
-    if (below_cut(z, n, &at_cut))
+    if (dnssec_zone_below_cut(z, n, &at_cut))
         return false;
     return !at_cut || rs->type == DNS_T_DS;
 }
@@ -470,6 +470,14 @@ int dnssec_zone_denial(const struct dnssec_zone *s, const struct zone *z, const 
     out->nsec = (struct zone_rr){rd, (uint16_t)(2 + (size_t)nlen + blen), 0, {0, 0}};
     const struct zone_rr *one = &out->nsec;
     return dnssec_zone_sign_online(s, z, name, DNSSEC_TYPE_NSEC, ttl, &one, 1, &out->rrsig);
+}
+
+int dnssec_zone_sign_set(const struct dnssec_zone *s, const struct zone *z,
+                         const struct dnssec_rrset *set, uint8_t *out, size_t cap, size_t *outlen,
+                         struct err *e)
+{
+    return dnssec_sign_rrset(s->zkey, set, z->origin, s->inception, s->expiration, out, cap, outlen,
+                             e);
 }
 
 static uint64_t presig_key(uint32_t service, uint32_t cluster, int family)

@@ -98,4 +98,19 @@ int dnssec_zone_denial(const struct dnssec_zone *s, const struct zone *z, const 
                        struct dnssec_denial *out);
 uint16_t dnssec_zone_key_tag(const struct dnssec_zone *s);
 
+/* Is n at or below a zone cut of z (not the apex)? *at_cut: n is the cut itself. */
+bool dnssec_zone_below_cut(const struct zone *z, const struct zone_node *n, bool *at_cut);
+/* Sign set with s's zone-signing key and signature window (off the query path: the dump's
+ * NSEC chain). */
+int dnssec_zone_sign_set(const struct dnssec_zone *s, const struct zone *z,
+                         const struct dnssec_rrset *set, uint8_t *out, size_t cap, size_t *outlen,
+                         struct err *e);
+
+/* gslbd --dump-zone (dnssec_dump.c): z as a master file on f, every RRset with its RRSIGs,
+ * the apex's DNSKEY, CDS and CDNSKEY, and (signed zones) a full NSEC chain made and signed
+ * for the dump, so that a zone checker (dnssec-verify, ldns-verify-zone) can check the
+ * whole zone: gslbd itself serves compact denial. GSLB names are left out (their answers
+ * depend on the client). */
+int dnssec_dump_zone(const struct zone *z, void *f, struct err *e);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "log.h"
 #include "notify.h"
 #include "dnssec_keys.h"
+#include "dnssec_zone.h"
 #include "privcheck.h"
 #include "server.h"
 #include "view.h"
@@ -48,6 +50,7 @@ struct opts {
     const char *explain[4]; /* NAME TYPE CLIENT [ECS] */
     const char *assume_down;
     const char *admin;                             /* CLUSTER=STATE */
+    const char *dump_zone;                         /* --dump-zone ORIGIN */
     const char *user;                              /* drop to this user once sockets are bound */
     const char *api;                               /* ADDR:PORT for the HTTP API */
     uint8_t cookie_secret[CONF_COOKIE_SECRET_LEN]; /* the process's, when no secret_file */
@@ -62,6 +65,8 @@ static void usage(FILE *f)
             "options:\n"
             "  -c, --config FILE     JSON configuration (see docs/config.md)\n"
             "      --check           validate config and zones, then exit 0 or 1\n"
+            "      --dump-zone ORIGIN  print the zone as served, with its signatures and an\n"
+            "                        NSEC chain for zone checkers (dnssec-verify), then exit\n"
             "      --zone ORIGIN=FILE  serve a zone file without a config file\n"
             "      --listen ADDR:PORT  listen address (UDP and TCP); [V6]:PORT for IPv6\n"
             "      --workers N       DNS worker threads (0 = one per CPU)\n"
@@ -83,15 +88,23 @@ static void usage(FILE *f)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},  {"check", no_argument, NULL, 'C'},
-        {"zone", required_argument, NULL, 'z'},    {"listen", required_argument, NULL, 'l'},
-        {"workers", required_argument, NULL, 'w'}, {"nsid", required_argument, NULL, 'n'},
-        {"debug", no_argument, NULL, 'd'},         {"quiet", no_argument, NULL, 'q'},
-        {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
-        {"explain", required_argument, NULL, 'e'}, {"assume-down", required_argument, NULL, 'a'},
-        {"admin", required_argument, NULL, 'A'},   {"api", required_argument, NULL, 'H'},
-        {"user", required_argument, NULL, 'u'},    {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"check", no_argument, NULL, 'C'},
+                                             {"zone", required_argument, NULL, 'z'},
+                                             {"listen", required_argument, NULL, 'l'},
+                                             {"workers", required_argument, NULL, 'w'},
+                                             {"nsid", required_argument, NULL, 'n'},
+                                             {"debug", no_argument, NULL, 'd'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"explain", required_argument, NULL, 'e'},
+                                             {"assume-down", required_argument, NULL, 'a'},
+                                             {"admin", required_argument, NULL, 'A'},
+                                             {"api", required_argument, NULL, 'H'},
+                                             {"user", required_argument, NULL, 'u'},
+                                             {"dump-zone", required_argument, NULL, 'D'},
+                                             {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->workers = -1;
     o->log_level = -1;
@@ -103,6 +116,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case 'C':
             o->check = true;
+            break;
+        case 'D':
+            o->dump_zone = optarg;
             break;
         case 'z': {
             char *eq = strchr(optarg, '=');
@@ -215,7 +231,7 @@ static int build_conf(const struct opts *o, struct conf **out, struct err *e)
     }
     if (o->workers >= 0)
         c->workers = (unsigned)o->workers;
-    c->dnssec_readonly = o->check || o->admin != NULL;
+    c->dnssec_readonly = o->check || o->admin != NULL || o->dump_zone != NULL;
     /* one random cookie secret for the life of the process, so reloads keep cookies valid */
     if (!c->cookies.secret_set)
         memcpy(c->cookies.secret, o->cookie_secret, sizeof(c->cookies.secret));
@@ -245,6 +261,30 @@ static int build_view(const struct opts *o, struct view **out, struct err *e)
     if (rc < 0)
         return rc;
     return view_build(c, out, e);
+}
+
+/* gslbd --dump-zone ORIGIN (dnssec_dump.c): the zone as served, on stdout. */
+static int dump_zone(struct view *v, const char *origin)
+{
+    struct err e = {{0}};
+    size_t n = strlen(origin);
+    int rc = GSLBD_EINVAL;
+    for (size_t i = 0; i < v->nzones; i++) {
+        const char *o = v->conf->zones[i].origin;
+        size_t m = strlen(o);
+        if (m > 0 && o[m - 1] == '.')
+            m--;
+        if ((n == m || (n == m + 1 && origin[m] == '.')) && strncasecmp(o, origin, m) == 0) {
+            rc = dnssec_dump_zone(v->zones[i], stdout, &e);
+            break;
+        }
+    }
+    if (rc == GSLBD_EINVAL && e.msg[0] == '\0')
+        snprintf(e.msg, sizeof(e.msg), "no zone %s in the configuration", origin);
+    if (rc < 0 || fflush(stdout) != 0)
+        fprintf(stderr, "gslbd: --dump-zone: %s\n", e.msg[0] != '\0' ? e.msg : "cannot write");
+    view_free(v);
+    return rc < 0 ? 1 : 0;
 }
 
 /* In the --user child (privcheck.c): what a reload reads, read as that user. */
@@ -461,6 +501,8 @@ int main(int argc, char **argv)
     }
     if (o.admin != NULL)
         return set_admin(v, o.admin);
+    if (o.dump_zone != NULL)
+        return dump_zone(v, o.dump_zone);
     /* --user: reloads run as that user; refuse now what they could not read (issue 12.8) */
     if (o.user != NULL && geteuid() == 0 &&
         privcheck_as_user(o.user, user_can_reload, &o, &e) < 0) {

@@ -15,16 +15,21 @@
 # ins.signed.test (unsigned, no DS), both served by the same gslbd: DS is answered from the
 # parent, referrals carry DS and its RRSIG or the NSEC that proves there is none, and
 # Unbound and delv validate through the secure one and accept the insecure one.
+# A zone signed by a KSK and a ZSK pair of Ed25519 keys validates with delv; gslbd
+# --dump-zone's output (the zone with an NSEC chain made for the dump) passes BIND's
+# dnssec-verify and ldns-verify-zone, and a tampered copy fails both.
 # IDs: KG-1 exit and file, KG-2 file mode, KG-3 key and DNSKEY agree, KG-4 DS and key tag,
 # KG-5 bad input; SIG-1 served records, SIG-2 validated by Unbound, SIG-3 rejected,
 # SIG-4 validated by delv, SIG-5 the signature cache's metrics, SIG-6 GSLB answers signed
-# and validated through a failover and a drain, SIG-7 delegations.
+# and validated through a failover and a drain, SIG-7 delegations, SIG-8 a KSK/ZSK pair,
+# SIG-9 the dump checked by zone checkers.
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 # 9 keygen checks, 16 served-record checks, 1 metrics, 13 names validated by Unbound,
-# 13 GSLB checks, 5 rejected, the 13 names validated by delv, 9 delegation checks
-plan $((9 + 16 + 1 + 13 + 13 + 5 + 13 + 9))
+# 13 GSLB checks, 5 rejected, the 13 names validated by delv, 9 delegation checks, 3 pair,
+# 4 dump
+plan $((9 + 16 + 1 + 13 + 13 + 5 + 13 + 9 + 3 + 4))
 require_gslbd
 
 DIR=$IT_TMP/keys
@@ -106,6 +111,13 @@ TAG_A=$(awk '/ DS /{print $5}' "$IT_TMP/ka.txt")
 KC=$(find "$KS" -name 'Ksec.signed.test.+013+*.pem' | head -1)
 TAG_C=$(awk '/ DS /{print $5}' "$IT_TMP/kc.txt")
 PARENT=$IT_TMP/signed.test.zone
+# pair.test: a KSK and a ZSK, Ed25519
+"$GSLBD" --keygen pair.test "$KS" --algorithm ed25519 >"$IT_TMP/kpk.txt" 2>/dev/null
+"$GSLBD" --keygen pair.test "$KS" --algorithm ed25519 --zsk >"$IT_TMP/kpz.txt" 2>/dev/null
+TAG_PK=$(awk '/ DS /{print $5}' "$IT_TMP/kpk.txt")
+KPK=$(find "$KS" -name "Kpair.test.+015+$(printf %05d "$TAG_PK").pem")
+KPZ=$(find "$KS" -name 'Kpair.test.+015+*.pem' ! -name "Kpair.test.+015+$(printf %05d "$TAG_PK").pem")
+TAG_PZ=$(basename "$KPZ" | sed -E 's/.*\+0*([0-9]+)\.pem$/\1/')
 {
     cat "$DATA/signed.test.zone"
     echo "sec IN NS ns1"
@@ -154,6 +166,8 @@ cat >"$CONF" <<EOF
   {"origin": "sec.signed.test.", "file": "$DATA/sec.signed.test.zone",
    "dnssec": {"key_file": "$KC"}},
   {"origin": "ins.signed.test.", "file": "$DATA/ins.signed.test.zone"},
+  {"origin": "pair.test.", "file": "$DATA/pair.test.zone",
+   "dnssec": {"ksk_file": "$KPK", "zsk_file": "$KPZ"}},
   {"origin": "forged.test.", "file": "$DATA/forged.test.zone",
    "dnssec": {"key_file": "$KB"}},
   {"origin": "other.test.", "file": "$DATA/other.test.zone"}]}
@@ -526,6 +540,50 @@ if command -v delv >/dev/null; then
 else
     skip SIG-7 "delv validates through the secure delegation" "delv is not installed" 1
 fi
+
+# a KSK and a ZSK
+out=$(q pair.test DNSKEY +dnssec)
+pass=0
+grep -qE "DNSKEY[[:space:]]+257 3 15 .*" <<<"$out" && grep -qE "DNSKEY[[:space:]]+256 3 15 " <<<"$out" &&
+    grep -qE "RRSIG[[:space:]]+DNSKEY 15 2 3600 [0-9]{14} [0-9]{14} $TAG_PK pair\.test\." <<<"$out" && pass=1
+check SIG-8 "pair.test DNSKEY: the KSK (257) and the ZSK (256), Ed25519, signed by the KSK $TAG_PK" \
+    "$out" [ "$pass" = 1 ]
+out=$(q www.pair.test A +dnssec)
+check SIG-8 "www.pair.test A is signed by the ZSK ${TAG_PZ:-?}" "$out" \
+    grep -qE "RRSIG[[:space:]]+A 15 3 300 [0-9]{14} [0-9]{14} $TAG_PZ pair\.test\. " <<<"$out"
+read -r -a dk < <(awk '/ DNSKEY /{print $1, $5, $6, $7, $8}' "$IT_TMP/kpk.txt")
+printf 'trust-anchors {\n  %s static-key %s %s %s "%s";\n};\n' "${dk[@]}" >"$IT_TMP/anchor-pair.conf"
+if command -v delv >/dev/null; then
+    out=$(delv -a "$IT_TMP/anchor-pair.conf" +root=pair.test -p "$PORT" @127.0.0.1 www.pair.test A 2>&1)
+    check SIG-8 "delv, anchored at the KSK, fully validates www.pair.test" "$out" \
+        grep -qE "^; fully validated" <<<"$out"
+else
+    skip SIG-8 "delv validates the pair" "delv is not installed" 1
+fi
+
+# the dump, checked by two zone checkers; a tampered copy fails both
+DUMP=$IT_TMP/signed.dump
+"$GSLBD" -c "$CONF" --dump-zone signed.test >"$DUMP" 2>"$IT_TMP/dump.err"
+rc=$?
+if command -v dnssec-verify >/dev/null; then
+    out=$(dnssec-verify -z -o signed.test "$DUMP" 2>&1)
+    pass=0
+    [ "$rc" = 0 ] && grep -q "Zone fully signed" <<<"$out" && pass=1
+    check SIG-9 "dnssec-verify finds the dump of signed.test (with its NSEC chain) fully signed" \
+        "exit $rc; $(tail -2 "$IT_TMP/dump.err"); $out" [ "$pass" = 1 ]
+    sed 's/192\.0\.2\.10$/192.0.2.111/' "$DUMP" >"$IT_TMP/tampered.dump"
+    out=$(dnssec-verify -z -o signed.test "$IT_TMP/tampered.dump" 2>&1)
+    check SIG-9 "dnssec-verify rejects the dump with one address changed" "$out" \
+        grep -q "DNSSEC completeness test failed" <<<"$out"
+else
+    skip SIG-9 "dnssec-verify checks the dump" "dnssec-verify is not installed (bind9-utils)" 2
+fi
+out=$(ldns-verify-zone "$DUMP" 2>&1)
+check SIG-9 "ldns-verify-zone verifies the dump: verified and complete" "$out" \
+    grep -q "Zone is verified and complete" <<<"$out"
+out=$(ldns-verify-zone "$IT_TMP/tampered.dump" 2>&1)
+check SIG-9 "ldns-verify-zone finds the bogus signature in the tampered dump" "$out" \
+    grep -q "Bogus DNSSEC signature for www.signed.test" <<<"$out"
 stop_pid "$GPID"
 
 finish
