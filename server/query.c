@@ -63,6 +63,9 @@ static size_t finish(struct qctx *c, bool with_question, struct query_stats *st)
     wire_put16(b, c->q.id);
     uint16_t flags = (uint16_t)(DNS_F_QR | ((unsigned)c->q.opcode << 11) | (c->q.flags & DNS_F_RD) |
                                 c->flags | (c->rcode & 0xF));
+    /* CD is copied for a signed zone (RFC 4035 3.1.6), not otherwise (HDR-2) */
+    if (c->zone != NULL && zone_dnssec(c->zone) != NULL)
+        flags |= (uint16_t)(c->q.flags & DNS_F_CD);
     wire_put16(b + 2, flags);
     wire_put16(b + 4, with_question && c->q.has_question ? 1 : 0);
     wire_put16(b + 6, c->an);

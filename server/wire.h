@@ -52,6 +52,7 @@ enum {
 #define DNS_F_AA 0x0400u
 #define DNS_F_TC 0x0200u
 #define DNS_F_RD 0x0100u
+#define DNS_F_CD 0x0010u
 
 /* Result of parsing a query. */
 enum wire_status {

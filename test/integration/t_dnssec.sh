@@ -26,10 +26,10 @@
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-# 9 keygen checks, 16 served-record checks, 1 metrics, 13 names validated by Unbound,
+# 9 keygen checks, 17 served-record checks, 1 metrics, 13 names validated by Unbound,
 # 13 GSLB checks, 5 rejected, the 13 names validated by delv, 9 delegation checks, 3 pair,
 # 4 dump
-plan $((9 + 16 + 1 + 13 + 13 + 5 + 13 + 9 + 3 + 4))
+plan $((9 + 17 + 1 + 13 + 13 + 5 + 13 + 9 + 3 + 4))
 require_gslbd
 
 DIR=$IT_TMP/keys
@@ -262,6 +262,12 @@ pass=0
 grep -qE "^;; flags:[^;]* tc[ ;]" <<<"$out" && ! grep -q "IN[[:space:]]TXT" <<<"$out" && pass=1
 check SIG-1 "DO=1, 512-octet buffer: TC, the TXT RRset not sent without its RRSIG" "$out" \
     [ "$pass" = 1 ]
+out=$(q www.signed.test A +dnssec +cdflag +noall +comments)
+out2=$(q www.other.test A +dnssec +cdflag +noall +comments)
+pass=0
+grep -qE "^;; flags:[^;]* cd[ ;]" <<<"$out" && ! grep -qE "^;; flags:[^;]* cd[ ;]" <<<"$out2" && pass=1
+check SIG-1 "CD is copied for a signed zone (RFC 4035 3.1.6), not for an unsigned one (HDR-2)" \
+    "$out $out2" [ "$pass" = 1 ]
 # the same denial asked twice (DO, then DO with CO: the same NSEC) is signed once
 met=$(curl -s "http://127.0.0.1:$APORT/metrics" | grep '^gslbd_dnssec_signatures_total')
 signed=$(awk -F'} ' '/result="signed"/{print $2}' <<<"$met")
