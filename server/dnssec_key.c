@@ -12,6 +12,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 
 #include "dname.h"
@@ -131,7 +132,15 @@ void dnssec_key_free(struct dnssec_key *k)
     k->pkey = NULL;
 }
 
+static int key_read(struct dnssec_key *k, const char *path, bool owner_only, struct err *e);
+
 int dnssec_key_load(struct dnssec_key *k, const char *path, struct err *e)
+{
+    return key_read(k, path, true, e);
+}
+
+/* Read a PEM private key; owner_only: refuse a file that group or others may read. */
+static int key_read(struct dnssec_key *k, const char *path, bool owner_only, struct err *e)
 {
     memset(k, 0, sizeof(*k));
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -147,7 +156,7 @@ int dnssec_key_load(struct dnssec_key *k, const char *path, struct err *e)
         close(fd);
         return err_set(e, GSLBD_EINVAL, path, 0, 0, "DNSSEC key: not a regular file");
     }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    if (owner_only && (st.st_mode & (S_IRWXG | S_IRWXO))) {
         close(fd);
         return err_set(e, GSLBD_EINVAL, path, 0, 0,
                        "DNSSEC key: mode %04o lets group or others at the private key; "
@@ -234,6 +243,137 @@ int dnssec_key_print(const struct dnssec_key *k, const char *owner_text, uint32_
     return 0;
 }
 
+/* The first base64 field after "label" on a line of the text file path, decoded into out
+ * (cap); its length or -1. */
+static int b64_field(const char *path, const char *label, uint8_t *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    char line[1024];
+    int n = -1;
+    size_t ll = strlen(label);
+    while (n < 0 && fgets(line, sizeof(line), f) != NULL) {
+        char *p = strstr(line, label);
+        if (line[0] == ';' || p == NULL)
+            continue;
+        p += ll;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t len = strcspn(p, " \t\r\n");
+        uint8_t buf[768];
+        if (len == 0 || len % 4 != 0 || len / 4 * 3 > sizeof(buf))
+            break;
+        int dl = EVP_DecodeBlock(buf, (const unsigned char *)p, (int)len);
+        if (dl < 0)
+            break;
+        dl -= (p[len - 1] == '=') + (p[len - 2] == '=');
+        if ((size_t)dl <= cap) {
+            memcpy(out, buf, (size_t)dl);
+            n = dl;
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+/* A key in BIND's format (K*.private, v1.3, algorithm 13 or 15, with its K*.key beside it
+ * for the public half and the flags) into k. */
+static int import_bind(struct dnssec_key *k, const char *priv, struct err *e)
+{
+    memset(k, 0, sizeof(*k));
+    char pub[4096];
+    size_t n = strlen(priv);
+    snprintf(pub, sizeof(pub), "%.*s.key", (int)(n - 8), priv); /* .private -> .key */
+    uint8_t raw[64];
+    FILE *f = fopen(priv, "r");
+    unsigned a = 0;
+    char line[256];
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "Algorithm: %u", &a) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    int plen = b64_field(priv, "PrivateKey:", raw, sizeof(raw));
+    /* the .key line: OWNER [TTL] [IN] DNSKEY FLAGS 3 ALG BASE64 */
+    unsigned flags = 0, proto = 0, kalg = 0;
+    char b64[200] = "";
+    char kline[1024];
+    f = fopen(pub, "r");
+    while (f != NULL && fgets(kline, sizeof(kline), f) != NULL) {
+        char *p = strstr(kline, "DNSKEY");
+        int at = 0;
+        if (kline[0] == ';' || p == NULL ||
+            sscanf(p, "DNSKEY %u %u %u %n", &flags, &proto, &kalg, &at) != 3 || at == 0)
+            continue;
+        size_t o = 0; /* the key may be written in several space-separated chunks */
+        for (p += at; *p != '\0' && *p != ';' && o + 1 < sizeof(b64); p++)
+            if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+                b64[o++] = *p;
+        b64[o] = '\0';
+        break;
+    }
+    if (f != NULL)
+        fclose(f);
+    uint8_t pubkey[DNSSEC_P256_PUB_LEN + 2];
+    int publen = -1;
+    size_t bl = strlen(b64);
+    if (bl > 0 && bl % 4 == 0 && bl / 4 * 3 <= sizeof(pubkey) + 2) {
+        uint8_t tmp[DNSSEC_P256_PUB_LEN + 3];
+        publen = EVP_DecodeBlock(tmp, (const unsigned char *)b64, (int)bl);
+        if (publen >= 0) {
+            publen -= (b64[bl - 1] == '=') + (b64[bl - 2] == '=');
+            memcpy(pubkey, tmp, (size_t)publen);
+        }
+    }
+    if ((a != 13 && a != 15) || kalg != a || (flags != 256 && flags != 257) || plen != 32 ||
+        publen != (a == 13 ? DNSSEC_P256_PUB_LEN : DNSSEC_ED25519_PUB_LEN))
+        return err_set(e, GSLBD_EINVAL, priv, 0, 0,
+                       "not a BIND key of algorithm 13 or 15 with its %s beside it", pub);
+    EVP_PKEY *p = NULL;
+    if (a == 15) {
+        p = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, raw, 32);
+    } else {
+        uint8_t point[1 + DNSSEC_P256_PUB_LEN];
+        point[0] = 4; /* uncompressed */
+        memcpy(point + 1, pubkey, DNSSEC_P256_PUB_LEN);
+        OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+        BIGNUM *d = BN_bin2bn(raw, 32, NULL);
+        OSSL_PARAM *params = NULL;
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+        if (b != NULL && d != NULL && ctx != NULL &&
+            OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
+            OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_PRIV_KEY, d) == 1 &&
+            OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)) ==
+                1 &&
+            (params = OSSL_PARAM_BLD_to_param(b)) != NULL && EVP_PKEY_fromdata_init(ctx) == 1)
+            EVP_PKEY_fromdata(ctx, &p, EVP_PKEY_KEYPAIR, params);
+        OSSL_PARAM_free(params);
+        OSSL_PARAM_BLD_free(b);
+        BN_clear_free(d);
+        EVP_PKEY_CTX_free(ctx);
+    }
+    OPENSSL_cleanse(raw, sizeof(raw));
+    /* the private half must match the public one BIND published */
+    EVP_PKEY_CTX *chk = p != NULL ? EVP_PKEY_CTX_new(p, NULL) : NULL;
+    bool pair = chk != NULL && EVP_PKEY_pairwise_check(chk) == 1;
+    EVP_PKEY_CTX_free(chk);
+    if (p == NULL || !pair) {
+        EVP_PKEY_free(p);
+        return err_set(e, GSLBD_EINVAL, priv, 0, 0, "the private key does not match %s", pub);
+    }
+    k->pkey = p;
+    int rc = key_publish(k, e, priv);
+    if (rc == 0 && memcmp(k->dnskey + 4, pubkey, (size_t)publen) != 0)
+        rc = err_set(e, GSLBD_EINVAL, priv, 0, 0, "the private key does not match %s", pub);
+    if (rc < 0) {
+        dnssec_key_free(k);
+        return rc;
+    }
+    dnssec_key_set_flags(k, (uint16_t)flags);
+    return 0;
+}
+
 static int keygen_usage(void)
 {
     fprintf(stderr,
@@ -248,9 +388,13 @@ int dnssec_keygen_main(int argc, char **argv)
     const char *zone = argv[0], *dir = argv[1];
     uint8_t alg = DNSSEC_ALG_ECDSAP256SHA256;
     uint16_t flags = DNSSEC_DNSKEY_FLAGS_KSK;
+    const char *import = NULL;
+    bool zsk = false;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--zsk") == 0)
-            flags = DNSSEC_DNSKEY_FLAGS_ZSK;
+            flags = DNSSEC_DNSKEY_FLAGS_ZSK, zsk = true;
+        else if (strcmp(argv[i], "--import") == 0 && i + 1 < argc)
+            import = argv[++i];
         else if (strcmp(argv[i], "--algorithm") == 0 && i + 1 < argc &&
                  (alg = dnssec_alg_from_name(argv[i + 1])) != 0)
             i++;
@@ -270,10 +414,21 @@ int dnssec_keygen_main(int argc, char **argv)
 
     struct err e = {{0}};
     struct dnssec_key k;
-    if (dnssec_key_generate_alg(&k, alg, flags, &e) < 0) {
+    size_t il = import != NULL ? strlen(import) : 0;
+    int rc = 0;
+    if (import == NULL)
+        rc = dnssec_key_generate_alg(&k, alg, flags, &e);
+    else if (il > 8 && strcmp(import + il - 8, ".private") == 0)
+        rc = import_bind(&k, import, &e); /* its flags are BIND's, unless --zsk */
+    else /* a copy is made 0600: the source may be readable by its group (Knot's: 0640) */
+        rc = key_read(&k, import, false, &e);
+    if (rc == 0 && import != NULL && (zsk || k.flags != DNSSEC_DNSKEY_FLAGS_ZSK))
+        dnssec_key_set_flags(&k, flags);
+    if (rc < 0) {
         fprintf(stderr, "gslbd: --keygen: %s\n", e.msg);
         return 1;
     }
+    flags = k.flags;
     char path[4096];
     int n = snprintf(path, sizeof(path), "%s/K%s+%03u+%05u.pem", dir, text, k.alg, k.tag);
     if (n < 0 || (size_t)n >= sizeof(path)) {
@@ -287,7 +442,7 @@ int dnssec_keygen_main(int argc, char **argv)
         return 1;
     }
     fprintf(stderr, "gslbd: --keygen: wrote %s (key tag %u)\n", path, k.tag);
-    int rc = dnssec_key_print(&k, text, 3600, flags == DNSSEC_DNSKEY_FLAGS_KSK, stdout);
+    rc = dnssec_key_print(&k, text, 3600, flags == DNSSEC_DNSKEY_FLAGS_KSK, stdout);
     dnssec_key_free(&k);
     return rc == 0 && fflush(stdout) == 0 ? 0 : 1;
 }

@@ -19,17 +19,17 @@
 # --dump-zone's output (the zone with an NSEC chain made for the dump) passes BIND's
 # dnssec-verify and ldns-verify-zone, and a tampered copy fails both.
 # IDs: KG-1 exit and file, KG-2 file mode, KG-3 key and DNSKEY agree, KG-4 DS and key tag,
-# KG-5 bad input; SIG-1 served records, SIG-2 validated by Unbound, SIG-3 rejected,
+# KG-5 bad input, KG-6 keys imported from BIND and Knot; SIG-1 served records, SIG-2 validated by Unbound, SIG-3 rejected,
 # SIG-4 validated by delv, SIG-5 the signature cache's metrics, SIG-6 GSLB answers signed
 # and validated through a failover and a drain, SIG-7 delegations, SIG-8 a KSK/ZSK pair,
 # SIG-9 the dump checked by zone checkers.
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-# 9 keygen checks, 17 served-record checks, 1 metrics, 13 names validated by Unbound,
+# 9 keygen checks, 4 imports, 17 served-record checks, 1 metrics, 13 names validated by Unbound,
 # 13 GSLB checks, 5 rejected, the 13 names validated by delv, 9 delegation checks, 3 pair,
 # 4 dump
-plan $((9 + 17 + 1 + 13 + 13 + 5 + 13 + 9 + 3 + 4))
+plan $((9 + 4 + 17 + 1 + 13 + 13 + 5 + 13 + 9 + 3 + 4))
 require_gslbd
 
 DIR=$IT_TMP/keys
@@ -94,6 +94,54 @@ out=$("$GSLBD" --keygen example.com "$IT_TMP/no/such/dir" 2>&1)
 rc=$?
 check KG-5 "a folder that does not exist exits 1 naming the file" "exit $rc: $out" \
     grep -q "$IT_TMP/no/such/dir/Kexample.com.+013+" <<<"$([ "$rc" = 1 ] && echo "$out")"
+
+# KG-6: keys imported from BIND (K*.private + K*.key) and Knot (keymgr's PEM): the DNSKEY
+# gslbd prints is the one the other tool made (normalise: owner, type and the rest)
+dk_line() { # the DNSKEY RDATA of a zone file line, spaces removed from the key
+    awk '/DNSKEY/ && $1 !~ /^;/ {for (i = 1; i <= NF; i++) if ($i == "DNSKEY") {k = ""; for (j = i + 4; j <= NF; j++) k = k $j; print $(i + 1), $(i + 2), $(i + 3), k; exit}}'
+}
+IMP=$IT_TMP/import
+mkdir -p "$IMP/bind" "$IMP/out" "$IMP/kasp"
+if command -v dnssec-keygen >/dev/null; then
+    (cd "$IMP/bind" && dnssec-keygen -q -a ED25519 -f KSK example.com >/dev/null 2>&1 &&
+        dnssec-keygen -q -a ECDSAP256SHA256 example.com >/dev/null 2>&1)
+    bk=$(find "$IMP/bind" -name 'Kexample.com.+015+*.private' | head -1)
+    bz=$(find "$IMP/bind" -name 'Kexample.com.+013+*.private' | head -1)
+    ours=$("$GSLBD" --keygen example.com "$IMP/out" --import "$bk" 2>&1 | dk_line)
+    theirs=$(dk_line <"${bk%.private}.key")
+    pass=0
+    [ -n "$theirs" ] && [ "$ours" = "$theirs" ] && [ -f "$IMP/out/$(basename "${bk%.private}").pem" ] && pass=1
+    check KG-6 "a BIND Ed25519 KSK imported: the same DNSKEY ($theirs) and key tag in the file name" \
+        "ours: $ours; BIND: $theirs; $(ls "$IMP/out")" [ "$pass" = 1 ]
+    ours=$("$GSLBD" --keygen example.com "$IMP/out" --import "$bz" 2>&1 | dk_line)
+    theirs=$(dk_line <"${bz%.private}.key")
+    pass=0
+    [ -n "$theirs" ] && [ "$ours" = "$theirs" ] && [[ $theirs == "256 3 13 "* ]] && pass=1
+    check KG-6 "a BIND ECDSA ZSK imported: the same DNSKEY, flags 256 kept" \
+        "ours: $ours; BIND: $theirs" [ "$pass" = 1 ]
+    cp "$bk" "$IMP/mismatch.private"
+    cp "${bz%.private}.key" "$IMP/mismatch.key"
+    out=$("$GSLBD" --keygen example.com "$IMP/out" --import "$IMP/mismatch.private" 2>&1)
+    rc=$?
+    check KG-6 "a BIND private key with another key's .key beside it is refused (exit 1)" \
+        "exit $rc: $out" grep -q "not a BIND key\|does not match" <<<"$([ "$rc" = 1 ] && echo "$out")"
+else
+    skip KG-6 "BIND keys imported" "dnssec-keygen is not installed (bind9-utils)" 3
+fi
+if command -v keymgr >/dev/null; then
+    keymgr -D "$IMP/kasp" example.net. generate algorithm=ECDSAP256SHA256 ksk=yes >/dev/null 2>&1
+    kp=$(find "$IMP/kasp/keys" -name '*.pem' | head -1)
+    ours=$("$GSLBD" --keygen example.net "$IMP/out" --import "$kp" 2>&1 | dk_line)
+    theirs=$(keymgr -D "$IMP/kasp" example.net. dnskey 2>/dev/null | dk_line)
+    ktag=$(keymgr -D "$IMP/kasp" example.net. list 2>/dev/null | awk '{print $2; exit}')
+    pass=0
+    [ -n "$theirs" ] && [ "$ours" = "$theirs" ] && [ -n "$ktag" ] &&
+        [ -f "$IMP/out/Kexample.net.+013+$(printf %05d "$ktag").pem" ] && pass=1
+    check KG-6 "a Knot key (keymgr's PEM, mode 0640) imported: the same DNSKEY and key tag $ktag" \
+        "ours: $ours; Knot: $theirs; $(ls "$IMP/out")" [ "$pass" = 1 ]
+else
+    skip KG-6 "a Knot key imported" "keymgr is not installed (knot)" 1
+fi
 
 # ---- a signed zone, served ----------------------------------------------------------------
 KS=$IT_TMP/ks
