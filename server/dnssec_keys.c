@@ -32,6 +32,7 @@
 #include <ldns/ldns.h>
 
 #include "dname.h"
+#include "dnssec_share.h"
 #include "log.h"
 
 static const char *const role_names[] = {"csk", "ksk", "zsk"};
@@ -493,30 +494,66 @@ static int64_t next_event(const struct conf_dnssec *d, const struct dnssec_keyse
     return next;
 }
 
+#define SHARE_RETRY_S 30 /* etcd did not answer: look at the shared keys again then */
+
 static int managed(const struct conf_dnssec *d, const char *origin,
                    const struct dnssec_zone_ttls *t, int64_t now, bool readonly,
-                   struct dnssec_keyset *ks, struct err *e)
+                   const struct conf_shared *shared, struct dnssec_keyset *ks, struct err *e)
 {
     struct folder f;
     int rc = folder_open(&f, d->key_dir, origin, readonly, e);
     if (rc < 0)
         return rc;
-    rc = state_read(&f, ks, e);
-    bool changed = false;
-    if (rc == 0 && !readonly)
-        rc = advance(&f, d, origin, t, now, ks, &changed, e);
-    if (rc == 0 && readonly && ks->n == 0) { /* --check before the first start: try a key */
-        rc = dnssec_key_generate_alg(&ks->k[0].key, d->alg, DNSSEC_DNSKEY_FLAGS_KSK, e);
-        if (rc == 0) {
-            ks->k[0].role = DNSSEC_ROLE_CSK;
-            ks->n = 1;
+    bool sharing = shared != NULL && !readonly, stale = false;
+    for (int attempt = 0;; attempt++) {
+        int64_t rev = 0;
+        if (sharing && (rc = dnssec_share_pull(shared, f.stem, f.dir, f.state, &rev, e)) < 0) {
+            if (access(f.state, F_OK) != 0) /* nothing to go on: another instance may roll */
+                break;
+            log_warn("zone %s: the shared DNSSEC keys: %s; this instance's copy signs, no key "
+                     "step until etcd answers",
+                     origin, e->msg);
+            memset(e, 0, sizeof(*e));
+            rc = 0;
+            sharing = false;
+            stale = true;
         }
+        rc = state_read(&f, ks, e);
+        bool changed = false;
+        if (rc == 0 && !readonly && !stale)
+            rc = advance(&f, d, origin, t, now, ks, &changed, e);
+        if (rc == 0 && readonly && ks->n == 0) { /* --check before the first start */
+            rc = dnssec_key_generate_alg(&ks->k[0].key, d->alg, DNSSEC_DNSKEY_FLAGS_KSK, e);
+            if (rc == 0) {
+                ks->k[0].role = DNSSEC_ROLE_CSK;
+                ks->n = 1;
+            }
+        }
+        if (rc == 0 && changed)
+            rc = state_write(&f, ks, e);
+        if (rc == 0 && sharing && (changed || rev == 0)) {
+            bool won = false;
+            rc = dnssec_share_push(shared, f.stem, f.dir, f.state, rev, &won, e);
+            if (rc == 0 && !won && attempt < 4) { /* another instance was first: take its */
+                dnssec_keys_free(ks);
+                memset(ks, 0, sizeof(*ks));
+                continue;
+            }
+            if (rc == 0 && !won)
+                rc = err_set(e, -EAGAIN, f.state, 0, 0, "the shared key state keeps changing");
+        }
+        break;
     }
-    if (rc == 0 && changed)
-        rc = state_write(&f, ks, e);
     folder_close(&f);
     ks->managed = true;
     ks->next_event = next_event(d, ks, now);
+    if (stale && (ks->next_event == 0 || ks->next_event > now + SHARE_RETRY_S))
+        ks->next_event = now + SHARE_RETRY_S;
+    if (rc < 0 && shared != NULL && e->msg[0] != '\0' && strstr(e->msg, "etcd") != NULL) {
+        char was[sizeof(e->msg)];
+        snprintf(was, sizeof(was), "%s", e->msg);
+        err_set(e, rc, d->key_dir, 0, 0, "zone %s: the shared DNSSEC keys: %s", origin, was);
+    }
     return rc;
 }
 
@@ -537,12 +574,12 @@ uint64_t dnssec_keys_fingerprint(const struct dnssec_keyset *ks, int64_t now)
 
 int dnssec_keys_get(const struct conf_dnssec *d, const char *origin,
                     const struct dnssec_zone_ttls *t, int64_t now, bool readonly,
-                    struct dnssec_keyset *out, struct err *e)
+                    const struct conf_shared *shared, struct dnssec_keyset *out, struct err *e)
 {
     memset(out, 0, sizeof(*out));
     int rc;
     if (d->key_dir != NULL)
-        rc = managed(d, origin, t, now, readonly, out, e);
+        rc = managed(d, origin, t, now, readonly, shared, out, e);
     else if (d->ksk_file != NULL) {
         rc = load_file(out, d->ksk_file, DNSSEC_ROLE_KSK, e);
         if (rc == 0)

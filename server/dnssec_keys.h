@@ -45,10 +45,12 @@ struct dnssec_zone_ttls {
 
 /* The keys of the zone origin (text, as configured) per d at now: reads the key files;
  * for key_dir, also advances the rollover state (may make keys, ask the parents for the
- * DS, delete removed keys, and save the state) unless readonly. Errors name the file. */
+ * DS, delete removed keys, and save the state) unless readonly. shared (cluster mode, else
+ * NULL): the folder is shared with the other instances through etcd (dnssec_share.c).
+ * Errors name the file. */
 int dnssec_keys_get(const struct conf_dnssec *d, const char *origin,
                     const struct dnssec_zone_ttls *t, int64_t now, bool readonly,
-                    struct dnssec_keyset *out, struct err *e);
+                    const struct conf_shared *shared, struct dnssec_keyset *out, struct err *e);
 void dnssec_keys_free(struct dnssec_keyset *ks);
 /* What signatures made with ks at now reflect (which keys are published, sign, are named by
  * CDS): equal fingerprints need no new signatures. */

@@ -166,7 +166,8 @@ static int sign_zone(const struct view *v, size_t zi, const struct zone_extra *e
     struct dnssec_zone_ttls t = zone_ttls(v, z, extra, nextra);
     struct dnssec_keyset ks;
     struct dnssec_zone *s = NULL;
-    int rc = dnssec_keys_get(d, c->zones[zi].origin, &t, now, c->dnssec_readonly, &ks, e);
+    int rc = dnssec_keys_get(d, c->zones[zi].origin, &t, now, c->dnssec_readonly,
+                             c->shared.enabled ? &c->shared : NULL, &ks, e);
     const struct dnssec_zone *cur = zone_dnssec(z);
     if (rc == 0 && cur != NULL && dnssec_zone_current(cur, &ks, now)) {
         /* a key check that changed nothing the signatures show: keep them */

@@ -9,7 +9,10 @@
 # two workers (t_limits), reloads built on their own thread while probes fail a backend over (t_reload_health, with
 # a 60,000-record zone to start with, which the script grows until a reload outlasts the scaled failover),
 # the API reading the history while the control loop samples it (t_history), and signatures
-# made on a worker while the API sums the signature caches' counters (t_dnssec).
+# made on a worker while the API sums the signature caches' counters (t_dnssec), and a
+# zone's signatures swapped by the signing timer while workers answer from them and the
+# API reads the keys' state (t_dnssec_roll, run by the t_dnssec entry: IT_ONLY matches
+# every script whose name contains it).
 # Each goes through run-all.sh
 # (IT_ONLY, one script at a time); a TSan report makes gslbd exit non-zero
 # (halt_on_error), which fails the script that started it.

@@ -153,7 +153,10 @@ with open(out, "w", buffering=1) as f:
 PY
 PRPID=$!
 IT_PIDS+=("$PRPID")
-sleep 1
+for ((i = 0; i < $(it_slack 100 | cut -d. -f1); i++)); do # the prober's first three answers
+    [ "$(wc -l <"$PROBE" 2>/dev/null || echo 0)" -ge 3 ] && break
+    sleep 0.1
+done
 first=$(head -3 "$PROBE")
 pass=0
 [ "$(grep -c " NOERROR ad$" <<<"$first")" = 3 ] && pass=1

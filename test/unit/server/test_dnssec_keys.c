@@ -85,7 +85,7 @@ static const struct dnssec_keyent *oldest(const struct dnssec_keyset *ks, enum d
 static void get(const struct conf_dnssec *d, int64_t now, bool ro, struct dnssec_keyset *ks)
 {
     struct err e = {{0}};
-    int rc = dnssec_keys_get(d, "roll.test.", &ttls, now, ro, ks, &e);
+    int rc = dnssec_keys_get(d, "roll.test.", &ttls, now, ro, NULL, ks, &e);
     if (rc != 0)
         fail_msg("dnssec_keys_get at %lld: %s", (long long)now, e.msg);
 }
@@ -246,14 +246,14 @@ static void test_broken_state_named(void **state)
     fclose(f);
     struct dnssec_keyset ks;
     struct err e = {{0}};
-    assert_true(dnssec_keys_get(&d, "roll.test.", &ttls, 3000000, false, &ks, &e) < 0);
+    assert_true(dnssec_keys_get(&d, "roll.test.", &ttls, 3000000, false, NULL, &ks, &e) < 0);
     assert_non_null(strstr(e.msg, "keys[0]"));
     assert_non_null(strstr(e.msg, "roll.test.keys.json"));
     f = fopen(p, "w");
     fputs("{\"keys\": [", f);
     fclose(f);
     memset(&e, 0, sizeof(e));
-    assert_true(dnssec_keys_get(&d, "roll.test.", &ttls, 3000000, false, &ks, &e) < 0);
+    assert_true(dnssec_keys_get(&d, "roll.test.", &ttls, 3000000, false, NULL, &ks, &e) < 0);
     assert_non_null(strstr(e.msg, "roll.test.keys.json"));
 }
 
