@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "etcd.h"
+#include "log.h"
 
 static char *doc_key(const struct conf_shared *sh, const char *stem)
 {
@@ -41,6 +42,8 @@ static char *slurp(const char *path, size_t max)
     return buf;
 }
 
+/* Write text to path, mode 0600: a new file only (exclusive: 1 when written, 0 when it was
+ * there), or replacing it atomically. < 0 on error. */
 static int write_file(const char *path, const char *text, bool exclusive)
 {
     char tmp[4400];
@@ -56,7 +59,7 @@ static int write_file(const char *path, const char *text, bool exclusive)
         rc = -errno;
     if (rc < 0)
         unlink(exclusive ? path : tmp);
-    return rc;
+    return rc < 0 ? rc : exclusive;
 }
 
 int dnssec_share_pull(const struct conf_shared *sh, const char *stem, const char *dir,
@@ -114,6 +117,9 @@ int dnssec_share_pull(const struct conf_shared *sh, const char *stem, const char
             rc = err_set(e, rc, path, 0, 0, "cannot write a shared key: %s", strerror(-rc));
             break;
         }
+        if (rc == 1)
+            log_info("%s: key %s taken from the shared state in etcd", stem, file);
+        rc = 0;
         json_object_del(k, "pem");
     }
     /* the keys of this zone no longer shared leave this folder too */
@@ -137,7 +143,7 @@ int dnssec_share_pull(const struct conf_shared *sh, const char *stem, const char
     if (d != NULL)
         closedir(d);
     char *text = rc == 0 ? json_dumps(doc, JSON_INDENT(1)) : NULL;
-    if (rc == 0 && (text == NULL || write_file(state_path, text, false) < 0))
+    if (rc == 0 && (text == NULL || write_file(state_path, text, false) != 0))
         rc = err_set(e, -EIO, state_path, 0, 0, "cannot write the shared key state");
     free(text);
     json_decref(doc);
@@ -180,10 +186,10 @@ int dnssec_share_push(const struct conf_shared *sh, const char *stem, const char
     char why[256] = "";
     if (rc == 0) {
         /* only if nobody pushed since our pull (a missing key has mod_revision 0) */
-        json_t *txn = json_pack("{s:[{s:s, s:s, s:s, s:I}], s:[{s:{s:s, s:s}}]}", "compare", "key",
-                                bkey, "result", "EQUAL", "target", "MOD", "mod_revision",
-                                (json_int_t)rev, "success", "request_put", "key", bkey, "value",
-                                bval);
+        json_t *txn =
+            json_pack("{s:[{s:s, s:s, s:s, s:I}], s:[{s:{s:s, s:s}}]}", "compare", "key", bkey,
+                      "result", "EQUAL", "target", "MOD", "mod_revision", (json_int_t)rev,
+                      "success", "request_put", "key", bkey, "value", bval);
         rc = etcd_sync_call(sh, 0, "/v3/kv/txn", txn, &reply, why, sizeof(why));
         const char *gerr = rc == 0 ? etcd_reply_error(reply) : NULL;
         if (rc < 0 || gerr != NULL)

@@ -154,7 +154,7 @@ PY
 PRPID=$!
 IT_PIDS+=("$PRPID")
 for ((i = 0; i < $(it_slack 100 | cut -d. -f1); i++)); do # the prober's first three answers
-    [ "$(wc -l <"$PROBE" 2>/dev/null || echo 0)" -ge 3 ] && break
+    [ -f "$PROBE" ] && [ "$(wc -l <"$PROBE")" -ge 3 ] && break
     sleep 0.1
 done
 first=$(head -3 "$PROBE")
