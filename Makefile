@@ -63,7 +63,7 @@ UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 REPLAY_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(BUILD)/test/replay_%)
 # The response validator (test/util/resp_check.c): fuzz targets, unit tests and wirecheck.
-RESP_CHECK_OBJ := $(BUILD)/test/util/resp_check.o
+RESP_CHECK_OBJ := $(BUILD)/test/util/resp_check.o $(BUILD)/test/util/resp_dnssec.o
 WIRECHECK := $(BUILD)/test/wirecheck
 
 .PHONY: all run test unit integration fuzz-replay bench scale fuzz soak deps clean difftest format format-check deb
@@ -127,7 +127,8 @@ $(BUILD)/test/unit/util/%: test/unit/util/%.c $(RESP_CHECK_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(CMOCKA_LIBS)
 
-# wirecheck: lines of "QUERY_HEX RESPONSE_HEX LIMIT" in, "ok" or "bad: REASON" out.
+# wirecheck: lines of "QUERY_HEX RESPONSE_HEX LIMIT [DNSKEY_FILE]" in, "ok" or "bad: REASON"
+# out.
 $(WIRECHECK): test/util/wirecheck.c $(RESP_CHECK_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS)

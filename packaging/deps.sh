@@ -11,7 +11,7 @@ pkgs=(
   bind9-dnsutils bind9-utils knot-dnsutils ldnsutils dnsperf zonemaster-cli
   nsd gdnsd knot unbound
   clang libclang-rt-14-dev
-  procps iproute2 python3 python3-dnspython python3-jsonschema
+  procps iproute2 python3 python3-dnspython python3-cryptography python3-jsonschema
   lintian systemd dpkg-dev
   curl chromium
   nodejs

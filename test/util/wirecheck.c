@@ -1,7 +1,9 @@
 /* wirecheck.c: batch front end of resp_check for scripts: hex query and response in, verdict out.
  *
- * Reads lines "QUERY_HEX RESPONSE_HEX LIMIT" from stdin (LIMIT: the largest response size
- * allowed, decimal) and prints one line for each, flushed at once: "ok", or "bad: REASON".
+ * Reads lines "QUERY_HEX RESPONSE_HEX LIMIT [DNSKEY_FILE]" from stdin (LIMIT: the largest
+ * response size allowed, decimal; DNSKEY_FILE: a zone file holding the DNSKEY RRset of the
+ * signed zone that answered, whose signatures resp_check_dnssec then checks) and prints one
+ * line for each, flushed at once: "ok", or "bad: REASON".
  * A line that cannot be read gets "bad: input: ..." so the caller's line count stays in
  * step. Exits 0 at the end of input, 2 on a read error. */
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "test/util/resp_check.h"
+#include "test/util/resp_dnssec.h"
 
 static int hexval(int c)
 {
@@ -52,6 +55,13 @@ static void check_line(char *line, unsigned char *q, unsigned char *r, size_t ca
     char *end;
     errno = 0;
     unsigned long limit = strtoul(p, &end, 10);
+    while (*end == ' ' || *end == '\t')
+        end++;
+    char *keys = *end != '\0' && *end != '\r' && *end != '\n' ? end : NULL;
+    if (keys != NULL) { /* the DNSKEY file: up to the end of the line */
+        end += strcspn(end, " \t\r\n");
+        *end++ = '\0';
+    }
     while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
         end++;
     if (end == p || *end != '\0' || errno != 0) {
@@ -60,8 +70,25 @@ static void check_line(char *line, unsigned char *q, unsigned char *r, size_t ca
     }
     struct resp_info info;
     int rc = resp_check(q, (size_t)qn, r, (size_t)rn, limit, &info);
+    if (rc == 0 && keys != NULL) {
+        static char last[4096];
+        static ldns_rr_list *set;
+        if (strcmp(last, keys) != 0) { /* read once while lines name the same file */
+            ldns_rr_list_deep_free(set);
+            set = NULL;
+            snprintf(last, sizeof(last), "%s", keys);
+            if (resp_dnssec_load_keys(keys, &set) < 0) {
+                last[0] = '\0';
+                printf("bad: input: no DNSKEY in %s\n", keys);
+                return;
+            }
+        }
+        rc = resp_check_dnssec(q, (size_t)qn, r, (size_t)rn, set, info.why, sizeof(info.why));
+    }
     if (rc == 0)
         printf("ok\n");
+    else if (rc == RESP_EDNSSEC)
+        printf("bad: DNSSEC: %s\n", info.why);
     else
         printf("bad: %s: %s\n", resp_check_strerror(rc), info.why);
 }
