@@ -39,7 +39,7 @@ static int check_section(const ldns_rr_list *sec, const ldns_rr_list *answer, bo
         if (authority && t == LDNS_RR_TYPE_NS && ldns_dname_compare(owner, apex) != 0)
             continue; /* a delegation's NS is not signed (RFC 4035 2.2) */
         if (ldns_dname_compare(owner, apex) != 0 && !ldns_dname_is_subdomain(owner, apex))
-            continue; /* another zone's (a CNAME chain's end) */
+            continue;      /* another zone's (a CNAME chain's end) */
         bool seen = false; /* the RRset once, at its first RR */
         for (size_t j = 0; j < i && !seen; j++)
             seen = is_type(ldns_rr_list_rr(sec, j), t) &&
@@ -68,8 +68,9 @@ static int check_section(const ldns_rr_list *sec, const ldns_rr_list *answer, bo
             if (ldns_rdf2native_int8(ldns_rr_rrsig_labels(s)) > labels ||
                 ldns_rdf2native_int32(ldns_rr_rrsig_origttl(s)) < ldns_rr_ttl(rr) ||
                 ldns_dname_compare(ldns_rr_rrsig_signame(s), apex) != 0) {
-                snprintf(why, cap, "%s %s: an RRSIG whose labels, original TTL or signer do "
-                                   "not fit",
+                snprintf(why, cap,
+                         "%s %s: an RRSIG whose labels, original TTL or signer do "
+                         "not fit",
                          name, tname);
                 rc = RESP_EDNSSEC;
             }
@@ -122,7 +123,8 @@ int resp_check_dnssec(const uint8_t *q, size_t qlen, const uint8_t *r, size_t rl
                 ldns_rr_type t = ldns_rr_get_type(ldns_rr_list_rr(sec, i));
                 if ((t == LDNS_RR_TYPE_RRSIG || t == LDNS_RR_TYPE_NSEC) && t != qt &&
                     qt != LDNS_RR_TYPE_ANY) {
-                    snprintf(why, cap, "an %s without DO", t == LDNS_RR_TYPE_RRSIG ? "RRSIG" : "NSEC");
+                    snprintf(why, cap, "an %s without DO",
+                             t == LDNS_RR_TYPE_RRSIG ? "RRSIG" : "NSEC");
                     rc = RESP_EDNSSEC;
                 }
             }
