@@ -74,29 +74,6 @@ static int canon_cmp(const void *pa, const void *pb)
     return 0;
 }
 
-/* The type bitmap of types (sorted, distinct not needed) into out; its length. */
-static size_t bitmap(const uint16_t *types, size_t n, uint8_t *out)
-{
-    size_t o = 0;
-    for (unsigned win = 0; win < 256; win++) {
-        uint8_t bits[32] = {0};
-        unsigned len = 0;
-        for (size_t i = 0; i < n; i++)
-            if ((types[i] >> 8) == win) {
-                unsigned lo = types[i] & 0xffu;
-                bits[lo / 8] |= (uint8_t)(0x80u >> (lo % 8));
-                len = lo / 8 + 1 > len ? lo / 8 + 1 : len;
-            }
-        if (len > 0) {
-            out[o] = (uint8_t)win;
-            out[o + 1] = (uint8_t)len;
-            memcpy(out + o + 2, bits, len);
-            o += 2 + len;
-        }
-    }
-    return o;
-}
-
 /* The NSEC at node (next: the following owner, or the apex after the last) and its RRSIG. */
 static int print_nsec(FILE *f, const struct dnssec_zone *s, const struct zone *z,
                       const struct zone_node *n, const struct zone_node *next, bool at_cut,
@@ -114,7 +91,7 @@ static int print_nsec(FILE *f, const struct dnssec_zone *s, const struct zone *z
     uint8_t rd[DNAME_MAX + 34 * 256];
     size_t nl = dname_len(next->name);
     memcpy(rd, next->name, nl);
-    size_t len = nl + bitmap(types, nt, rd + nl);
+    size_t len = nl + dnssec_type_bitmap(types, nt, rd + nl, sizeof(rd) - nl);
     struct dnssec_rdata one = {rd, (uint16_t)len};
     struct dnssec_rrset set = {n->name, 47, 1, z->neg_ttl, &one, 1};
     uint8_t sig[DNSSEC_RRSIG_MAX];

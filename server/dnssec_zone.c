@@ -349,8 +349,7 @@ int dnssec_zone_sign(const struct zone *z, struct dnssec_keyset *ks, uint32_t va
     return 0;
 }
 
-/* The type bitmap (RFC 4034 4.1.2) of types into out; its length, or 0 past cap. */
-static size_t type_bitmap(const uint16_t *types, size_t n, uint8_t *out, size_t cap)
+size_t dnssec_type_bitmap(const uint16_t *types, size_t n, uint8_t *out, size_t cap)
 {
     size_t o = 0;
     for (unsigned win = 0; win < 256; win++) {
@@ -464,7 +463,7 @@ int dnssec_zone_denial(const struct dnssec_zone *s, const struct zone *z, const 
     memcpy(all, types, ntypes * sizeof(*types));
     all[ntypes] = DNS_T_RRSIG;
     all[ntypes + 1] = DNSSEC_TYPE_NSEC;
-    size_t blen = type_bitmap(all, ntypes + 2, rd + 2 + nlen, DNSSEC_NSEC_MAX - 2 - (size_t)nlen);
+    size_t blen = dnssec_type_bitmap(all, ntypes + 2, rd + 2 + nlen, DNSSEC_NSEC_MAX - 2 - (size_t)nlen);
     if (blen == 0)
         return GSLBD_ELIMIT;
     out->nsec = (struct zone_rr){rd, (uint16_t)(2 + (size_t)nlen + blen), 0, {0, 0}};

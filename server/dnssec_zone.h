@@ -98,6 +98,10 @@ int dnssec_zone_denial(const struct dnssec_zone *s, const struct zone *z, const 
                        struct dnssec_denial *out);
 uint16_t dnssec_zone_key_tag(const struct dnssec_zone *s);
 
+/* The type bitmap (RFC 4034 4.1.2) of types (any order, repeats allowed) into out; its
+ * length, or 0 past cap. */
+size_t dnssec_type_bitmap(const uint16_t *types, size_t n, uint8_t *out, size_t cap);
+
 /* Is n at or below a zone cut of z (not the apex)? *at_cut: n is the cut itself. */
 bool dnssec_zone_below_cut(const struct zone *z, const struct zone_node *n, bool *at_cut);
 /* Sign set with s's zone-signing key and signature window (off the query path: the dump's
