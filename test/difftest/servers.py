@@ -122,18 +122,28 @@ def start_nsd(tmp, zones):
                   port, log)
 
 
-def start_knot(tmp, zones):
+def start_knot(tmp, zones, kasp=None):
+    """Knot serving zones; with kasp (a key store keymgr filled), signing each with its
+    keys there: one combined key by hand, NSEC, CDS/CDNSKEY always (test/difftest/signed.py)."""
     port = free_port()
     d = os.path.join(tmp, "knot")
     os.makedirs(os.path.join(d, "storage"), exist_ok=True)
     lines = ["server:", '  rundir: "%s"' % d, "  listen: 127.0.0.1@%d" % port,
              "  udp-workers: 1", "  tcp-workers: 1", "  background-workers: 1",
-             "database:", '  storage: "%s/storage"' % d,
-             "control:", '  listen: "%s/knot.sock"' % d,
-             "log:", "  - target: stderr", "    any: notice",
-             "template:", "  - id: default", '    storage: "%s/storage"' % d,
-             "    semantic-checks: off", "    zonefile-sync: -1", "    zonefile-load: whole",
-             "    journal-content: none", "zone:"]
+             "database:", '  storage: "%s/storage"' % d]
+    if kasp is not None:
+        lines += ['  kasp-db: "%s"' % kasp,
+                  "policy:", "  - id: gslbd", "    manual: on", "    single-type-signing: on",
+                  "    nsec3: off", "    rrsig-lifetime: 14d", "    rrsig-refresh: 7d",
+                  "    cds-cdnskey-publish: always"]
+    lines += ["control:", '  listen: "%s/knot.sock"' % d,
+              "log:", "  - target: stderr", "    any: notice",
+              "template:", "  - id: default", '    storage: "%s/storage"' % d,
+              "    semantic-checks: off", "    zonefile-sync: -1", "    zonefile-load: whole",
+              "    journal-content: none"]
+    if kasp is not None:
+        lines += ["    dnssec-signing: on", "    dnssec-policy: gslbd"]
+    lines += ["zone:"]
     for o, p in zones:
         lines += ["  - domain: %s" % o, '    file: "%s"' % p]
     conf = os.path.join(d, "knot.conf")

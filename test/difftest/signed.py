@@ -66,33 +66,6 @@ def make_wire(qname, qtype, qid):
     return m.to_wire()
 
 
-def start_knot_signed(tmp, zones, kasp):
-    """Knot signing each zone with the imported key: manual policy, one combined key, NSEC,
-    CDS/CDNSKEY always."""
-    port = servers.free_port()
-    d = os.path.join(tmp, "knot")
-    os.makedirs(os.path.join(d, "storage"), exist_ok=True)
-    lines = ["server:", '  rundir: "%s"' % d, "  listen: 127.0.0.1@%d" % port,
-             "  udp-workers: 1", "  tcp-workers: 1", "  background-workers: 1",
-             "database:", '  storage: "%s/storage"' % d, '  kasp-db: "%s"' % kasp,
-             "control:", '  listen: "%s/knot.sock"' % d,
-             "log:", "  - target: stderr", "    any: notice",
-             "policy:", "  - id: gslbd", "    manual: on", "    single-type-signing: on",
-             "    nsec3: off", "    rrsig-lifetime: 14d", "    rrsig-refresh: 7d",
-             "    cds-cdnskey-publish: always",
-             "template:", "  - id: default", '    storage: "%s/storage"' % d,
-             "    semantic-checks: off", "    zonefile-sync: -1", "    zonefile-load: whole",
-             "    journal-content: none", "    dnssec-signing: on", "    dnssec-policy: gslbd",
-             "zone:"]
-    for o, p in zones:
-        lines += ["  - domain: %s" % o, '    file: "%s"' % p]
-    conf = os.path.join(d, "knot.conf")
-    with open(conf, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    log = os.path.join(d, "knot.log")
-    return servers.Server("knot", servers._spawn([servers.KNOTD, "-c", conf], log), port, log)
-
-
 def start_gslbd_signed(tmp, zones, keys):
     import json
     port = servers.free_port()
@@ -281,7 +254,7 @@ def run(args):
                 raise RuntimeError("keymgr import-pem: %s" % im.stderr)
         servers.install_signal_handlers()
         g = start_gslbd_signed(tmp, files, keys)
-        k = start_knot_signed(tmp, files, kasp)
+        k = servers.start_knot(tmp, files, kasp)
         nsd = servers.start_nsd(tmp, files)
         # a zone either server refuses is left out (the unsigned difftest covers refusals)
         live = [(o, p) for o, p in files if signed_ready(g, o, 10) and signed_ready(k, o, 10)]
