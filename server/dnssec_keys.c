@@ -354,9 +354,8 @@ static int parents_publish(const struct conf_dnssec *d, const char *origin,
         ldns_rr_list_deep_free(ds);
         ldns_pkt_free(pkt);
         if (r != NULL)
-            ldns_resolver_deep_free(r); /* frees ns */
-        else
-            ldns_rdf_deep_free(ns);
+            ldns_resolver_deep_free(r);
+        ldns_rdf_deep_free(ns); /* the resolver keeps a copy */
         if (found)
             seen++;
         else

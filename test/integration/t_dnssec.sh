@@ -22,14 +22,14 @@
 # KG-5 bad input, KG-6 keys imported from BIND and Knot; SIG-1 served records, SIG-2 validated by Unbound, SIG-3 rejected,
 # SIG-4 validated by delv, SIG-5 the signature cache's metrics, SIG-6 GSLB answers signed
 # and validated through a failover and a drain, SIG-7 delegations, SIG-8 a KSK/ZSK pair,
-# SIG-9 the dump checked by zone checkers.
+# SIG-9 the dump checked by zone checkers, SIG-10 the exit status.
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 # 9 keygen checks, 4 imports, 17 served-record checks, 1 metrics, 13 names validated by Unbound,
 # 13 GSLB checks, 5 rejected, the 13 names validated by delv, 9 delegation checks, 3 pair,
-# 4 dump
-plan $((9 + 4 + 17 + 1 + 13 + 13 + 5 + 13 + 9 + 3 + 4))
+# 4 dump, 1 exit
+plan $((9 + 4 + 17 + 1 + 13 + 13 + 5 + 13 + 9 + 3 + 4 + 1))
 require_gslbd
 
 DIR=$IT_TMP/keys
@@ -639,5 +639,7 @@ out=$(ldns-verify-zone "$IT_TMP/tampered.dump" 2>&1)
 check SIG-9 "ldns-verify-zone finds the bogus signature in the tampered dump" "$out" \
     grep -q "Bogus DNSSEC signature for www.signed.test" <<<"$out"
 stop_pid "$GPID"
+check SIG-10 "gslbd exits 0 on SIGTERM (a sanitizer's report would make it fail)" \
+    "exit status $STOP_RC; $(grep -A5 "Sanitizer" "$SERVER_LOG" | head -8)" [ "$STOP_RC" = 0 ]
 
 finish

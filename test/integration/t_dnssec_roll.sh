@@ -12,14 +12,14 @@
 # answer must come back validated (AD).
 # IDs: ROLL-1 start and first DS, ROLL-2 ZSK roll, ROLL-3 KSK roll, ROLL-4 re-signed
 # without reload, ROLL-5 validated throughout, ROLL-6 the key folder, ROLL-7 key state
-# in status and metrics.
+# in status and metrics, ROLL-8 the exit status.
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-plan 15
+plan 16
 require_gslbd
 if ! command -v unbound >/dev/null; then
-    skip ROLL-1 "key rollover under a validating resolver" "unbound is not installed" 15
+    skip ROLL-1 "key rollover under a validating resolver" "unbound is not installed" 16
     finish
     exit 0
 fi
@@ -249,4 +249,6 @@ check ROLL-7 "metrics: gslbd_dnssec_key_info for the new KSK" "$met" \
     grep -qE "^gslbd_dnssec_key_info\{zone=\"child\.parent\.test\.\",tag=\"$newtag\",role=\"ksk\",algorithm=\"15\",state=\"active\"\} 1$" <<<"$met"
 stop_pid "$UPID"
 stop_pid "$GPID"
+check ROLL-8 "gslbd exits 0 on SIGTERM (a sanitizer's report would make it fail)" \
+    "exit status $STOP_RC; $(grep -A5 "Sanitizer" "$SERVER_LOG" | head -8)" [ "$STOP_RC" = 0 ]
 finish

@@ -7,14 +7,14 @@
 # and delv validates both with one anchor. With etcd stopped, both go on signing with their
 # copy and say so.
 # IDs: SHR-1 the same keys, SHR-2 etcd holds them, SHR-3 one roll for both, SHR-4 both
-# validate, SHR-5 etcd gone.
+# validate, SHR-5 etcd gone, SHR-6 the exit status.
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 10
 require_gslbd
 if ! command -v etcd >/dev/null; then
-    skip SHR-1 "keys shared through etcd" "etcd is not installed (etcd-server)" 9
+    skip SHR-1 "keys shared through etcd" "etcd is not installed (etcd-server)" 10
     finish
     exit 0
 fi
@@ -144,5 +144,9 @@ grep -q "this instance's copy signs" "$LA" && grep -qE "^; fully validated" <<<"
 check SHR-5 "etcd stopped: the instance says its copy signs, and its answers still validate" \
     "$(grep "shared DNSSEC" "$LA" | tail -2); $out" [ "$pass" = 1 ]
 stop_pid "$GA"
+rca=$STOP_RC
 stop_pid "$GB"
+check SHR-6 "both instances exit 0 on SIGTERM (a sanitizer's report would make it fail)" \
+    "a: $rca, b: $STOP_RC; $(cat "$LA" "$LB" | grep -A5 "Sanitizer" | head -8)" \
+    [ "$rca:$STOP_RC" = "0:0" ]
 finish
