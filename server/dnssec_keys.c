@@ -37,6 +37,14 @@
 
 static const char *const role_names[] = {"csk", "ksk", "zsk"};
 
+void dnssec_to_folder_owner(const char *dir, int fd, const char *what)
+{
+    struct stat st; /* made as root (the first start before --user): the folder's owner's */
+    if (geteuid() == 0 && stat(dir, &st) == 0 && st.st_uid != 0 &&
+        fchown(fd, st.st_uid, st.st_gid) < 0)
+        log_warn("%s: cannot give it to the owner of %s: %s", what, dir, strerror(errno));
+}
+
 const char *dnssec_role_name(enum dnssec_role r)
 {
     return role_names[r];
@@ -146,6 +154,7 @@ static int folder_open(struct folder *f, const char *dir, const char *origin, bo
     f->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (f->lock_fd < 0)
         return err_set(e, -errno, dir, 0, 0, "DNSSEC key folder: %s: %s", lock, strerror(errno));
+    dnssec_to_folder_owner(dir, f->lock_fd, lock);
     if (flock(f->lock_fd, LOCK_EX) < 0) {
         int rc = err_set(e, -errno, dir, 0, 0, "DNSSEC key folder: lock: %s", strerror(errno));
         close(f->lock_fd);
@@ -242,6 +251,8 @@ static int state_write(const struct folder *f, const struct dnssec_keyset *ks, s
     int rc = 0;
     int fd = text == NULL ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     size_t len = text != NULL ? strlen(text) : 0;
+    if (fd >= 0)
+        dnssec_to_folder_owner(f->dir, fd, f->state);
     if (fd < 0 || write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
         fsync(fd) < 0 || rename(tmp, f->state) < 0)
         rc = err_set(e, -EIO, f->state, 0, 0, "cannot write the key state: %s", strerror(errno));
@@ -286,9 +297,11 @@ static int make_key(const struct folder *f, const char *origin, uint8_t alg, enu
         dnssec_key_free(&k->key);
         return rc;
     }
-    struct stat st; /* made as root (the first start before --user): the folder's owner's */
-    if (geteuid() == 0 && stat(f->dir, &st) == 0 && chown(path, st.st_uid, st.st_gid) < 0)
-        log_warn("%s: cannot give the key to the folder's owner: %s", path, strerror(errno));
+    int kfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (kfd >= 0) {
+        dnssec_to_folder_owner(f->dir, kfd, path);
+        close(kfd);
+    }
     k->role = role;
     k->created = now;
     ks->n++;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dnssec_keys.h"
 #include "etcd.h"
 #include "log.h"
 
@@ -44,7 +45,7 @@ static char *slurp(const char *path, size_t max)
 
 /* Write text to path, mode 0600: a new file only (exclusive: 1 when written, 0 when it was
  * there), or replacing it atomically. < 0 on error. */
-static int write_file(const char *path, const char *text, bool exclusive)
+static int write_file(const char *dir, const char *path, const char *text, bool exclusive)
 {
     char tmp[4400];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -53,6 +54,7 @@ static int write_file(const char *path, const char *text, bool exclusive)
     if (fd < 0)
         return exclusive && errno == EEXIST ? 0 : -errno;
     size_t len = strlen(text);
+    dnssec_to_folder_owner(dir, fd, path);
     int rc = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0 ? 0 : -EIO;
     close(fd);
     if (rc == 0 && !exclusive && rename(tmp, path) < 0)
@@ -113,7 +115,7 @@ int dnssec_share_pull(const struct conf_shared *sh, const char *stem, const char
         }
         char path[4400];
         snprintf(path, sizeof(path), "%s/%s", dir, file);
-        if ((rc = write_file(path, pem, true)) < 0) {
+        if ((rc = write_file(dir, path, pem, true)) < 0) {
             rc = err_set(e, rc, path, 0, 0, "cannot write a shared key: %s", strerror(-rc));
             break;
         }
@@ -143,7 +145,7 @@ int dnssec_share_pull(const struct conf_shared *sh, const char *stem, const char
     if (d != NULL)
         closedir(d);
     char *text = rc == 0 ? json_dumps(doc, JSON_INDENT(1)) : NULL;
-    if (rc == 0 && (text == NULL || write_file(state_path, text, false) != 0))
+    if (rc == 0 && (text == NULL || write_file(dir, state_path, text, false) != 0))
         rc = err_set(e, -EIO, state_path, 0, 0, "cannot write the shared key state");
     free(text);
     json_decref(doc);

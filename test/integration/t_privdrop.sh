@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # t_privdrop.sh: least privilege: started as root on port 53 with --user, gslbd binds, then
 # runs without root (issue "Hardening", item 4); answers still flow and reloads still work.
+# Then a signed zone with a key folder gslbd fills itself (docs/dnssec.md) on a first start
+# as root with --user: what it makes as root belongs to the folder's owner, so the reloads
+# made as that user read and rewrite it.
 set -u
 . "$(dirname "$0")/lib.sh"
 
-plan 6
+plan 9
 if [ "$(id -u)" -ne 0 ]; then
     why="needs root to bind port 53 and change user"
     skip PRIV-1 "answers on port 53 after dropping privileges" "$why"
@@ -13,6 +16,9 @@ if [ "$(id -u)" -ne 0 ]; then
     skip PRIV-4 "the log says which user it runs as" "$why"
     skip PRIV-5 "SIGHUP reload works without root" "$why"
     skip PRIV-6 "stops cleanly (exit 0)" "$why"
+    skip PRIV-7 "a key folder filled as root belongs to its owner" "$why"
+    skip PRIV-8 "a reload without root signs with that folder" "$why"
+    skip PRIV-9 "the signing instance stops cleanly" "$why"
     finish
     exit $?
 fi
@@ -66,4 +72,45 @@ kill -TERM "$pid"
 wait "$pid"
 rc=$?
 check PRIV-6 "stops cleanly (exit 0)" "exit $rc" test "$rc" -eq 0
+
+# a key folder owned by the user gslbd drops to, filled on this first start as root
+KD=$IT_TMP/keys
+mkdir -p "$KD"
+chown "$user" "$KD"
+chmod 700 "$KD"
+sed 's/priv\.test/sig.test/g' "$IT_TMP/z.zone" >"$IT_TMP/sig.zone"
+chmod 644 "$IT_TMP/sig.zone"
+port=$(free_port "$addr")
+printf '{"listen": ["%s:%s"], "workers": 1, "api": {"enabled": false},\n "zones": [{"origin": "sig.test.", "file": "%s", "dnssec": {"key_dir": "%s"}}]}\n' \
+    "$addr" "$port" "$IT_TMP/sig.zone" "$KD" >"$IT_TMP/sig.json"
+chmod 644 "$IT_TMP/sig.json"
+slog=$LOGDIR/t_privdrop-signed.log
+"$GSLBD" -c "$IT_TMP/sig.json" --user "$user" >"$slog" 2>&1 &
+spid=$!
+IT_PIDS+=("$spid")
+signed() {
+    dig +norec +dnssec +time=1 +tries=1 -p "$port" @"$addr" www.sig.test A 2>/dev/null |
+        grep -cE "RRSIG[[:space:]]+A 13 "
+}
+for _ in $(seq 1 50); do
+    [ "$(signed)" -ge 1 ] && break
+    sleep 0.1
+done
+owners=$(find "$KD" -type f -printf '%u %f\n' | sort)
+others=$(awk -v u="$user" '$1 != u' <<<"$owners")
+pass=0
+[ "$(signed)" -ge 1 ] && [ -n "$owners" ] && [ -z "$others" ] &&
+    grep -q "sig.test.keys.json" <<<"$owners" && pass=1
+check PRIV-7 "a key folder filled on a first start as root: keys, state and lock belong to $user" \
+    "$owners; $(tail -3 "$slog")" [ "$pass" = 1 ]
+mk=$(log_mark "$slog")
+kill -HUP "$spid"
+wait_log "$mk" "reload (complete|rejected)" 1 "$(it_slack 10 | cut -d. -f1)" "$slog"
+pass=0
+log_since "$mk" "$slog" | grep -q "reload complete" && [ "$(signed)" -ge 1 ] && pass=1
+check PRIV-8 "a reload as $user reads the folder and signs again" "$(log_since "$mk" "$slog" | tail -4)" \
+    [ "$pass" = 1 ]
+stop_pid "$spid"
+check PRIV-9 "the signing instance stops cleanly (exit 0)" "exit $STOP_RC; $(tail -3 "$slog")" \
+    [ "$STOP_RC" = 0 ]
 finish
