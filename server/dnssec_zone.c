@@ -393,7 +393,7 @@ int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z, c
     if (olen < 0 || n == 0 || n > DNSSEC_ONLINE_RRS)
         return GSLBD_ELIMIT;
     /* canonical RDATA (names of the RFC 4034 6.2 types lowercased), then canonical order */
-    uint8_t canon[DNSSEC_ONLINE_DATA];
+    static _Thread_local uint8_t canon[DNSSEC_ONLINE_DATA]; /* off the worker's stack */
     struct zone_rr cr[DNSSEC_ONLINE_RRS];
     const struct zone_rr *v[DNSSEC_ONLINE_RRS];
     size_t used = 0;
@@ -409,7 +409,7 @@ int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z, c
     size_t need = 18 + DNAME_MAX;
     for (size_t i = 0; i < n; i++)
         need += (size_t)olen + 10 + v[i]->rdlen;
-    uint8_t data[DNSSEC_ONLINE_DATA];
+    static _Thread_local uint8_t data[DNSSEC_ONLINE_DATA];
     if (need > sizeof(data))
         return GSLBD_ELIMIT;
     /* what is signed: the RRSIG RDATA up to the signature, then the RRs */
@@ -463,7 +463,8 @@ int dnssec_zone_denial(const struct dnssec_zone *s, const struct zone *z, const 
     memcpy(all, types, ntypes * sizeof(*types));
     all[ntypes] = DNS_T_RRSIG;
     all[ntypes + 1] = DNSSEC_TYPE_NSEC;
-    size_t blen = dnssec_type_bitmap(all, ntypes + 2, rd + 2 + nlen, DNSSEC_NSEC_MAX - 2 - (size_t)nlen);
+    size_t blen =
+        dnssec_type_bitmap(all, ntypes + 2, rd + 2 + nlen, DNSSEC_NSEC_MAX - 2 - (size_t)nlen);
     if (blen == 0)
         return GSLBD_ELIMIT;
     out->nsec = (struct zone_rr){rd, (uint16_t)(2 + (size_t)nlen + blen), 0, {0, 0}};

@@ -61,7 +61,7 @@ struct dnssec_sig {
 /* Signed online: at most this many RRs, this many octets signed (a GSLB cluster's
  * addresses of one family fit many times over). */
 #define DNSSEC_ONLINE_RRS 64
-#define DNSSEC_ONLINE_DATA 4096
+#define DNSSEC_ONLINE_DATA 65536 /* an RRset as large as a TCP message can carry */
 
 /* The RRSIG over the RRset owner/type (rrs: RDATA as served, any order, n >= 1) with
  * original TTL ttl, from this thread's cache or signed now (dnssec_online.c). 0;

@@ -444,8 +444,8 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
             if (zone_dnssec(z) != NULL && c->q.edns_do) { /* RFC 8482 4.2: signed like the rest */
                 const struct zone_rr *one = &hinfo_rr;
                 struct dnssec_sig sig;
-                if (dnssec_zone_sign_online(zone_dnssec(z), z, n->name, DNS_T_HINFO, z->soa->ttl,
-                                            &one, 1, &sig) < 0)
+                if (dnssec_zone_sign_online(zone_dnssec(z), z, c->deny_name, DNS_T_HINFO,
+                                            z->soa->ttl, &one, 1, &sig) < 0)
                     return query__servfail_unsigned(c);
                 if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, z->soa->ttl, &sig.rr) <
                     0)

@@ -28,8 +28,8 @@ set -u
 . "$(dirname "$0")/lib.sh"
 # 9 keygen checks, 4 imports, 17 served-record checks, 1 metrics, 13 names validated by Unbound,
 # 13 GSLB checks, 5 rejected, the 13 names validated by delv, 9 delegation checks, 3 pair,
-# 4 dump, 1 exit
-plan $((9 + 4 + 17 + 1 + 13 + 13 + 5 + 13 + 9 + 3 + 4 + 1))
+# 4 dump, 1 exit, 1 ANY at a wildcard
+plan $((9 + 4 + 17 + 1 + 13 + 13 + 5 + 13 + 9 + 3 + 4 + 1 + 1))
 require_gslbd
 
 DIR=$IT_TMP/keys
@@ -584,8 +584,14 @@ if command -v delv >/dev/null; then
         check SIG-4 "delv validates $nt: fully validated" "$out" \
             grep -qE "^; (negative response, )?fully validated" <<<"$out"
     done
+    # ANY over UDP at a name under a wildcard: RFC 8482's HINFO, signed at the name asked
+    out=$(delv -a "$IT_TMP/anchor.conf" +root=signed.test -p "$PORT" @127.0.0.1 any.wild.signed.test ANY 2>&1)
+    pass=0
+    grep -q "^; fully validated" <<<"$out" && grep -qE "RRSIG[[:space:]]+HINFO 13 4 " <<<"$out" && pass=1
+    check SIG-4 "delv validates ANY at a wildcard-made name: HINFO signed at the name (labels 4)" \
+        "$out" [ "$pass" = 1 ]
 else
-    skip SIG-4 "delv validates the signed names" "delv is not installed (bind9-dnsutils)" 13
+    skip SIG-4 "delv validates the signed names" "delv is not installed (bind9-dnsutils)" 14
 fi
 if command -v delv >/dev/null; then
     out=$(delv -a "$IT_TMP/anchor.conf" +root=signed.test -p "$PORT" @127.0.0.1 www.sec.signed.test A 2>&1)
