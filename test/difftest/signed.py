@@ -3,7 +3,10 @@
 generated zones (gen.py) is signed by gslbd and by Knot with the same key (made by
 gslbd --keygen, imported into Knot's key store with keymgr import-pem as a combined key,
 with CDS/CDNSKEY always published), and every generated query is asked of both with DO and
-the CO flag (RFC 9824: gslbd then answers a missing name NXDOMAIN, as Knot does).
+the CO flag (RFC 9824: gslbd then answers a missing name NXDOMAIN, as Knot does) over UDP
+with a 1232-octet buffer; a question that either server truncates is asked of both again
+over TCP, and the TCP answers are the ones compared and validated (the truncated UDP
+answers still go through the wire validator: an RRset must not be split from its RRSIG).
 
 Compared where the two are comparable:
   - rcode and AA; the answer's data (RRs other than RRSIG) and, for each RRSIG, its header
@@ -19,7 +22,9 @@ an NSEC at the name asked), and the RRSIG labels of a wildcard answer (gslbd sig
 the name asked). There, and everywhere, an independent validator takes over: every RRset
 of every gslbd response's answer and authority (a referral's NS and glue excepted, and a
 CNAME synthesized from a DNAME) must have an RRSIG that dnspython (with the cryptography
-module) verifies with the zone's DNSKEY; Knot's responses go through the same validator,
+module) verifies with the zone's DNSKEY, and gslbd's RRSIGs have their owner's labels (it
+signs wildcard answers at the name asked, and sends no proof that would let a validator
+accept a wildcard's labels); Knot's responses go through the same validator,
 which shows that it accepts what a second signer makes. Every gslbd response also goes
 through the wire validator (wirecheck) with the zone's DNSKEY.
 
@@ -27,6 +32,7 @@ usage: signed.py [--tap] [--seed S] [--zones Z] [--queries Q]"""
 
 import argparse
 import os
+import socket
 import shutil
 import subprocess
 import sys
@@ -66,6 +72,22 @@ def make_wire(qname, qtype, qid):
     return m.to_wire()
 
 
+def tcp_exchange(port, wire, timeout=3.0):
+    """One query over TCP to 127.0.0.1:port; the response (bytes) or None."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(len(wire).to_bytes(2, "big") + wire)
+            buf = b""
+            while len(buf) < 2 or len(buf) < 2 + int.from_bytes(buf[:2], "big"):
+                chunk = s.recv(65535)
+                if not chunk:
+                    return None
+                buf += chunk
+            return buf[2:]
+    except OSError:
+        return None
+
+
 def start_gslbd_signed(tmp, zones, keys):
     import json
     port = servers.free_port()
@@ -101,9 +123,10 @@ def synthesized(m, rrset):
                for r in m.answer)
 
 
-def validate(m, zone, keys, now):
+def validate(m, zone, keys, now, own_labels=False):
     """Every RRset of answer and authority signed and verified with keys (a dict name ->
-    DNSKEY rrset). Returns a list of problems."""
+    DNSKEY rrset); with own_labels (gslbd's answers), every RRSIG has its owner's labels.
+    Returns a list of problems."""
     bad = []
     for section_name, section in (("answer", m.answer), ("authority", m.authority)):
         sigs = [r for r in section if r.rdtype == RRSIG]
@@ -125,6 +148,14 @@ def validate(m, zone, keys, now):
                 for rd in s:
                     if rd.type_covered == rrset.rdtype:
                         sigset.add(rd, s.ttl)
+            labels = len(rrset.name) - 1 - rrset.name.is_wild()
+            if own_labels and any(rd.labels != labels for rd in sigset):
+                # a wildcard's labels: a validator wants the proof that the name does not
+                # exist (RFC 4035 5.3.4), which compact denial cannot give
+                bad.append("%s %s %s: RRSIG labels %s, the owner has %d" % (
+                    section_name, rrset.name, dns.rdatatype.to_text(rrset.rdtype),
+                    sorted(rd.labels for rd in sigset), labels))
+                continue
             try:
                 dns.dnssec.validate(rrset, sigset, keys, now=now)
             except dns.dnssec.ValidationFailure as e:
@@ -274,6 +305,16 @@ def run(args):
         gr = servers.exchange_all(g.port, wires)
         kr = servers.exchange_all(k.port, wires)
         nr = servers.exchange_all(nsd.port, wires)
+        # truncated by either: both (and NSD) asked again over TCP; the truncated UDP answers
+        # of gslbd are kept for the wire validator
+        udp_tc, limits = [], [1232] * len(wires)
+        for i, w in enumerate(wires):
+            if not any(r is not None and len(r) > 2 and r[2] & 0x02 for r in (gr[i], kr[i])):
+                continue
+            if gr[i] is not None:
+                udp_tc.append((i, gr[i]))
+            gr[i], kr[i], nr[i] = (tcp_exchange(srv.port, w) for srv in (g, k, nsd))
+            limits[i] = 65535
         now = time.time()
         dnskeys = {}
         for o in liveset:
@@ -286,12 +327,21 @@ def run(args):
         keysets_equal = 0
         g_invalid, k_invalid = [], []
         wc_lines = []
+        origins = []  # each query's zone: the deepest live zone that holds its name
+        for qn, _qt, _kind in queries:
+            qname = dns.name.from_text(qn)
+            origins.append(max((o for o in liveset if qname.is_subdomain(dns.name.from_text(o))),
+                               key=len))
+
+        def keyfile(i):
+            return os.path.join(tmp, "keys", "%s.dnskey" % origins[i])
+
+        for i, resp in udp_tc:
+            wc_lines.append("%s %s %d %s" % (wires[i].hex(), resp.hex(), 1232, keyfile(i)))
+        notes["tc-asked-again-over-tcp"] = len(udp_tc)
         for i, (qn, qt, kind) in enumerate(queries):
             gm, km, nm = compare.parse(gr[i]), compare.parse(kr[i]), compare.parse(nr[i])
-            origin = next(o for o in liveset if dns.name.from_text(qn).is_subdomain(
-                dns.name.from_text(o)) and all(
-                not dns.name.from_text(qn).is_subdomain(dns.name.from_text(x)) or
-                len(x) <= len(o) for x in liveset))
+            origin = origins[i]
             zname = dns.name.from_text(origin)
             d = compare_one(gm, km, nm, qn, qt, kind, notes)
             for a in d:
@@ -304,11 +354,11 @@ def run(args):
             for m, sink in ((gm, g_invalid), (km, k_invalid)):
                 if isinstance(m, str) or (m.flags & dns.flags.TC):
                     continue
-                for p in validate(m, zname, dnskeys[origin], now):
+                for p in validate(m, zname, dnskeys[origin], now, own_labels=m is gm):
                     sink.append("%s %s: %s" % (qn, qt, p))
             if gr[i] is not None:
-                wc_lines.append("%s %s %d %s" % (wires[i].hex(), gr[i].hex(), 1232,
-                                                 os.path.join(tmp, "keys", "%s.dnskey" % origin)))
+                wc_lines.append("%s %s %d %s" % (wires[i].hex(), gr[i].hex(), limits[i],
+                                                 keyfile(i)))
         # the wire validator, with each zone's DNSKEY
         for o in liveset:
             with open(os.path.join(tmp, "keys", "%s.dnskey" % o), "w") as f:
@@ -331,10 +381,9 @@ def run(args):
             bad = rd.replace(signature=rd.signature[:-1] + bytes([rd.signature[-1] ^ 1]))
             sigs[0].clear()
             sigs[0].add(bad)
-            origin = wc_lines[i].rsplit(" ", 1)[1] if i < len(wc_lines) else None
-            zname = dns.name.from_text(os.path.basename(origin)[:-len(".dnskey")])
-            t_py += bool(validate(gm, zname, dnskeys[zname.to_text()], now))
-            t_lines.append("%s %s %d %s" % (wires[i].hex(), gm.to_wire().hex(), 65535, origin))
+            t_py += bool(validate(gm, dns.name.from_text(origins[i]), dnskeys[origins[i]], now))
+            t_lines.append("%s %s %d %s" % (wires[i].hex(), gm.to_wire().hex(), 65535,
+                                            keyfile(i)))
             tampered += 1
         tc = subprocess.run([args.wirecheck], input="\n".join(t_lines) + "\n",
                             capture_output=True, text=True)
@@ -354,8 +403,8 @@ def run(args):
              "(dnspython)" % n, not g_invalid, "\n".join(g_invalid[:10])),
             ("DTS-5", "the same validator accepts Knot's answers (the oracle works)",
              not k_invalid, "\n".join(k_invalid[:10])),
-            ("DTS-6", "the wire validator with the zones' DNSKEYs passes all %d gslbd answers"
-             % len(wc_lines), len(verdicts) == len(wc_lines) and not wc_bad,
+            ("DTS-6", "the wire validator with the zones' DNSKEYs passes all %d gslbd answers "
+             "(%d of them truncated over UDP)" % (len(wc_lines), len(udp_tc)), len(verdicts) == len(wc_lines) and not wc_bad,
              "\n".join(wc_bad[:10]) + wc.stderr[-500:]),
             ("DTS-7", "both validators reject each of %d answers with one signature bit flipped "
              "(dnspython %d, wirecheck %d)" % (tampered, t_py, t_wc),

@@ -10,13 +10,18 @@
 
 #define RESP_EDNSSEC (-15) /* a signature missing, inconsistent or not verifying */
 
-/* Check response r to query q from the zone whose DNSKEY RRset is keys (its owner is the
- * zone apex): without DO, no RRSIG or NSEC may appear (unless asked for); with DO, every
- * RRset of the answer and authority sections (a delegation's NS, and a CNAME synthesized
- * from a DNAME, excepted; names outside the zone skipped) has an RRSIG by the zone whose
- * header fits it (type covered, labels, original TTL not below the TTL, signer the apex)
- * and which ldns verifies with keys at the current time. A truncated response is not
- * checked. 0 or RESP_EDNSSEC with why (cap bytes) saying which RRset. */
+/* Check response r to query q, an answer from a signed zone. With DO, in the answer and
+ * authority sections, whether truncated or not: every RRSIG covers an RRset of its section
+ * at its owner (unless RRSIGs were asked for) and fits it: labels the owner's (gslbd signs
+ * wildcard answers at the name asked), TTL the RRset's, original TTL not below it, signer
+ * the apex of the zone that holds the owner, expiration after inception; and every RRset
+ * that zone must sign has an RRSIG (a delegation's NS, and a CNAME synthesized from a
+ * DNAME, excepted; names outside the zone skipped). keys: the zone's DNSKEY RRset (its
+ * owner is the apex), or NULL. With keys, each RRset's RRSIG must verify with them (ldns,
+ * current time), and an answer to a query without DO may hold no RRSIG or NSEC (unless
+ * asked for). Without keys, the zones are the signers the response's RRSIGs name: a
+ * response without any RRSIG passes. 0 or RESP_EDNSSEC with why (cap bytes) saying which
+ * RRset and what. */
 int resp_check_dnssec(const uint8_t *q, size_t qlen, const uint8_t *r, size_t rlen,
                       const ldns_rr_list *keys, char *why, size_t cap);
 

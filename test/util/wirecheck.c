@@ -1,9 +1,16 @@
 /* wirecheck.c: batch front end of resp_check for scripts: hex query and response in, verdict out.
  *
  * Reads lines "QUERY_HEX RESPONSE_HEX LIMIT [DNSKEY_FILE]" from stdin (LIMIT: the largest
- * response size allowed, decimal; DNSKEY_FILE: a zone file holding the DNSKEY RRset of the
- * signed zone that answered, whose signatures resp_check_dnssec then checks) and prints one
- * line for each, flushed at once: "ok", or "bad: REASON".
+ * response size allowed, decimal) and prints one line for each, flushed at once: "ok", or
+ * "bad: REASON" ("bad: DNSSEC: ..." for a signature's fault).
+ * Signed answers (resp_check_dnssec): an answer to a DO query that carries RRSIGs is always
+ * checked for shape: every RRset its signers' zones must sign has an RRSIG, every RRSIG
+ * covers an RRset beside it with the owner's labels, the RRset's TTL, an original TTL not
+ * below it and the zone's apex as signer, truncated or not. DNSKEY_FILE, a zone file
+ * holding the DNSKEY RRset of the signed zone that answered, adds what only the keys tell:
+ * each signature is verified with ldns at the current time, the RRsets of that zone must be
+ * signed even when the answer carries no RRSIG at all, and an answer to a query without DO
+ * may hold no RRSIG or NSEC.
  * A line that cannot be read gets "bad: input: ..." so the caller's line count stays in
  * step. Exits 0 at the end of input, 2 on a read error. */
 #include <errno.h>
@@ -70,9 +77,11 @@ static void check_line(char *line, unsigned char *q, unsigned char *r, size_t ca
     }
     struct resp_info info;
     int rc = resp_check(q, (size_t)qn, r, (size_t)rn, limit, &info);
-    if (rc == 0 && keys != NULL) {
-        static char last[4096];
-        static ldns_rr_list *set;
+    static char last[4096];
+    static ldns_rr_list *set;
+    if (rc == 0 && keys == NULL) {
+        rc = resp_check_dnssec(q, (size_t)qn, r, (size_t)rn, NULL, info.why, sizeof(info.why));
+    } else if (rc == 0) {
         if (strcmp(last, keys) != 0) { /* read once while lines name the same file */
             ldns_rr_list_deep_free(set);
             set = NULL;
