@@ -3,14 +3,14 @@
 #ifndef GSLBD_CLUSTER_INT_H
 #define GSLBD_CLUSTER_INT_H
 
-#include "cluster.h"
+#include "server/cluster.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "etcd.h"
+#include "server/etcd.h"
 
 #define CL_BACKOFF_MIN_MS 100
 #define CL_BACKOFF_MAX_MS 1000

@@ -1,12 +1,12 @@
 /* cookie.c: RFC 9018 server cookies: SipHash-2-4 over client cookie, header and address. */
-#include "cookie.h"
+#include "server/cookie.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/random.h>
 
-#include "siphash.h"
+#include "server/siphash.h"
 
 #define COOKIE_VERSION 1
 #define HDR_LEN 8 /* version, reserved (3), timestamp (4) */

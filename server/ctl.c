@@ -2,7 +2,7 @@
  * cluster admin states, reload with an exit status that tells the outcome, and explain,
  * all through the HTTP API (libcurl), with the address and token read from the config file
  * (docs/api.md, gslbd-ctl(8)). */
-#include "ctl.h"
+#include "server/ctl.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "server/conf/conf.h"
 
 #define CTL_TIMEOUT_S 60 /* a reload may load a large GeoIP database */
 #define CTL_BODY_MAX (16u << 20)
@@ -268,16 +268,14 @@ static void table_print(struct table *t)
     int w[TABLE_COLS] = {0};
     size_t i;
     json_t *row;
-    json_array_foreach(t->rows, i, row)
-    {
+    json_array_foreach (t->rows, i, row) {
         for (size_t c = 0; c < t->ncols; c++) {
             int n = (int)strlen(json_string_value(json_array_get(row, c)));
             if (n > w[c])
                 w[c] = n;
         }
     }
-    json_array_foreach(t->rows, i, row)
-    {
+    json_array_foreach (t->rows, i, row) {
         char line[4096];
         size_t off = 0;
         for (size_t c = 0; c < t->ncols && off < sizeof(line); c++)
@@ -319,10 +317,8 @@ static void failing_checks(const json_t *cl, char *buf, size_t n)
     buf[0] = '\0';
     size_t i, k;
     json_t *addr, *tg;
-    json_array_foreach(json_object_get(cl, "addresses"), i, addr)
-    {
-        json_array_foreach(json_object_get(addr, "targets"), k, tg)
-        {
+    json_array_foreach (json_object_get(cl, "addresses"), i, addr) {
+        json_array_foreach (json_object_get(addr, "targets"), k, tg) {
             bool pending = json_is_true(json_object_get(tg, "pending"));
             bool up = json_is_true(json_object_get(tg, "up"));
             bool last_ok = json_is_true(json_object_get(tg, "last_ok"));
@@ -344,13 +340,11 @@ static bool fails_open(const json_t *st, const char *cluster)
 {
     size_t i, k;
     json_t *svc, *name;
-    json_array_foreach(json_object_get(st, "services"), i, svc)
-    {
+    json_array_foreach (json_object_get(st, "services"), i, svc) {
         if (!json_is_true(json_object_get(svc, "every_cluster_down")) ||
             strcmp(str(svc, "all_down"), "fail_open") != 0)
             continue;
-        json_array_foreach(json_object_get(svc, "clusters"), k, name)
-        {
+        json_array_foreach (json_object_get(svc, "clusters"), k, name) {
             if (strcmp(json_string_value(name), cluster) == 0)
                 return true;
         }
@@ -378,8 +372,7 @@ static void print_status(const struct ctl_target *t, const json_t *st)
               "FAILING CHECKS");
     size_t i;
     json_t *cl;
-    json_array_foreach(json_object_get(st, "clusters"), i, cl)
-    {
+    json_array_foreach (json_object_get(st, "clusters"), i, cl) {
         char share[16], ans[24], w[16], fail[1024], state[64];
         snprintf(share, sizeof(share), "%.1f%%",
                  100.0 * json_number_value(json_object_get(cl, "share_1m")));
@@ -401,13 +394,11 @@ static void print_status(const struct ctl_target *t, const json_t *st)
     tb = (struct table){5, json_array()};
     table_row(&tb, "SERVICE", "POLICY", "TTL", "CLUSTERS", "ALL DOWN");
     json_t *svc;
-    json_array_foreach(json_object_get(st, "services"), i, svc)
-    {
+    json_array_foreach (json_object_get(st, "services"), i, svc) {
         char names[1024] = "", ttl[32], down[64];
         size_t off = 0, k;
         json_t *n;
-        json_array_foreach(json_object_get(svc, "clusters"), k, n)
-        {
+        json_array_foreach (json_object_get(svc, "clusters"), k, n) {
             if (off < sizeof(names))
                 off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", k ? "," : "",
                                         json_string_value(n));
@@ -427,8 +418,7 @@ static void print_status(const struct ctl_target *t, const json_t *st)
         printf("\nadmin changes, newest first:\n");
         tb = (struct table){5, json_array()};
         json_t *ch;
-        json_array_foreach(changes, i, ch)
-        {
+        json_array_foreach (changes, i, ch) {
             char fromto[40];
             snprintf(fromto, sizeof(fromto), "%s -> %s", str(ch, "from"), str(ch, "to"));
             table_row(&tb, str(ch, "time"), str(ch, "cluster"), fromto, str(ch, "via"),
@@ -466,8 +456,7 @@ static void print_keys(json_t *st)
     }
     struct table tb = {7, json_array()};
     table_row(&tb, "ZONE", "TAG", "ROLE", "ALG", "STATE", "CDS", "SIGNATURES UNTIL");
-    json_array_foreach(zones, i, z)
-    {
+    json_array_foreach (zones, i, z) {
         char until[40] = "";
         time_t t = (time_t)json_integer_value(json_object_get(z, "expiration"));
         struct tm tm;
@@ -475,8 +464,7 @@ static void print_keys(json_t *st)
             strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
         json_t *k;
         size_t j;
-        json_array_foreach(json_object_get(z, "keys"), j, k)
-        {
+        json_array_foreach (json_object_get(z, "keys"), j, k) {
             char tag[8], alg[8];
             snprintf(tag, sizeof(tag), "%d", (int)json_integer_value(json_object_get(k, "tag")));
             snprintf(alg, sizeof(alg), "%d",

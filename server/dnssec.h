@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "server/err.h"
 
 #define DNSSEC_ALG_ECDSAP256SHA256 13
 #define DNSSEC_ALG_ED25519 15

@@ -11,8 +11,8 @@
 
 #include <ldns/ldns.h>
 
-#include "dnssec_zone.h"
-#include "wire.h"
+#include "server/dnssec_zone.h"
+#include "server/dns/wire.h"
 
 /* The RR owner/type/ttl/rdata as ldns text on f. */
 static int print_rr(FILE *f, const uint8_t *owner, uint16_t type, uint32_t ttl,

@@ -15,8 +15,8 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
-#include "dname.h"
-#include "dnssec.h"
+#include "server/dns/dname.h"
+#include "server/dnssec.h"
 
 uint16_t dnssec_keytag(const uint8_t *rdata, size_t len)
 {

@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "conf.h"
-#include "dnssec.h"
-#include "err.h"
+#include "server/conf/conf.h"
+#include "server/dnssec.h"
+#include "server/err.h"
 
 #define DNSSEC_MAX_KEYS 8
 

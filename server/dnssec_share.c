@@ -7,7 +7,7 @@
  * document's mod_revision), else it pulls again and starts over. So the first instance to
  * reach a roll step makes the key and the others adopt it. Blocking calls: the thread that
  * signs zones, never the query path. */
-#include "dnssec_share.h"
+#include "server/dnssec_share.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,9 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dnssec_keys.h"
-#include "etcd.h"
-#include "log.h"
+#include "server/dnssec_keys.h"
+#include "server/etcd.h"
+#include "server/log.h"
 
 static char *doc_key(const struct conf_shared *sh, const char *stem)
 {
@@ -104,8 +104,7 @@ int dnssec_share_pull(const struct conf_shared *sh, const char *stem, const char
     }
     size_t i;
     rc = 0;
-    json_array_foreach(keys, i, k)
-    {
+    json_array_foreach (keys, i, k) {
         const char *file = json_string_value(json_object_get(k, "file"));
         const char *pem = json_string_value(json_object_get(k, "pem"));
         if (file == NULL || pem == NULL || strchr(file, '/') != NULL) {
@@ -134,8 +133,7 @@ int dnssec_share_pull(const struct conf_shared *sh, const char *stem, const char
             strcmp(de->d_name + n - 4, ".pem") != 0)
             continue;
         bool listed = false;
-        json_array_foreach(keys, i, k)
-        {
+        json_array_foreach (keys, i, k) {
             const char *file = json_string_value(json_object_get(k, "file"));
             listed = listed || strcmp(file, de->d_name) == 0;
         }
@@ -161,8 +159,7 @@ int dnssec_share_push(const struct conf_shared *sh, const char *stem, const char
     json_t *keys = json_object_get(doc, "keys"), *k;
     size_t i;
     int rc = json_is_array(keys) ? 0 : err_set(e, GSLBD_EPARSE, state_path, 0, 0, "no keys");
-    json_array_foreach(keys, i, k)
-    {
+    json_array_foreach (keys, i, k) {
         if (rc < 0)
             break;
         const char *file = json_string_value(json_object_get(k, "file"));

@@ -11,8 +11,8 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 
-#include "dname.h"
-#include "dnssec.h"
+#include "server/dns/dname.h"
+#include "server/dnssec.h"
 
 /* Where the names are in an RDATA: after `skip` fixed octets, `names` names follow. */
 struct name_layout {

@@ -2,15 +2,15 @@
  * read, every authoritative RRset gets an RRSIG, the apex gets the DNSKEY RRset (signed
  * too). The query path finds an RRset's RRSIG by the RRset's address in a read-only open
  * addressing table: no allocation, no lock, no signing per query. */
-#include "dnssec_zone.h"
+#include "server/dnssec_zone.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnssec.h"
-#include "dnssec_online.h"
-#include "wire.h"
+#include "server/dnssec.h"
+#include "server/dnssec_online.h"
+#include "server/dns/wire.h"
 
 #define DNS_T_CDS 59
 #define DNS_T_CDNSKEY 60
@@ -127,7 +127,7 @@ bool dnssec_zone_current(const struct dnssec_zone *s, const struct dnssec_keyset
 
 void dnssec_zone_set_key_check(const struct dnssec_zone *s, int64_t when)
 {
-    __atomic_store_n(&((struct dnssec_zone *)s)->key_check_at, when, __ATOMIC_RELAXED);
+    __atomic_store_n(&((struct dnssec_zone *)(uintptr_t)s)->key_check_at, when, __ATOMIC_RELAXED);
 }
 
 size_t dnssec_zone_nsigs(const struct dnssec_zone *s)
@@ -148,14 +148,14 @@ void dnssec_zone_free(struct dnssec_zone *s)
     if (s == NULL)
         return;
     for (uint32_t i = 0; s->tab != NULL && i <= s->mask; i++)
-        free((void *)s->tab[i].sig.rdata);
+        free((void *)(uintptr_t)s->tab[i].sig.rdata);
     free(s->tab);
     for (uint32_t i = 0; s->pre != NULL && i <= s->pre_mask; i++)
-        free((void *)s->pre[i].sig.rdata);
+        free((void *)(uintptr_t)s->pre[i].sig.rdata);
     free(s->pre);
     for (int i = 0; i < KS_N; i++)
         for (size_t j = 0; j < s->nkeysigs[i]; j++)
-            free((void *)s->keysigs[i][j].rdata);
+            free((void *)(uintptr_t)s->keysigs[i][j].rdata);
     dnssec_keys_free(&s->ks);
     free(s);
 }
@@ -531,7 +531,7 @@ int dnssec_zone_presign(struct dnssec_zone *s, const struct zone *z, uint32_t se
     while (s->pre[i].key != 0 && s->pre[i].key != key)
         i = (i + 1) & s->pre_mask;
     if (s->pre[i].key == key)
-        free((void *)s->pre[i].sig.rdata);
+        free((void *)(uintptr_t)s->pre[i].sig.rdata);
     else
         s->npre++;
     s->pre[i].key = key;

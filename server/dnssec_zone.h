@@ -7,10 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dnssec.h"
-#include "dnssec_keys.h"
-#include "err.h"
-#include "zone.h"
+#include "server/dnssec.h"
+#include "server/dnssec_keys.h"
+#include "server/err.h"
+#include "server/zone.h"
 
 struct dnssec_zone;
 

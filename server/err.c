@@ -1,5 +1,5 @@
 /* err.c: formatting of load-time diagnostics and the project's error strings. */
-#include "err.h"
+#include "server/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

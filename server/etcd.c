@@ -1,6 +1,6 @@
 /* etcd.c: etcd v3 gateway client: curl multi on the libuv loop, the watch stream, a blocking
  * call for the API thread, and base64/JSON encoding of the messages. */
-#include "etcd.h"
+#include "server/etcd.h"
 
 #include <curl/curl.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* gslb.c: compiling GSLB services from config, and the per-query policy decision. */
-#include "gslb.h"
+#include "server/gslb.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loadinfo.h"
-#include "log.h"
+#include "server/loadinfo.h"
+#include "server/log.h"
 
 void gslb_free(struct gslb *g)
 {
@@ -19,19 +19,19 @@ void gslb_free(struct gslb *g)
         free(g->region_names[i]);
     free(g->region_names);
     for (size_t i = 0; i < g->nclusters; i++)
-        free((char *)g->clusters[i].name);
+        free((void *)(uintptr_t)g->clusters[i].name);
     for (size_t i = 0; i < g->nservices; i++)
-        free((char *)g->services[i].name);
+        free((void *)(uintptr_t)g->services[i].name);
     for (size_t i = 0; i < g->naddrs; i++)
-        free((char *)g->addrs[i].text);
+        free((void *)(uintptr_t)g->addrs[i].text);
     free(g->addrs);
     free(g->clusters);
     free(g->services);
     free(g->cluster_idx);
     free(g->region_idx);
     free(g->region_off);
-    free((void *)g->addr_up);
-    free((void *)g->admin);
+    free((void *)(uintptr_t)g->addr_up);
+    free((void *)(uintptr_t)g->admin);
     free(g->answers);
     free(g->svc_all_down);
     free(g);

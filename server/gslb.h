@@ -9,10 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
-#include "err.h"
+#include "server/conf/conf.h"
+#include "server/err.h"
 #include "geo/geo.h"
-#include "zone.h"
+#include "server/zone.h"
 
 enum gslb_admin { GSLB_ADMIN_AUTO = 0, GSLB_ADMIN_UP, GSLB_ADMIN_DOWN, GSLB_ADMIN_DRAIN };
 

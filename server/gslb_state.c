@@ -1,5 +1,5 @@
 /* gslb_state.c: the admin state file (POL-7): cluster admin states kept across restarts. */
-#include "gslb.h"
+#include "server/gslb.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "server/log.h"
 
 #define STATE_FILE_MAX (16u << 20) /* far above any real state file */
 
@@ -71,8 +71,7 @@ static int parse_state(struct gslb *g, const char *path, const char *buf, size_t
     }
     const char *name;
     json_t *val;
-    json_object_foreach(clusters, name, val)
-    {
+    json_object_foreach (clusters, name, val) {
         enum gslb_admin a;
         if (!json_is_string(val) || gslb_admin_parse(json_string_value(val), &a) < 0) {
             rc = err_set(e, GSLBD_EINVAL, path, 0, 0,

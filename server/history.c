@@ -1,6 +1,6 @@
 /* history.c: the history's rings: series matched by name across reloads, samples, events,
  * and their JSON. */
-#include "history.h"
+#include "server/history.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "gslb.h"
+#include "server/gslb.h"
 
 struct history_cluster {
     char name[HISTORY_NAME_MAX];

@@ -1,7 +1,7 @@
 /* notify.c: readiness, reload and stop notifications for systemd (the sd_notify datagram
  * protocol, no libsystemd), and the reload outcome file that `gslbd --reload-wait` reads so
  * that `systemctl reload` fails when gslbd rejects the new configuration. */
-#include "notify.h"
+#include "server/notify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "view.h"
+#include "server/log.h"
+#include "server/view.h"
 
 static _Atomic int64_t g_last_success_ms;
 static _Atomic size_t g_nzones, g_nservices; /* of the view serving now */

@@ -1,5 +1,5 @@
 /* probe.c: probe targets from the config, their results published as address states. */
-#include "probe.h"
+#include "server/probe.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cluster.h"
-#include "log.h"
-#include "notify.h"
+#include "server/cluster.h"
+#include "server/log.h"
+#include "server/notify.h"
 
 int probes_init(struct probes *p, uv_loop_t *loop, void (*on_first_round)(void *), void *arg)
 {

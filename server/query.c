@@ -1,12 +1,12 @@
 /* query.c: the query engine: parse, classify, look up, render, truncate. Pure and
  * allocation-free; the stages below read top to bottom in query_answer(). */
-#include "query.h"
+#include "server/query.h"
 
 #include <netinet/in.h>
 #include <string.h>
 
-#include "dnssec_zone.h"
-#include "query_int.h"
+#include "server/dnssec_zone.h"
+#include "server/query_int.h"
 
 /* Header + question (copied byte for byte, HDR-1). */
 void query__start_response(struct qctx *c, bool with_question)

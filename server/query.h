@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "view.h"
+#include "server/view.h"
 
 #define QUERY_UDP_BUF 4096  /* enough for any UDP answer (edns_max_udp <= 4096) */
 #define QUERY_TCP_BUF 65535 /* a TCP message's maximum */

@@ -1,8 +1,8 @@
 /* query_dnssec.c: the query engine's DNSSEC stage (docs/dnssec.md): RRSIGs beside the
  * RRsets of a signed zone for a DO query, signatures made at the name asked for wildcard
  * answers, compact denial (RFC 9824), and SERVFAIL when a signature cannot be had now. */
-#include "dnssec_zone.h"
-#include "query_int.h"
+#include "server/dnssec_zone.h"
+#include "server/query_int.h"
 
 /* DNSSEC (docs/dnssec.md): when z is signed and the query set DO, the RRSIG of rs (just
  * written) follows it, owner by name or else at owner_off, counted in *count. 0; -1 when

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "query_int.h"
+#include "server/query_int.h"
 
 /* CK-1 (RFC 7873, RFC 9018): the server cookie for the response: the query's own while it
  * is ours and fresh, else a new one. A bad one is answered as if only the client cookie

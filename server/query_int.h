@@ -3,9 +3,9 @@
 #ifndef GSLBD_QUERY_INT_H
 #define GSLBD_QUERY_INT_H
 
-#include "cookie.h"
-#include "query.h"
-#include "wire.h"
+#include "server/cookie.h"
+#include "server/query.h"
+#include "server/dns/wire.h"
 
 #define CNAME_CHAIN_MAX 16
 #define OPT_FIXED 11 /* root owner, type, class, TTL, RDLENGTH */

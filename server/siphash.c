@@ -1,5 +1,5 @@
 /* siphash.c: SipHash-2-4, written from the description in the SipHash paper (2012). */
-#include "siphash.h"
+#include "server/siphash.h"
 
 static inline uint64_t rotl64(uint64_t x, unsigned b)
 {

@@ -1,5 +1,5 @@
 /* view.c: building a view (config plus loaded zones) and finding the zone for a name. */
-#include "view.h"
+#include "server/view.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,8 +9,8 @@
 
 #include <ldns/ldns.h>
 
-#include "dnssec_zone.h"
-#include "log.h"
+#include "server/dnssec_zone.h"
+#include "server/log.h"
 
 #define DNS_T_CNAME_VALUE 5
 #define DNS_T_A_VALUE 1
@@ -22,7 +22,7 @@ void view_free(struct view *v)
         return;
     for (size_t i = 0; i < v->nzones; i++) {
         if (v->zones[i] != NULL)
-            dnssec_zone_free((struct dnssec_zone *)v->zones[i]->dnssec);
+            dnssec_zone_free((struct dnssec_zone *)(uintptr_t)v->zones[i]->dnssec);
         zone_free(v->zones[i]);
     }
     free(v->zones);

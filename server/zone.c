@@ -1,5 +1,5 @@
 /* zone.c: turns the records zone_load.c read into the immutable node hash the query path reads. */
-#include "zone.h"
+#include "server/zone.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "zone_int.h"
+#include "server/log.h"
+#include "server/zone_int.h"
 
 #define T_NS 2
 #define T_CNAME 5
@@ -585,8 +585,8 @@ static int build(const struct zone_src *src, struct zone *z, const struct zone_e
         rc = finish_soa(z, src->files[0], e);
     for (size_t k = 0; rc == 0 && k < nextra; k++) {
         size_t len = dname_len(extra[k].name);
-        struct zone_node *n =
-            (struct zone_node *)zone_lookup(z, extra[k].name, len, dname_hash(extra[k].name));
+        struct zone_node *n = (struct zone_node *)(uintptr_t)zone_lookup(z, extra[k].name, len,
+                                                                         dname_hash(extra[k].name));
         if (n != NULL) /* names outside the origin are the caller's error to report */
             n->service = extra[k].service;
     }

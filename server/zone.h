@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dname.h"
-#include "err.h"
+#include "server/dns/dname.h"
+#include "server/err.h"
 
 struct zone_node;
 

@@ -28,7 +28,7 @@
 
 #include "fuzz_util.h"
 #include "server/query.h"
-#include "server/tcp_frame.h"
+#include "server/net/tcp_frame.h"
 #include "server/view.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "fuzz_util.h"
-#include "server/dname.h"
-#include "server/conf.h"
+#include "server/dns/dname.h"
+#include "server/conf/conf.h"
 #include "server/log.h"
 #include "server/query.h"
 #include "server/view.h"

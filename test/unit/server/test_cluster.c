@@ -5,7 +5,7 @@
 #include "server/cluster.h"
 #include "server/etcd.h"
 
-#include "test_conf_dir_util.h"
+#include "test/unit/server/conf/test_conf_dir_util.h"
 
 static void test_rule_local(void **state)
 {

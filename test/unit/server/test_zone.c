@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "server/dname.h"
+#include "server/dns/dname.h"
 #include "server/err.h"
 #include "server/zone.h"
 
