@@ -42,7 +42,7 @@ static int print_set(FILE *f, const struct dnssec_zone *s, const uint8_t *owner,
     for (uint16_t i = 0; rc == 0 && i < rs->count; i++)
         rc = print_rr(f, owner, rs->type, rs->ttl, rs->rrs[i].rdata, rs->rrs[i].rdlen);
     size_t n = 0;
-    const struct zone_rr *sig = s != NULL ? dnssec_zone_sigs(s, rs, &n) : NULL;
+    const struct wire_rr *sig = s != NULL ? dnssec_zone_sigs(s, rs, &n) : NULL;
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = print_rr(f, owner, DNS_T_RRSIG, rs->ttl, sig[i].rdata, sig[i].rdlen);
     return rc;

@@ -19,7 +19,7 @@ enum gslb_admin { GSLB_ADMIN_AUTO = 0, GSLB_ADMIN_UP, GSLB_ADMIN_DOWN, GSLB_ADMI
 struct gslb_addr {
     int family; /* AF_INET / AF_INET6 */
     uint8_t bytes[16];
-    struct zone_rr rr; /* RDATA pointing at bytes */
+    struct wire_rr rr; /* RDATA pointing at bytes */
     const char *text;
 };
 

@@ -169,6 +169,19 @@ static void lookup(const struct zone *z, const uint8_t *name, const struct dname
 
 /* ---- sections -------------------------------------------------------------------------- */
 
+/* Write a whole RRset with owner at owner_off. Returns 0, or -1 with nothing written. */
+static int put_rrset(struct wire_writer *w, uint16_t owner_off, const struct zone_rrset *rs)
+{
+    struct wire_mark m = wire_mark(w);
+    for (uint16_t i = 0; i < rs->count; i++) {
+        if (wire_put_rr_ptr(w, owner_off, rs->type, DNS_C_IN, rs->ttl, &rs->rrs[i]) < 0) {
+            wire_rewind(w, m);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* A/AAAA for the in-zone targets of rs into additional. required: fail (-1) if they do not
  * fit (DEL-2 glue); otherwise what does not fit is left out (TC-2). */
 static int add_target_addresses(struct qctx *c, const struct zone_rrset *rs, bool required,
@@ -254,7 +267,7 @@ static int add_referral(struct qctx *c, const struct zone *z, const struct zone_
 
 /* HINFO "RFC8482" "" for ANY over UDP (RFC 8482 4.2). */
 static const uint8_t hinfo_rdata[] = {7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
-static const struct zone_rr hinfo_rr = {hinfo_rdata, sizeof(hinfo_rdata), 0, {0, 0}};
+static const struct wire_rr hinfo_rr = {hinfo_rdata, sizeof(hinfo_rdata), 0, {0, 0}};
 
 static uint64_t next_rand(struct qctx *c)
 {
@@ -364,7 +377,7 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
             continue;
         int fam = f == 0 ? AF_INET : AF_INET6;
         uint16_t type = f == 0 ? DNS_T_A : DNS_T_AAAA;
-        const struct zone_rr *set[DNSSEC_ONLINE_RRS];
+        const struct wire_rr *set[DNSSEC_ONLINE_RRS];
         size_t nset = 0, nfam = 0;
         bool over = false;
         for (uint32_t i = cl->first_addr; i < cl->first_addr + cl->naddrs; i++) {
@@ -387,7 +400,7 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
         if (!sign || nset == 0)
             continue;
         /* the whole cluster answered (the usual case, and a failover's): signed ahead */
-        const struct zone_rr *pre =
+        const struct wire_rr *pre =
             nset == nfam ? dnssec_zone_presigned(zone_dnssec(z), (uint32_t)n->service,
                                                  (uint32_t)d.cluster, f)
                          : NULL;
@@ -442,7 +455,7 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
                 return -1;
             c->an++;
             if (zone_dnssec(z) != NULL && c->q.edns_do) { /* RFC 8482 4.2: signed like the rest */
-                const struct zone_rr *one = &hinfo_rr;
+                const struct wire_rr *one = &hinfo_rr;
                 struct dnssec_sig sig;
                 if (dnssec_zone_sign_online(zone_dnssec(z), z, c->deny_name, DNS_T_HINFO,
                                             z->soa->ttl, &one, 1, &sig) < 0)
@@ -458,7 +471,7 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
             uint16_t t = n->rrsets[i].type;
             if (service && (t == DNS_T_A || t == DNS_T_AAAA))
                 continue; /* the service supplies these */
-            if (wire_put_rrset(&c->w, owner_off, &n->rrsets[i]) < 0)
+            if (put_rrset(&c->w, owner_off, &n->rrsets[i]) < 0)
                 return -1;
             c->an = (uint16_t)(c->an + n->rrsets[i].count);
             int sr =
@@ -475,7 +488,7 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
         rs = dnssec_zone_apex_rrset(zone_dnssec(z), qtype);
     if (rs == NULL)
         return add_soa(c, z); /* NODATA (NEG-2, NEG-4) */
-    if (wire_put_rrset(&c->w, owner_off, rs) < 0)
+    if (put_rrset(&c->w, owner_off, rs) < 0)
         return -1;
     c->an = (uint16_t)(c->an + rs->count);
     int sr = query__add_rrsig(c, z, NULL, owner_off, rs, rs->ttl, &c->an);
@@ -497,7 +510,7 @@ static int answer_dname(struct qctx *c, const struct zone *z, const struct zone_
                         uint8_t *cur, int *target_off)
 {
     const struct zone_rrset *dn = zone_node_rrset(d, DNS_T_DNAME);
-    const struct zone_rr *rr = &dn->rrs[0];
+    const struct wire_rr *rr = &dn->rrs[0];
     struct wire_mark m = wire_mark(&c->w);
     uint16_t an = c->an;
     if (!again) { /* a DNAME applied again in one chain is written once */

@@ -15,7 +15,7 @@ int query__add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner,
     if (s == NULL || !c->q.edns_do)
         return 0;
     size_t n;
-    const struct zone_rr *sig = dnssec_zone_sigs(s, rs, &n);
+    const struct wire_rr *sig = dnssec_zone_sigs(s, rs, &n);
     if (sig == NULL)
         return 0;
     const struct zone_node *w = c->wild_node;
@@ -23,7 +23,7 @@ int query__add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner,
     if (owner == NULL && w != NULL && rs >= w->rrsets && rs < w->rrsets + w->nrrsets) {
         /* synthesized from a wildcard: signed as the name asked, so no proof that the name
          * does not exist is needed (it would contradict compact denial) */
-        const struct zone_rr *rrs[DNSSEC_ONLINE_RRS];
+        const struct wire_rr *rrs[DNSSEC_ONLINE_RRS];
         if (rs->count > DNSSEC_ONLINE_RRS)
             return 1;
         for (uint16_t i = 0; i < rs->count; i++)

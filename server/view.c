@@ -115,7 +115,7 @@ static int presign_services(const struct view *v, size_t zi, struct dnssec_zone 
         for (uint32_t ci = 0; rc == 0 && ci < sv->nclusters; ci++) {
             const struct gslb_cluster *cl = &g->clusters[sv->clusters[ci]];
             for (int f = 0; rc == 0 && f < 2; f++) {
-                const struct zone_rr *rrs[DNSSEC_ONLINE_RRS];
+                const struct wire_rr *rrs[DNSSEC_ONLINE_RRS];
                 size_t n = 0;
                 for (uint32_t i = cl->first_addr; i < cl->first_addr + cl->naddrs; i++) {
                     const struct gslb_addr *a = &g->addrs[i];

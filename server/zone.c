@@ -368,7 +368,7 @@ static int build_rrsets(struct zone *z, struct zone_arena *a, struct zone_node *
         for (; j < g->end && v[j]->type == v[i]->type; j++)
             count += !v[j]->dropped;
         struct zone_rrset *set = &sets[si++];
-        struct zone_rr *rrs = zone__arena_alloc(a, count * sizeof(*rrs));
+        struct wire_rr *rrs = zone__arena_alloc(a, count * sizeof(*rrs));
         int toff = target_offset(v[i]->type);
         const struct zone_node **targets =
             toff >= 0 ? zone__arena_alloc(a, count * sizeof(*targets)) : NULL;
@@ -387,7 +387,7 @@ static int build_rrsets(struct zone *z, struct zone_arena *a, struct zone_node *
             if (rd == NULL)
                 return -ENOMEM;
             memcpy(rd, r->rdata, r->rdlen);
-            rrs[n] = (struct zone_rr){.rdata = rd, .rdlen = r->rdlen, .ncomp = r->ncomp};
+            rrs[n] = (struct wire_rr){.rdata = rd, .rdlen = r->rdlen, .ncomp = r->ncomp};
             memcpy(rrs[n].comp_off, r->comp_off, sizeof(r->comp_off));
             if (targets != NULL)
                 targets[n] = find_target(z, r, toff);

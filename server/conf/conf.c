@@ -1,4 +1,5 @@
-/* conf.c: the struct conf object: its defaults, its checked listen and zone lists, its release. */
+/* conf.c: the struct conf object's parts: growing arrays, listen addresses, the zone list.
+ * conf_new and conf_free, which need every section's table, are in conf_load.c. */
 #include "server/conf/conf.h"
 
 #include <arpa/inet.h>
@@ -262,76 +263,4 @@ int conf_add_zone(struct conf *c, const char *origin, const char *file, struct e
     if (r < 0)
         return err_set(e, r, NULL, 0, 0, "out of memory");
     return 0;
-}
-
-int conf_new(struct conf **out)
-{
-    if (out == NULL)
-        return -EINVAL;
-    struct conf *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        return -ENOMEM;
-    int r = conf__set_defaults(c);
-    if (r < 0) {
-        free(c);
-        return r;
-    }
-    *out = c;
-    return 0;
-}
-
-/* Frees the GSLB model; arrays may hold partly filled (zeroed) last elements. */
-static void gslb_free(struct conf *c)
-{
-    for (size_t i = 0; i < c->nregions; i++)
-        free(c->regions[i].name);
-    free(c->regions);
-    for (size_t i = 0; i < c->nchecks; i++) {
-        struct conf_check *k = &c->checks[i];
-        free(k->name);
-        free(k->path);
-        free(k->host);
-        free(k->expect_body);
-        free(k->ca_file);
-        free(k->source);
-    }
-    free(c->checks);
-    for (size_t i = 0; i < c->nclusters; i++) {
-        free(c->clusters[i].name);
-        free(c->clusters[i].addrs);
-        free(c->clusters[i].checks);
-    }
-    free(c->clusters);
-    for (size_t i = 0; i < c->nservices; i++) {
-        free(c->services[i].name);
-        free(c->services[i].clusters);
-    }
-    free(c->services);
-    free(c->geo.database);
-    free(c->geo.default_order);
-    free(c->geo.nets);
-    for (size_t i = 0; i < c->geo.npins; i++)
-        free(c->geo.pins[i].regions);
-    free(c->geo.pins);
-    free(c->state_file);
-}
-
-void conf_free(struct conf *c)
-{
-    if (c == NULL)
-        return;
-    gslb_free(c);
-    conf__cluster_free(c);
-    for (size_t i = 0; i < c->nzones; i++) {
-        free(c->zones[i].origin);
-        free(c->zones[i].file);
-        conf__dnssec_free(&c->zones[i].dnssec);
-    }
-    free(c->zones);
-    for (size_t i = 0; i < c->nzone_include_dirs; i++)
-        free(c->zone_include_dirs[i]);
-    free(c->zone_include_dirs);
-    free(c->listen);
-    free(c->path);
-    free(c);
 }

@@ -15,73 +15,6 @@ _Static_assert(sizeof(enum conf_check_type) == sizeof(int) &&
                    sizeof(enum conf_all_down) == sizeof(int),
                "IT_ENUM stores an int");
 
-/* ---- sorted name lookups: O(log n) references and duplicate checks for large lists ---- */
-
-static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-    int d = memcmp(a, b, alen < blen ? alen : blen);
-    if (d != 0)
-        return d;
-    return (alen > blen) - (alen < blen);
-}
-
-/* Equal keys sort by index, so the first of a run is the one written first. */
-static int nix_cmp(const void *pa, const void *pb)
-{
-    const struct conf_nix_ent *a = pa, *b = pb;
-    int d = key_cmp(a->key, a->len, b->key, b->len);
-    return d != 0 ? d : (a->idx > b->idx) - (a->idx < b->idx);
-}
-
-/* Index the n keys that key(base, i, &len) returns; 0 or -ENOMEM. */
-static int nix_build(struct conf_nameix *x, size_t n, const void *base,
-                     const uint8_t *(*key)(const void *base, size_t i, size_t *len))
-{
-    x->e = calloc(n ? n : 1, sizeof(*x->e));
-    if (x->e == NULL)
-        return -ENOMEM;
-    x->n = n;
-    for (size_t i = 0; i < n; i++) {
-        x->e[i].key = key(base, i, &x->e[i].len);
-        x->e[i].idx = i;
-    }
-    qsort(x->e, n, sizeof(*x->e), nix_cmp);
-    return 0;
-}
-
-long conf__nix_find(const struct conf_nameix *x, const uint8_t *key, size_t len)
-{
-    size_t lo = 0, hi = x->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (key_cmp(x->e[mid].key, x->e[mid].len, key, len) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo < x->n && key_cmp(x->e[lo].key, x->e[lo].len, key, len) == 0)
-        return (long)x->e[lo].idx;
-    return -1;
-}
-
-/* The first-written entry that repeats an earlier one, and that earlier one. */
-static bool nix_dup(const struct conf_nameix *x, size_t *later, size_t *earlier)
-{
-    bool found = false;
-    size_t first = 0;
-    for (size_t i = 1; i < x->n; i++) {
-        const struct conf_nix_ent *a = &x->e[first], *b = &x->e[i];
-        if (key_cmp(a->key, a->len, b->key, b->len) != 0) {
-            first = i;
-        } else if (i == first + 1 && (!found || b->idx < *later)) {
-            *later = b->idx;
-            *earlier = a->idx;
-            found = true;
-        }
-    }
-    return found;
-}
-
 /* What conf__gslb_load keeps while it runs (ld->ctx). */
 struct gslb {
     struct conf_nameix regions, checks, clusters, zones;
@@ -138,68 +71,12 @@ static const uint8_t *wire_key(const void *base, size_t i, size_t *len)
 
 /* ---- small helpers ---- */
 
-/* The current path with its last index replaced by j: "$.clusters[2].checks[j]". */
-static void sibling_path(const struct conf_loader *ld, size_t j, char *buf, size_t n)
-{
-    const char *open = strrchr(ld->path.buf, '[');
-    int stem = open ? (int)(open - ld->path.buf) : (int)ld->path.len;
-    snprintf(buf, n, "%.*s[%zu]", stem, ld->path.buf, j);
-}
-
-int conf__ref_elem(struct conf_loader *ld, json_t *v, const struct conf_nameix *x, const char *what,
-                   size_t **arr, size_t *n)
-{
-    if (!json_is_string(v))
-        return conf__error(ld, "must be a %s name", what);
-    const char *s = json_string_value(v);
-    long idx = conf__nix_find(x, (const uint8_t *)s, json_string_length(v));
-    if (idx < 0 && x->n == 0)
-        return conf__error(ld, "unknown %s '%.100s' (no %ss are configured)", what, s, what);
-    if (idx < 0)
-        return conf__error(ld, "unknown %s '%.100s'", what, s);
-    for (size_t j = 0; j < *n; j++) {
-        if ((*arr)[j] == (size_t)idx) {
-            char other[512];
-            sibling_path(ld, j, other, sizeof(other));
-            return conf__error(ld, "duplicate of %s ('%.100s')", other, s);
-        }
-    }
-    size_t *slot = conf__push_zeroed(arr, n, sizeof(**arr));
-    if (slot == NULL)
-        return conf__nomem(ld);
-    *slot = (size_t)idx;
-    return 0;
-}
-
 static bool visible_ascii(const char *s)
 {
     for (; *s != '\0'; s++)
         if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
             return false;
     return true;
-}
-
-/* Index x over the n names of $.LIST[i].name and refuse a repeat; name(i) is the name as
- * configured, for the message. */
-static int index_names(struct conf_loader *ld, struct conf_nameix *x, size_t n, const void *base,
-                       const uint8_t *(*key)(const void *, size_t, size_t *), const char *list,
-                       const char *what, const char *(*name)(const struct conf *c, size_t i))
-{
-    if (nix_build(x, n, base, key) < 0)
-        return conf__nomem(ld);
-    size_t later = 0, earlier = 0;
-    if (!nix_dup(x, &later, &earlier))
-        return 0;
-    size_t mark = ld->path.len;
-    int r = conf__path_key(ld, list);
-    if (r == 0)
-        r = conf__path_index(ld, later);
-    if (r == 0)
-        r = conf__error_at(ld, "name", CONF_POS_VALUE,
-                           "duplicate %s name '%.300s' (also at $.%s[%zu].name)", what,
-                           name(ld->c, later), list, earlier);
-    conf__path_cut(ld, mark);
-    return r;
 }
 
 /* Load the array at root.key, element by element; the path is "$". */
@@ -420,7 +297,7 @@ static int cluster_addr(struct conf_loader *ld, json_t *v, void *base)
     for (size_t j = 0; j < cl->naddrs; j++) {
         if (cl->addrs[j].family == a.family && memcmp(cl->addrs[j].addr, a.addr, 16) == 0) {
             char other[512];
-            sibling_path(ld, j, other, sizeof(other));
+            conf__sibling_path(ld, j, other, sizeof(other));
             return conf__error(ld, "duplicate of %s ('%s')", other, cl->addrs[j].text);
         }
     }
@@ -596,7 +473,7 @@ static int index_zones(struct conf_loader *ld, struct gslb *g)
         if (name_to_wire(c->zones[i].origin, g->zone_wire[n], &absolute) == NULL)
             n++;
     }
-    return nix_build(&g->zones, n, g->zone_wire, wire_key) < 0 ? conf__nomem(ld) : 0;
+    return conf__nix_build(&g->zones, n, g->zone_wire, wire_key) < 0 ? conf__nomem(ld) : 0;
 }
 
 /* Service names compare without case and final dot: refuse a repeat. */
@@ -611,7 +488,7 @@ static int services_unique(struct conf_loader *ld)
         name_to_wire(c->services[i].name, wire[i], &absolute);
     }
     if (r == 0)
-        r = index_names(ld, &x, c->nservices, wire, wire_key, "services", "service",
+        r = conf__index_names(ld, &x, c->nservices, wire, wire_key, "services", "service",
                         service_name_of);
     free(x.e);
     free(wire);
@@ -638,16 +515,16 @@ int conf__gslb_load(struct conf_loader *ld, json_t *root)
     if (r == 0)
         r = load_array(ld, root, "regions", CONF_REGIONS_MAX, "region objects", region_elem);
     if (r == 0)
-        r = index_names(ld, &g.regions, c->nregions, c, region_key, "regions", "region",
+        r = conf__index_names(ld, &g.regions, c->nregions, c, region_key, "regions", "region",
                         region_name);
     if (r == 0)
         r = load_array(ld, root, "checks", CONF_CHECKS_MAX, "check objects", check_elem);
     if (r == 0)
-        r = index_names(ld, &g.checks, c->nchecks, c, check_key, "checks", "check", check_name);
+        r = conf__index_names(ld, &g.checks, c->nchecks, c, check_key, "checks", "check", check_name);
     if (r == 0)
         r = load_array(ld, root, "clusters", CONF_CLUSTERS_MAX, "cluster objects", cluster_elem);
     if (r == 0)
-        r = index_names(ld, &g.clusters, c->nclusters, c, cluster_key, "clusters", "cluster",
+        r = conf__index_names(ld, &g.clusters, c->nclusters, c, cluster_key, "clusters", "cluster",
                         cluster_name);
     if (r == 0)
         r = load_array(ld, root, "services", CONF_SERVICES_MAX, "service objects", service_elem);

@@ -38,7 +38,7 @@ int conf__grow(void **arr, size_t n, size_t elsize);
  * count it. The element, or NULL when out of memory (then nothing changed). */
 void *conf__push_zeroed(void *arr_p, size_t *n, size_t size);
 
-/* Set every default from the key tables (conf_load.c). -EINVAL if a table is inconsistent. */
+/* Set every default from the key tables. -EINVAL if a table is inconsistent. */
 int conf__set_defaults(struct conf *c);
 
 /* Index of a listen entry with the same address and port, or -1. */
@@ -57,7 +57,7 @@ long conf__zone_find(const struct conf *c, const char *origin);
 /* Append a zone; origin and file are copied. 0 or -ENOMEM. */
 int conf__zone_push(struct conf *c, const char *origin, const char *file);
 
-/* ---- the JSON loader (conf_load.c) ---- */
+/* ---- the table engine (conf_schema.c); the file itself is read by conf_load.c ---- */
 
 /* A JSON path being walked, e.g. "$.zones[1].file"; grows as needed. */
 struct conf_jpath {
@@ -129,6 +129,8 @@ int conf__section_defaults(const struct conf_section *sec, void *base);
 int conf__parse_section(struct conf_loader *ld, const struct conf_section *sec, json_t *obj,
                         void *base);
 
+/* Start the path at "$"; 0 or the out-of-memory error. */
+int conf__path_root(struct conf_loader *ld);
 /* Append ".key" (or ["key"]) / "[i]" to the current path; 0 or the out-of-memory error. */
 int conf__path_key(struct conf_loader *ld, const char *key);
 int conf__path_index(struct conf_loader *ld, size_t i);
@@ -175,7 +177,7 @@ extern const struct conf_section conf__dnssec_section;
 int conf__dnssec_finish(struct conf_loader *ld, json_t *zone, struct conf_dnssec *d);
 void conf__dnssec_free(struct conf_dnssec *d);
 
-/* ---- GSLB keys (conf_gslb.c) ---- */
+/* ---- names referred to by index (conf_schema.c) ---- */
 
 /* A sorted name lookup: region, check and cluster names, or wire-form DNS names. */
 struct conf_nix_ent {
@@ -189,6 +191,19 @@ struct conf_nameix {
     size_t n;
 };
 
+/* Index the n keys that key(base, i, &len) returns; 0 or -ENOMEM. */
+int conf__nix_build(struct conf_nameix *x, size_t n, const void *base,
+                    const uint8_t *(*key)(const void *base, size_t i, size_t *len));
+
+/* Index x over the n names of $.LIST[i].name and refuse a repeat; name(i) is the name as
+ * configured, for the message. 0 or the error reported. */
+int conf__index_names(struct conf_loader *ld, struct conf_nameix *x, size_t n, const void *base,
+                      const uint8_t *(*key)(const void *, size_t, size_t *), const char *list,
+                      const char *what, const char *(*name)(const struct conf *c, size_t i));
+
+/* The current path with its last index replaced by j: "$.clusters[2].checks[j]". */
+void conf__sibling_path(const struct conf_loader *ld, size_t j, char *buf, size_t n);
+
 /* The configured index of key (len bytes) in x, or -1. */
 long conf__nix_find(const struct conf_nameix *x, const uint8_t *key, size_t len);
 
@@ -197,6 +212,8 @@ long conf__nix_find(const struct conf_nameix *x, const uint8_t *key, size_t len)
  * what ("region") names the kind in messages. 0 or the error reported. */
 int conf__ref_elem(struct conf_loader *ld, json_t *v, const struct conf_nameix *x, const char *what,
                    size_t **arr, size_t *n);
+
+/* ---- GSLB keys (conf_gslb.c) ---- */
 
 /* Load regions, checks, clusters, services and geoip from root, in that order so that
  * every name refers to something already loaded; zones must be loaded already. Fills the

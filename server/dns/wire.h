@@ -9,7 +9,6 @@
 #include <stdint.h>
 
 #include "server/dns/dname.h"
-#include "server/zone.h"
 
 enum {
     DNS_HDR = 12,
@@ -55,6 +54,16 @@ enum {
 #define DNS_F_CD 0x0010u
 
 /* Result of parsing a query. */
+/* One record's RDATA in wire form, names uncompressed and with the case of the file. */
+struct wire_rr {
+    const uint8_t *rdata;
+    uint16_t rdlen;
+    /* Names inside rdata that may be compressed (RFC 1035 types only: NS, CNAME, SOA,
+     * PTR, MX, MB, MG, MR, MINFO, MD, MF); offsets into rdata. */
+    uint8_t ncomp;
+    uint16_t comp_off[2];
+};
+
 enum wire_status {
     WIRE_OK = 0,
     WIRE_DROP = -1,    /* no reply at all (HDR-4) */
@@ -135,14 +144,11 @@ int wire_put_name(struct wire_writer *w, const uint8_t *name);
  * RDATA names listed in rr->comp_off are compressed. Returns the offset of the RDATA, or
  * -1 if it does not fit (the writer is then unchanged). */
 int wire_put_rr_ptr(struct wire_writer *w, uint16_t owner_off, uint16_t type, uint16_t cls,
-                    uint32_t ttl, const struct zone_rr *rr);
+                    uint32_t ttl, const struct wire_rr *rr);
 
 /* The same with the owner written (compressed) from a name. */
 int wire_put_rr_name(struct wire_writer *w, const uint8_t *owner, uint16_t type, uint16_t cls,
-                     uint32_t ttl, const struct zone_rr *rr);
-
-/* Write a whole RRset with owner at owner_off. Returns 0, or -1 with nothing written. */
-int wire_put_rrset(struct wire_writer *w, uint16_t owner_off, const struct zone_rrset *rs);
+                     uint32_t ttl, const struct wire_rr *rr);
 
 static inline void wire_put16(uint8_t *p, uint16_t v)
 {

@@ -94,7 +94,7 @@ full:
 
 /* The RR body after its owner: type, class, TTL, RDLENGTH, RDATA. */
 static int put_rr_body(struct wire_writer *w, struct wire_mark m, uint16_t type, uint16_t cls,
-                       uint32_t ttl, const struct zone_rr *rr)
+                       uint32_t ttl, const struct wire_rr *rr)
 {
     if (w->len + 10 > w->limit)
         goto full;
@@ -128,7 +128,7 @@ full:
 }
 
 int wire_put_rr_ptr(struct wire_writer *w, uint16_t owner_off, uint16_t type, uint16_t cls,
-                    uint32_t ttl, const struct zone_rr *rr)
+                    uint32_t ttl, const struct wire_rr *rr)
 {
     struct wire_mark m = wire_mark(w);
     if (w->len + 2 > w->limit)
@@ -139,22 +139,10 @@ int wire_put_rr_ptr(struct wire_writer *w, uint16_t owner_off, uint16_t type, ui
 }
 
 int wire_put_rr_name(struct wire_writer *w, const uint8_t *owner, uint16_t type, uint16_t cls,
-                     uint32_t ttl, const struct zone_rr *rr)
+                     uint32_t ttl, const struct wire_rr *rr)
 {
     struct wire_mark m = wire_mark(w);
     if (wire_put_name(w, owner) < 0)
         return -1;
     return put_rr_body(w, m, type, cls, ttl, rr);
-}
-
-int wire_put_rrset(struct wire_writer *w, uint16_t owner_off, const struct zone_rrset *rs)
-{
-    struct wire_mark m = wire_mark(w);
-    for (uint16_t i = 0; i < rs->count; i++) {
-        if (wire_put_rr_ptr(w, owner_off, rs->type, DNS_C_IN, rs->ttl, &rs->rrs[i]) < 0) {
-            wire_rewind(w, m);
-            return -1;
-        }
-    }
-    return 0;
 }

@@ -148,7 +148,7 @@ static void test_signed_view(void **state)
     const struct zone_rrset *dk = dnssec_zone_dnskey(z->dnssec);
     assert_int_equal(dk->type, 48);
     assert_int_equal(dk->count, 1);
-    const struct zone_rr *sig = dnssec_zone_sig(z->dnssec, dk);
+    const struct wire_rr *sig = dnssec_zone_sig(z->dnssec, dk);
     assert_non_null(sig);
     /* the RRSIG covers DNSKEY, algorithm 13, 1 label, its tag is the key's */
     assert_int_equal(sig->rdata[0] << 8 | sig->rdata[1], 48);

@@ -198,13 +198,13 @@ static void test_rr_rdata_compression_only_where_listed(void **state)
     wire_comp_add_name(&w, DNS_HDR);
     static const uint8_t mx[] = {0,   10,  4,   'm', 'a', 'i', 'l', 7,
                                  'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
-    struct zone_rr rr = {mx, sizeof(mx), 1, {2, 0}};
+    struct wire_rr rr = {mx, sizeof(mx), 1, {2, 0}};
     int rd = wire_put_rr_ptr(&w, DNS_HDR, DNS_T_MX, DNS_C_IN, 60, &rr);
     assert_true(rd > 0);
     assert_int_equal(wire_get16(buf + rd - 2), 2 + 5 + 2); /* RDLENGTH after compression */
     static const uint8_t srv[] = {0, 0,   0,   5,   0x13, 0xc4, 3,   's', 'i', 'p',
                                   7, 'e', 'x', 'a', 'm',  'p',  'l', 'e', 0};
-    struct zone_rr srr = {srv, sizeof(srv), 0, {0, 0}};
+    struct wire_rr srr = {srv, sizeof(srv), 0, {0, 0}};
     rd = wire_put_rr_ptr(&w, DNS_HDR, DNS_T_SRV, DNS_C_IN, 60, &srr);
     assert_int_equal(wire_get16(buf + rd - 2), sizeof(srv)); /* COMP-1: SRV never compressed */
     assert_memory_equal(buf + rd, srv, sizeof(srv));
@@ -311,7 +311,7 @@ static void test_compression_repeated_labels_in_records(void **state)
     static const uint8_t rd1[] = {3, 'n', 'e', 't', 3, 'n', 'e', 't', 0};
     static const uint8_t rd2[] = {2, 'n', 's', 3, 'b', 'a', 'r', 3, 'b', 'a', 'r', 0};
     static const uint8_t own2[] = {3, 's', 'u', 'b', 3, 'b', 'a', 'r', 3, 'b', 'a', 'r', 0};
-    struct zone_rr r1 = {rd1, sizeof(rd1), 1, {0, 0}}, r2 = {rd2, sizeof(rd2), 1, {0, 0}};
+    struct wire_rr r1 = {rd1, sizeof(rd1), 1, {0, 0}}, r2 = {rd2, sizeof(rd2), 1, {0, 0}};
     int a = wire_put_rr_name(&w, rd1, DNS_T_NS, DNS_C_IN, 60, &r1);
     int b = wire_put_rr_name(&w, own2, DNS_T_NS, DNS_C_IN, 60, &r2);
     assert_true(a > 0 && b > a);
