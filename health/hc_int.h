@@ -1,4 +1,8 @@
-/* hc_int.h: internals shared by health/ files: state machine, target record, probe drivers. */
+/* hc_int.h: internals shared by health/ files: state machine, target record, probe drivers.
+ *
+ * Circle: hc.c runs the probes and hands each to hc_http.c or hc_tcp.c, which report back
+ * through hc.c (hc_probe_finish, hc_close, hc_logf, hc_handle_closed): one engine and its two
+ * protocol drivers, calling each other by design. */
 #ifndef GSLBD_HC_INT_H
 #define GSLBD_HC_INT_H
 

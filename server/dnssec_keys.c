@@ -37,14 +37,6 @@
 
 static const char *const role_names[] = {"csk", "ksk", "zsk"};
 
-void dnssec_to_folder_owner(const char *dir, int fd, const char *what)
-{
-    struct stat st; /* made as root (the first start before --user): the folder's owner's */
-    if (geteuid() == 0 && stat(dir, &st) == 0 && st.st_uid != 0 &&
-        fchown(fd, st.st_uid, st.st_gid) < 0)
-        log_warn("%s: cannot give it to the owner of %s: %s", what, dir, strerror(errno));
-}
-
 const char *dnssec_role_name(enum dnssec_role r)
 {
     return role_names[r];

@@ -1,5 +1,9 @@
 /* query_int.h: the query engine's internals shared by its files: the per-query context
- * and the EDNS stage (query_edns.c). Not for use outside query*.c. */
+ * and the EDNS stage (query_edns.c). Not for use outside query*.c.
+ *
+ * Circle: query.c and query_dnssec.c are one engine in two files. query.c adds what DNSSEC
+ * needs (RRSIGs, denial, DS in referrals) through query_dnssec.c, which starts its SERVFAIL
+ * answer with query.c's query__start_response. */
 #ifndef GSLBD_QUERY_INT_H
 #define GSLBD_QUERY_INT_H
 

@@ -78,7 +78,7 @@ fail_item() { # STAGE NAME LOG
 run_unit() {
     local bins=() b name log rc ok bad skip planned missing
     shopt -s nullglob
-    for b in "$BUILD"/test/unit/*/test_*; do
+    for b in "$BUILD"/test/unit/*/test_* "$BUILD"/test/unit/server/*/test_*; do
         [ -f "$b" ] && [ -x "$b" ] && [[ $b != *.d ]] && [[ $b != *.o ]] && bins+=("$b")
     done
     shopt -u nullglob

@@ -1,5 +1,5 @@
-/* api.c: the HTTP API's server: libmicrohttpd set-up, request limits, routing, replies and
- * bearer-token checks; each endpoint's work is in its own api_ file. */
+/* api.c: the HTTP API's server: libmicrohttpd set-up, request limits and routing (a table);
+ * replies and token checks are in api_reply.c, each endpoint's work in its own api_ file. */
 #include "server/api/api_int.h"
 
 #include <arpa/inet.h>
@@ -19,202 +19,6 @@
 
 #define CLUSTERS_PREFIX "/api/v1/clusters/"
 #define STATE_SUFFIX "/state"
-
-/* ---- small helpers ---- */
-
-uint64_t api_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-void api_iso_time(int64_t wall_ms, char *buf, size_t n)
-{
-    time_t secs = (time_t)(wall_ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char base[32];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, n, "%s.%03dZ", base, (int)(wall_ms % 1000));
-}
-
-void api_buf_printf(struct api_buf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int w = vsnprintf(b->p != NULL ? b->p + b->len : NULL, b->p != NULL ? b->cap - b->len : 0,
-                          fmt, ap);
-        va_end(ap);
-        if (w < 0) {
-            b->oom = true;
-            return;
-        }
-        if (b->p != NULL && b->len + (size_t)w < b->cap) {
-            b->len += (size_t)w;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap <= b->len + (size_t)w)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-}
-
-void api_client_text(struct MHD_Connection *c, char *buf, size_t n)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(buf, n, "?");
-    if (ci == NULL || ci->client_addr == NULL)
-        return;
-    const struct sockaddr *sa = ci->client_addr;
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
-        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-        snprintf(buf, n, "%s:%u", host, ntohs(s4->sin_port));
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-        snprintf(buf, n, "[%s]:%u", host, ntohs(s6->sin6_port));
-    }
-}
-
-/* ---- replies ---- */
-
-/* Headers every reply carries: nothing is cached, nothing is sniffed or framed. */
-static void common_headers(struct MHD_Response *r, const char *ctype)
-{
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-                            "form-action 'none'");
-}
-
-/* Queue r with the headers every reply carries, then drop our reference. */
-static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, const char *ctype,
-                             struct MHD_Response *r)
-{
-    if (r == NULL)
-        return MHD_NO;
-    common_headers(r, ctype);
-    if (status == MHD_HTTP_UNAUTHORIZED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"gslbd\"");
-    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
-    enum MHD_Result rc = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return rc;
-}
-
-enum MHD_Result api_reply_bytes(struct MHD_Connection *c, unsigned status, const char *ctype,
-                                const void *data, size_t len, bool persistent)
-{
-    return queue(c, status, ctype,
-                 MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
-                                                 persistent ? MHD_RESPMEM_PERSISTENT
-                                                            : MHD_RESPMEM_MUST_COPY));
-}
-
-enum MHD_Result api_reply_take(struct MHD_Connection *c, unsigned status, const char *ctype,
-                               char *data, size_t len)
-{
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-    if (r == NULL)
-        free(data);
-    return queue(c, status, ctype, r);
-}
-
-enum MHD_Result api_reply_json(struct MHD_Connection *c, unsigned status, json_t *j)
-{
-    jsonfmt_round(j);
-    char *text =
-        j != NULL ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSONFMT_FLAGS) : NULL;
-    json_decref(j);
-    if (text == NULL) {
-        static const char oom[] = "{\"error\":\"out of memory\"}\n";
-        return api_reply_bytes(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json", oom,
-                               sizeof(oom) - 1, true);
-    }
-    size_t n = strlen(text);
-    char *body = realloc(text, n + 2); /* end with a newline, for curl users */
-    if (body != NULL) {
-        text = body;
-        text[n++] = '\n';
-        text[n] = '\0';
-    }
-    return api_reply_take(c, status, "application/json", text, n);
-}
-
-enum MHD_Result api_reply_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-{
-    char msg[1200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return api_reply_json(c, status, json_pack("{s:s}", "error", msg));
-}
-
-/* ---- authentication ---- */
-
-/* Equal in time that depends only on want's length, not on where the first difference is. */
-static bool token_equal(const char *given, size_t glen, const char *want, size_t wlen)
-{
-    unsigned char d = glen != wlen;
-    for (size_t i = 0; i < wlen; i++)
-        d |= (unsigned char)(want[i] ^ (i < glen ? given[i] : 0));
-    return d == 0 && wlen > 0;
-}
-
-bool api_authorized(struct api *a, struct MHD_Connection *c, const char *what, enum MHD_Result *rc)
-{
-    char want[CONF_API_TOKEN_MAX + 1];
-    size_t wlen;
-    pthread_mutex_lock(&a->ctl->reload_lock); /* the token comes with the view: reloads rotate it */
-    const struct conf_api *ca = &atomic_load(&a->srv->view)->conf->api;
-    wlen = ca->token_len;
-    memcpy(want, ca->token, wlen + 1);
-    pthread_mutex_unlock(&a->ctl->reload_lock);
-    if (wlen == 0) {
-        *rc = api_reply_error(c, MHD_HTTP_FORBIDDEN,
-                              "changes through the API are disabled: no api.token_file in "
-                              "the config");
-        return false;
-    }
-    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    const char *tok = NULL;
-    if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
-        tok = h + 7;
-        while (*tok == ' ')
-            tok++;
-    }
-    bool ok = tok != NULL && token_equal(tok, strlen(tok), want, wlen);
-    explicit_bzero(want, sizeof(want));
-    if (ok)
-        return true;
-    char who[80];
-    api_client_text(c, who, sizeof(who));
-    log_warn("api: %s: %s refused: %s bearer token", who, what, h == NULL ? "no" : "wrong");
-    *rc = api_reply_error(c, MHD_HTTP_UNAUTHORIZED, "%s",
-                          h == NULL ? "this needs \"Authorization: Bearer TOKEN\" (the contents "
-                                      "of api.token_file)"
-                                    : "wrong bearer token");
-    return false;
-}
 
 /* ---- routing ---- */
 
@@ -245,31 +49,41 @@ static bool host_ok(const struct api *a, struct MHD_Connection *c)
     return inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
-static bool is_get(const char *method)
+static enum MHD_Result healthz(struct api *a, struct MHD_Connection *c)
 {
-    return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    (void)a;
+    return api_reply_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
 }
+
+/* The endpoints with a fixed path; a GET route answers HEAD too. */
+static const struct route {
+    const char *url;
+    bool post; /* else GET */
+    enum MHD_Result (*fn)(struct api *a, struct MHD_Connection *c);
+} routes[] = {
+    {"/healthz", false, healthz},
+    {"/api/v1/status", false, api_status},
+    {"/api/v1/history", false, api_history},
+    {"/metrics", false, api_metrics},
+    {"/api/v1/explain", false, api_explain},
+    {"/api/v1/reload", true, api_reload},
+};
 
 static enum MHD_Result route(struct api *a, struct MHD_Connection *c, const char *url,
                              const char *method, const struct api_req *r)
 {
-    bool get = is_get(method);
+    bool get =
+        strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-    enum MHD_Result rc;
-    if (strcmp(url, "/healthz") == 0)
-        return get ? api_reply_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"))
-                   : api_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
-    if (strcmp(url, "/api/v1/status") == 0)
-        return get ? api_status(a, c) : api_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
-    if (strcmp(url, "/api/v1/history") == 0)
-        return get ? api_history(a, c) : api_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
-    if (strcmp(url, "/metrics") == 0)
-        return get ? api_metrics(a, c) : api_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
-    if (strcmp(url, "/api/v1/explain") == 0)
-        return get ? api_explain(a, c) : api_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
-    if (strcmp(url, "/api/v1/reload") == 0)
-        return post ? api_reload(a, c)
-                    : api_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST");
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct route *rt = &routes[i];
+        if (strcmp(url, rt->url) != 0)
+            continue;
+        if (rt->post ? !post : !get)
+            return api_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                   rt->post ? "use POST" : "use GET");
+        return rt->fn(a, c);
+    }
     size_t plen = strlen(CLUSTERS_PREFIX), slen = strlen(STATE_SUFFIX), n = strlen(url);
     if (n > plen + slen && strncmp(url, CLUSTERS_PREFIX, plen) == 0 &&
         strcmp(url + n - slen, STATE_SUFFIX) == 0) {
@@ -282,6 +96,7 @@ static enum MHD_Result route(struct api *a, struct MHD_Connection *c, const char
         return post ? api_cluster_state(a, c, name, r)
                     : api_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST");
     }
+    enum MHD_Result rc;
     if (get && api_static(c, url, &rc))
         return rc;
     return api_reply_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint: %.200s", url);
@@ -390,22 +205,6 @@ static int listen_socket(const struct conf_api *ca, int *out)
     }
     *out = fd;
     return 0;
-}
-
-void api_check_conf(struct api *a)
-{
-    unsigned long gen = atomic_load(&a->ctl->reloads);
-    if (gen == a->warned_gen)
-        return;
-    a->warned_gen = gen;
-    const struct conf_api *ca = &atomic_load(&a->srv->view)->conf->api;
-    if (!ca->enabled || strcmp(ca->listen, a->listen) != 0)
-        log_warn("reload: the API stays on %s until a restart (the config now says %s)", a->listen,
-                 ca->enabled ? ca->listen : "disabled");
-    else if (ca->max_connections != a->guard.max || ca->max_per_source != a->guard.per_source ||
-             ca->request_timeout_ms != a->guard.timeout_ms)
-        log_warn("reload: the API's connection limits (max_connections, max_per_source, "
-                 "request_timeout_ms) stay as they were until a restart");
 }
 
 int api_start(struct control *ctl, struct server *srv, const struct api_info *info,

@@ -145,9 +145,6 @@ bool api_authorized(struct api *a, struct MHD_Connection *c, const char *what, e
 void api_iso_time(int64_t wall_ms, char *buf, size_t n);
 uint64_t api_mono_ms(void);
 
-/* Compare the running API with the current view's api section once per reload and warn
- * about what only a restart changes. Call with ctl->reload_lock held. */
-void api_check_conf(struct api *a);
 
 /* ---- endpoints ---- */
 

@@ -126,13 +126,31 @@ void api_share_totals(struct api *a, uint64_t *out, size_t n)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* Compare the running API with the current view's api section once per reload and warn
+ * about what only a restart changes. Call with ctl->reload_lock held. */
+static void check_conf(struct api *a)
+{
+    unsigned long gen = atomic_load(&a->ctl->reloads);
+    if (gen == a->warned_gen)
+        return;
+    a->warned_gen = gen;
+    const struct conf_api *ca = &atomic_load(&a->srv->view)->conf->api;
+    if (!ca->enabled || strcmp(ca->listen, a->listen) != 0)
+        log_warn("reload: the API stays on %s until a restart (the config now says %s)", a->listen,
+                 ca->enabled ? ca->listen : "disabled");
+    else if (ca->max_connections != a->guard.max || ca->max_per_source != a->guard.per_source ||
+             ca->request_timeout_ms != a->guard.timeout_ms)
+        log_warn("reload: the API's connection limits (max_connections, max_per_source, "
+                 "request_timeout_ms) stay as they were until a restart");
+}
+
 static void *sampler(void *arg)
 {
     struct api *a = arg;
     struct api_share *s = &a->share;
     for (;;) {
         pthread_mutex_lock(&a->ctl->reload_lock);
-        api_check_conf(a);
+        check_conf(a);
         pthread_mutex_lock(&s->lock);
         sample(a);
         pthread_mutex_unlock(&a->ctl->reload_lock);

@@ -11,6 +11,7 @@
 
 #include "server/log.h"
 #include "server/net/tcp_frame.h"
+#include "server/net/sock.h"
 #include "server/net/tcp_src.h"
 
 #define TCP_SMALL_IN 512 /* inline room for a partial message; most queries fit */
@@ -512,6 +513,17 @@ static void on_refused_closed(uv_handle_t *h)
     free(h->data);
 }
 
+/* Copy the current view's TCP limits into w->lim (inside a reader span). */
+static void refresh_limits(struct worker *w)
+{
+    struct rcu_reader *rd = &w->srv->readers[w->idx];
+    rcu_read_begin(rd);
+    const struct view *v = atomic_load_explicit(&w->srv->view, memory_order_acquire);
+    if (v != NULL && v->conf != NULL)
+        w->lim = v->conf->tcp;
+    rcu_read_end(rd);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct tcp_listener *t = server->data;
@@ -551,7 +563,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     set_key(c);
-    worker_refresh_limits(w);
+    refresh_limits(w);
     if (!conn_admit(w, c)) {
         STAT_ADD(w->io.tcp_refused, 1);
         STAT_ADD(w->io.tcp_closed, 1);
@@ -577,7 +589,7 @@ static void on_connection(uv_stream_t *server, int status)
 static void on_sweep(uv_timer_t *t)
 {
     struct worker *w = t->data;
-    worker_refresh_limits(w);
+    refresh_limits(w);
     uint64_t now = uv_now(&w->loop);
     uint64_t idle = w->lim.idle_timeout_ms, io = w->lim.io_timeout_ms;
     while (idle > 0 && w->idle_head && now - w->idle_head->last_active >= idle) {
@@ -592,40 +604,13 @@ static void on_sweep(uv_timer_t *t)
 
 /* ---- sockets and lifetime ---- */
 
-static int set_int(int fd, int level, int name, int val)
-{
-    return setsockopt(fd, level, name, &val, sizeof(val)) == 0 ? 0 : -errno;
-}
-
 int tcp_socket_open(const struct conf_listen *l, int *fd, struct err *e)
 {
-    int fam = l->addr.ss_family;
-    int s = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return err_set(e, -errno, NULL, 0, 0, "listen %s: tcp socket: %s", l->text,
-                       strerror(errno));
-    int r;
-    const char *opt = "SO_REUSEADDR";
-    if ((r = set_int(s, SOL_SOCKET, SO_REUSEADDR, 1)) < 0)
-        goto fail;
-    opt = "SO_REUSEPORT";
-    if ((r = set_int(s, SOL_SOCKET, SO_REUSEPORT, 1)) < 0)
-        goto fail;
-    if (fam == AF_INET6) {
-        opt = "IPV6_V6ONLY";
-        if ((r = set_int(s, IPPROTO_IPV6, IPV6_V6ONLY, 1)) < 0)
-            goto fail;
-    }
-    if (bind(s, (const struct sockaddr *)&l->addr, l->addrlen) < 0) {
-        r = -errno;
-        close(s);
-        return err_set(e, r, NULL, 0, 0, "listen %s: %s", l->text, strerror(-r));
-    }
-    *fd = s;
-    return 0;
-fail:
-    close(s);
-    return err_set(e, r, NULL, 0, 0, "listen %s: setsockopt %s: %s", l->text, opt, strerror(-r));
+    int s;
+    int r = sock_open(l, SOCK_STREAM | SOCK_NONBLOCK, &s, e);
+    if (r == 0 && (r = sock_bind(s, l, e)) == 0)
+        *fd = s;
+    return r;
 }
 
 int tcp_listener_start(struct worker *w, struct tcp_listener *t, const char *text, struct err *e)

@@ -13,11 +13,7 @@
 
 #include "server/log.h"
 #include "server/net/rrl.h"
-
-static int set_int(int fd, int level, int name, int val)
-{
-    return setsockopt(fd, level, name, &val, sizeof(val)) == 0 ? 0 : -errno;
-}
+#include "server/net/sock.h"
 
 /* Root may exceed net.core.{r,w}mem_max with the FORCE variants; others get what the
  * sysctl allows. A smaller buffer is not fatal, only logged. */
@@ -27,9 +23,9 @@ static void set_buf(int fd, int force_name, int name, uint32_t size, const char 
     if (size == 0)
         return;
     int val = size > INT32_MAX / 2 ? INT32_MAX / 2 : (int)size;
-    if (set_int(fd, SOL_SOCKET, force_name, val) == 0)
+    if (sock_set_int(fd, SOL_SOCKET, force_name, val) == 0)
         return;
-    int r = set_int(fd, SOL_SOCKET, name, val);
+    int r = sock_set_int(fd, SOL_SOCKET, name, val);
     if (r < 0)
         log_warn("listen %s: setsockopt %s %d: %s", text, what, val, strerror(-r));
 }
@@ -47,53 +43,32 @@ static bool is_wildcard(const struct sockaddr_storage *ss)
 int udp_socket_open(const struct conf_listen *l, const struct conf *c, int *fd, bool *pktinfo,
                     struct err *e)
 {
-    int fam = l->addr.ss_family;
     bool wild = is_wildcard(&l->addr);
-    int s = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0); /* blocking: its thread waits in it */
-    if (s < 0)
-        return err_set(e, -errno, NULL, 0, 0, "listen %s: udp socket: %s", l->text,
-                       strerror(errno));
-
-    int r;
-    const char *opt = "SO_REUSEPORT";
-    if ((r = set_int(s, SOL_SOCKET, SO_REUSEPORT, 1)) < 0)
-        goto fail;
-    if (fam == AF_INET6) {
-        opt = "IPV6_V6ONLY";
-        if ((r = set_int(s, IPPROTO_IPV6, IPV6_V6ONLY, 1)) < 0)
-            goto fail;
+    int s;
+    int r = sock_open(l, SOCK_DGRAM, &s, e); /* blocking: its thread waits in it */
+    if (r < 0)
+        return r;
+    if (l->addr.ss_family == AF_INET6) {
         /* UDP-2: never fragment; an answer is sized by the engine, not by path MTU. */
-        opt = "IPV6_MTU_DISCOVER";
-        if ((r = set_int(s, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_OMIT)) < 0)
-            goto fail;
-        opt = "IPV6_DONTFRAG";
-        if ((r = set_int(s, IPPROTO_IPV6, IPV6_DONTFRAG, 1)) < 0)
-            goto fail;
-        opt = "IPV6_RECVPKTINFO";
-        if (wild && (r = set_int(s, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)) < 0)
-            goto fail;
+        if ((r = sock_set_int(s, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_OMIT)) < 0)
+            return sock_fail(s, l, "IPV6_MTU_DISCOVER", r, e);
+        if ((r = sock_set_int(s, IPPROTO_IPV6, IPV6_DONTFRAG, 1)) < 0)
+            return sock_fail(s, l, "IPV6_DONTFRAG", r, e);
+        if (wild && (r = sock_set_int(s, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)) < 0)
+            return sock_fail(s, l, "IPV6_RECVPKTINFO", r, e);
     } else {
-        opt = "IP_MTU_DISCOVER";
-        if ((r = set_int(s, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_OMIT)) < 0)
-            goto fail;
-        opt = "IP_PKTINFO";
-        if (wild && (r = set_int(s, IPPROTO_IP, IP_PKTINFO, 1)) < 0)
-            goto fail;
+        if ((r = sock_set_int(s, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_OMIT)) < 0)
+            return sock_fail(s, l, "IP_MTU_DISCOVER", r, e);
+        if (wild && (r = sock_set_int(s, IPPROTO_IP, IP_PKTINFO, 1)) < 0)
+            return sock_fail(s, l, "IP_PKTINFO", r, e);
     }
     set_buf(s, SO_RCVBUFFORCE, SO_RCVBUF, c->udp_rcvbuf, "SO_RCVBUF", l->text);
     set_buf(s, SO_SNDBUFFORCE, SO_SNDBUF, c->udp_sndbuf, "SO_SNDBUF", l->text);
-
-    if (bind(s, (const struct sockaddr *)&l->addr, l->addrlen) < 0) {
-        r = -errno;
-        close(s);
-        return err_set(e, r, NULL, 0, 0, "listen %s: %s", l->text, strerror(-r));
-    }
+    if ((r = sock_bind(s, l, e)) < 0)
+        return r;
     *fd = s;
     *pktinfo = wild;
     return 0;
-fail:
-    close(s);
-    return err_set(e, r, NULL, 0, 0, "listen %s: setsockopt %s: %s", l->text, opt, strerror(-r));
 }
 
 static bool src_port_zero(const struct sockaddr_storage *ss)
@@ -245,7 +220,7 @@ static void udp_main(void *arg)
 {
     struct udp_sock *u = arg;
     struct worker *w = u->w;
-    worker_thread_begin('u', u->slot);
+    sock_thread_begin('u', u->slot);
 
     struct udp_batch *b = u->ub;
     unsigned used = UDP_BATCH;

@@ -26,17 +26,8 @@
 
 #include "server/log.h"
 #include "server/net/rrl.h"
+#include "server/net/sock.h"
 #include "server/net/tcp_src.h"
-
-void worker_refresh_limits(struct worker *w)
-{
-    struct rcu_reader *rd = &w->srv->readers[w->idx];
-    rcu_read_begin(rd);
-    const struct view *v = atomic_load_explicit(&w->srv->view, memory_order_acquire);
-    if (v != NULL && v->conf != NULL)
-        w->lim = v->conf->tcp;
-    rcu_read_end(rd);
-}
 
 /* Borrow the server's per-address TCP table, making it for the first worker: sized for
  * twice max_connections at start (addresses with an open connection never outnumber them). */
@@ -89,21 +80,10 @@ static void on_walk_close(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-void worker_thread_begin(char kind, unsigned n)
-{
-    /* Signals belong to the control thread; a worker thread is never interrupted by one. */
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-    char name[16];
-    snprintf(name, sizeof(name), "gslbd-%c%u", kind, n);
-    pthread_setname_np(pthread_self(), name);
-}
-
 static void worker_main(void *arg)
 {
     struct worker *w = arg;
-    worker_thread_begin('w', w->idx);
+    sock_thread_begin('w', w->idx);
     uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 

@@ -134,10 +134,4 @@ void tcp_worker_close(struct worker *w);
 /* Free the per-worker TCP buffers and any listener fd libuv never took. */
 void tcp_worker_release(struct worker *w);
 
-/* worker.c */
-/* Start of every worker thread (loop 'w', UDP 'u'): block signals, name it gslbd-KINDn. */
-void worker_thread_begin(char kind, unsigned n);
-/* Copy the current view's TCP limits into w->lim (inside a reader span). */
-void worker_refresh_limits(struct worker *w);
-
 #endif
