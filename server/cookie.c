@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include "server/siphash.h"
+#include "server/text.h"
 
 #define COOKIE_VERSION 1
 #define HDR_LEN 8 /* version, reserved (3), timestamp (4) */
@@ -75,17 +76,6 @@ size_t cookie_sockaddr_ip(const struct sockaddr *sa, const uint8_t **ip)
     return 0;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 static int is_space(char ch)
 {
     return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
@@ -102,7 +92,7 @@ int cookie_secret_parse(const char *text, size_t len, uint8_t out[COOKIE_SECRET_
         return -EINVAL;
     uint8_t key[COOKIE_SECRET_LEN];
     for (size_t i = 0; i < COOKIE_SECRET_LEN; i++) {
-        int hi = hexval(text[b + 2 * i]), lo = hexval(text[b + 2 * i + 1]);
+        int hi = text_hexval(text[b + 2 * i]), lo = text_hexval(text[b + 2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -EINVAL;
         key[i] = (uint8_t)(hi << 4 | lo);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "server/conf/conf.h"
+#include "server/text.h"
 
 #define CTL_TIMEOUT_S 60 /* a reload may load a large GeoIP database */
 #define CTL_BODY_MAX (16u << 20)
@@ -146,8 +147,7 @@ static int read_config(struct ctl_target *t)
 /* ---- HTTP ---------------------------------------------------------------------------- */
 
 struct body {
-    char *p;
-    size_t len;
+    struct text_buf t;
     bool too_big;
 };
 
@@ -155,18 +155,9 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 {
     struct body *b = arg;
     size_t n = size * nmemb;
-    if (b->len + n > CTL_BODY_MAX) {
-        b->too_big = true;
-        return 0;
-    }
-    char *p = realloc(b->p, b->len + n + 1);
-    if (p == NULL)
-        return 0;
-    memcpy(p + b->len, ptr, n);
-    b->p = p;
-    b->len += n;
-    b->p[b->len] = '\0';
-    return n;
+    int r = text_buf_append(&b->t, ptr, n, CTL_BODY_MAX);
+    b->too_big = b->too_big || r == -E2BIG;
+    return r == 0 ? n : 0;
 }
 
 /* One request; 0 with *status and *out (the JSON body, NULL if none), or the exit status
@@ -214,7 +205,7 @@ static int http(const struct ctl_target *t, const char *path, const char *body, 
     } else {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
         json_error_t je;
-        *out = b.p != NULL ? json_loads(b.p, 0, &je) : NULL;
+        *out = b.t.p != NULL ? json_loads(b.t.p, 0, &je) : NULL;
         if (*out == NULL) {
             fprintf(stderr, "gslbd ctl: %s: HTTP %ld without a JSON answer\n", url, *status);
             rc = CTL_EXIT_UNREACHABLE;
@@ -222,7 +213,7 @@ static int http(const struct ctl_target *t, const char *path, const char *body, 
     }
     curl_slist_free_all(hdr);
     curl_easy_cleanup(h);
-    free(b.p);
+    free(b.t.p);
     return rc;
 }
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/text.h"
+
 #define ETCD_REPLY_MAX (16u << 20) /* a range of every key stays far below */
 
 struct etcd_poll {
@@ -283,22 +285,12 @@ static void req_unlink(struct etcd *e, struct etcd_req *r)
 
 static int append(struct etcd_req *r, const char *data, size_t len)
 {
-    if (r->len + len > ETCD_REPLY_MAX)
-        return -E2BIG;
-    if (r->len + len + 1 > r->cap) {
-        size_t cap = r->cap ? r->cap : 1024;
-        while (cap < r->len + len + 1)
-            cap *= 2;
-        char *p = realloc(r->resp, cap);
-        if (p == NULL)
-            return -ENOMEM;
-        r->resp = p;
-        r->cap = cap;
-    }
-    memcpy(r->resp + r->len, data, len);
-    r->len += len;
-    r->resp[r->len] = '\0';
-    return 0;
+    struct text_buf b = {r->resp, r->len, r->cap};
+    int rc = text_buf_append(&b, data, len, ETCD_REPLY_MAX);
+    r->resp = b.p;
+    r->len = b.len;
+    r->cap = b.cap;
+    return rc;
 }
 
 /* A watch delivers one JSON object per line: hand every complete line on. */
@@ -614,25 +606,10 @@ void etcd_close(struct etcd *e)
 
 /* ---- blocking calls ----------------------------------------------------------------- */
 
-struct sync_buf {
-    char *p;
-    size_t len;
-};
-
 static size_t sync_data(char *data, size_t size, size_t nmemb, void *userp)
 {
-    struct sync_buf *b = userp;
     size_t len = size * nmemb;
-    if (b->len + len > ETCD_REPLY_MAX)
-        return 0;
-    char *p = realloc(b->p, b->len + len + 1);
-    if (p == NULL)
-        return 0;
-    memcpy(p + b->len, data, len);
-    b->p = p;
-    b->len += len;
-    p[b->len] = '\0';
-    return len;
+    return text_buf_append(userp, data, len, ETCD_REPLY_MAX) == 0 ? len : 0;
 }
 
 static int sync_one(const struct conf_shared *cfg, const char *endpoint, const char *path,
@@ -640,7 +617,7 @@ static int sync_one(const struct conf_shared *cfg, const char *endpoint, const c
 {
     CURL *c = curl_easy_init();
     struct curl_slist *hdrs = NULL;
-    struct sync_buf b = {0};
+    struct text_buf b = {0};
     char errbuf[CURL_ERROR_SIZE] = "";
     char url[512];
     snprintf(url, sizeof(url), "%s%s", endpoint, path);

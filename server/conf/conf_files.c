@@ -12,12 +12,8 @@
 int conf__include_dir_elem(struct conf_loader *ld, json_t *v, void *base)
 {
     struct conf *c = base;
-    size_t n = json_is_string(v) ? json_string_length(v) : 0;
-    const char *s = json_string_value(v);
-    if (n == 0 || n > CONF_PATH_MAX || strlen(s) != n)
-        return conf__error(ld, "must be a folder name of 1 to %d bytes", CONF_PATH_MAX);
     char *p = NULL;
-    int r = conf__resolve(ld, s, &p);
+    int r = conf__path_value(ld, v, "folder", &p);
     if (r < 0)
         return r;
     struct stat st;

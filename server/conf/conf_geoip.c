@@ -89,42 +89,38 @@ static int net_push(struct conf_loader *ld, const struct conf_net *net, struct n
     return 0;
 }
 
+/* One "CIDR": "REGION" entry of "nets". */
+static int geo_net(struct conf_loader *ld, const char *key, json_t *el, void *arg)
+{
+    (void)arg;
+    struct geoip_ld *g = ld->ctx;
+    struct conf_net net;
+    char why[256];
+    if (cidr_parse(key, strlen(key), &net, why, sizeof(why)) < 0)
+        return conf__error_at(ld, key, CONF_POS_KEY, "%s", why);
+    size_t *one = NULL;
+    size_t none = 0;
+    size_t mark = ld->path.len;
+    int r = conf__path_key(ld, key);
+    if (r == 0)
+        r = conf__ref_elem(ld, el, g->regions, "region", &one, &none);
+    conf__path_cut(ld, mark);
+    net.region = r == 0 ? one[0] : 0;
+    free(one);
+    if (r < 0)
+        return r;
+    r = net_push(ld, &net, (struct net_src){key, 0, 0});
+    if (r == GSLBD_ELIMIT)
+        return conf__error_at(ld, key, CONF_POS_KEY, "more than %d networks", CONF_NETS_MAX);
+    if (r < 0)
+        return conf__nomem(ld);
+    return 0;
+}
+
 static int geo_nets(struct conf_loader *ld, json_t *v, void *base)
 {
     (void)base;
-    struct geoip_ld *g = ld->ctx;
-    if (!json_is_object(v))
-        return conf__error(ld, "must be an object of \"CIDR\": \"REGION\" entries");
-    const char *key;
-    json_t *el;
-    json_object_foreach (v, key, el) {
-        if (strcmp(key, CONF_COMMENT_KEY) == 0) {
-            if (!json_is_string(el))
-                return conf__error_at(ld, key, CONF_POS_VALUE, "must be a string");
-            continue;
-        }
-        struct conf_net net;
-        char why[256];
-        if (cidr_parse(key, strlen(key), &net, why, sizeof(why)) < 0)
-            return conf__error_at(ld, key, CONF_POS_KEY, "%s", why);
-        size_t *one = NULL;
-        size_t none = 0;
-        size_t mark = ld->path.len;
-        int r = conf__path_key(ld, key);
-        if (r == 0)
-            r = conf__ref_elem(ld, el, g->regions, "region", &one, &none);
-        conf__path_cut(ld, mark);
-        net.region = r == 0 ? one[0] : 0;
-        free(one);
-        if (r < 0)
-            return r;
-        r = net_push(ld, &net, (struct net_src){key, 0, 0});
-        if (r == GSLBD_ELIMIT)
-            return conf__error_at(ld, key, CONF_POS_KEY, "more than %d networks", CONF_NETS_MAX);
-        if (r < 0)
-            return conf__nomem(ld);
-    }
-    return 0;
+    return conf__object_each(ld, v, "an object of \"CIDR\": \"REGION\" entries", geo_net, NULL);
 }
 
 static int geo_nets_file(struct conf_loader *ld, json_t *v, void *base)
@@ -392,38 +388,33 @@ static int pin_regions(struct conf_loader *ld, json_t *v, struct conf_pin *pin)
     return r;
 }
 
+/* One "continent:XX" or "country:XX" entry of "pin". */
+static int geo_pin(struct conf_loader *ld, const char *key, json_t *el, void *arg)
+{
+    struct conf_geo *geo = arg;
+    if (geo->npins >= CONF_PINS_MAX)
+        return conf__error_at(ld, key, CONF_POS_KEY, "more than %d pins", CONF_PINS_MAX);
+    struct conf_pin *pin = conf__push_zeroed(&geo->pins, &geo->npins, sizeof(*pin));
+    if (pin == NULL)
+        return conf__nomem(ld);
+    if (!pin_key(key, pin))
+        return conf__error_at(ld, key, CONF_POS_KEY,
+                              "must be \"continent:XX\" (XX one of AF, AN, AS, EU, NA, OC, SA) or "
+                              "\"country:XX\" (XX an ISO 3166-1 code in upper case, e.g. DE)");
+    size_t mark = ld->path.len;
+    int r = conf__path_key(ld, key);
+    if (r == 0)
+        r = pin_regions(ld, el, pin);
+    conf__path_cut(ld, mark);
+    if (r < 0)
+        return r;
+    return 0;
+}
+
 static int geo_pins(struct conf_loader *ld, json_t *v, void *base)
 {
-    struct conf_geo *geo = base;
-    if (!json_is_object(v))
-        return conf__error(ld, "must be an object of \"continent:XX\" or \"country:XX\" keys");
-    const char *key;
-    json_t *el;
-    json_object_foreach (v, key, el) {
-        if (strcmp(key, CONF_COMMENT_KEY) == 0) {
-            if (!json_is_string(el))
-                return conf__error_at(ld, key, CONF_POS_VALUE, "must be a string");
-            continue;
-        }
-        if (geo->npins >= CONF_PINS_MAX)
-            return conf__error_at(ld, key, CONF_POS_KEY, "more than %d pins", CONF_PINS_MAX);
-        struct conf_pin *pin = conf__push_zeroed(&geo->pins, &geo->npins, sizeof(*pin));
-        if (pin == NULL)
-            return conf__nomem(ld);
-        if (!pin_key(key, pin))
-            return conf__error_at(
-                ld, key, CONF_POS_KEY,
-                "must be \"continent:XX\" (XX one of AF, AN, AS, EU, NA, OC, SA) or "
-                "\"country:XX\" (XX an ISO 3166-1 code in upper case, e.g. DE)");
-        size_t mark = ld->path.len;
-        int r = conf__path_key(ld, key);
-        if (r == 0)
-            r = pin_regions(ld, el, pin);
-        conf__path_cut(ld, mark);
-        if (r < 0)
-            return r;
-    }
-    return 0;
+    return conf__object_each(ld, v, "an object of \"continent:XX\" or \"country:XX\" keys", geo_pin,
+                             base);
 }
 
 static int geo_order_elem(struct conf_loader *ld, json_t *v, void *base)

@@ -489,7 +489,7 @@ static int services_unique(struct conf_loader *ld)
     }
     if (r == 0)
         r = conf__index_names(ld, &x, c->nservices, wire, wire_key, "services", "service",
-                        service_name_of);
+                              service_name_of);
     free(x.e);
     free(wire);
     return r;
@@ -516,16 +516,17 @@ int conf__gslb_load(struct conf_loader *ld, json_t *root)
         r = load_array(ld, root, "regions", CONF_REGIONS_MAX, "region objects", region_elem);
     if (r == 0)
         r = conf__index_names(ld, &g.regions, c->nregions, c, region_key, "regions", "region",
-                        region_name);
+                              region_name);
     if (r == 0)
         r = load_array(ld, root, "checks", CONF_CHECKS_MAX, "check objects", check_elem);
     if (r == 0)
-        r = conf__index_names(ld, &g.checks, c->nchecks, c, check_key, "checks", "check", check_name);
+        r = conf__index_names(ld, &g.checks, c->nchecks, c, check_key, "checks", "check",
+                              check_name);
     if (r == 0)
         r = load_array(ld, root, "clusters", CONF_CLUSTERS_MAX, "cluster objects", cluster_elem);
     if (r == 0)
         r = conf__index_names(ld, &g.clusters, c->nclusters, c, cluster_key, "clusters", "cluster",
-                        cluster_name);
+                              cluster_name);
     if (r == 0)
         r = load_array(ld, root, "services", CONF_SERVICES_MAX, "service objects", service_elem);
     if (r == 0)

@@ -140,8 +140,6 @@ void conf__path_cut(struct conf_loader *ld, size_t len);
 /* Report "file:line:col: PATH: msg" at the value (or key) of the current path; returns
  * GSLBD_EINVAL. */
 int conf__error(struct conf_loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int conf__error_key(struct conf_loader *ld, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 /* The same at the value or the key `key` of the object at the current path. */
 int conf__error_at(struct conf_loader *ld, const char *key, enum conf_pos_what what,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -152,6 +150,14 @@ int conf__nomem(struct conf_loader *ld);
 /* name resolved against the config file's folder (kept as is when absolute); *out is owned
  * by the caller. 0 or the out-of-memory error. */
 int conf__resolve(struct conf_loader *ld, const char *name, char **out);
+/* v must be a file (what: "file", "folder") name of 1 to CONF_PATH_MAX bytes; *out is it
+ * resolved as conf__resolve does (owned). 0 or the error reported. */
+int conf__path_value(struct conf_loader *ld, json_t *v, const char *what, char **out);
+/* v must be an object (else "must be EXPECTED"): fn(key, value, arg) for each entry but
+ * the note "$comment" (which must be a string). 0 or the first error. */
+int conf__object_each(struct conf_loader *ld, json_t *v, const char *expected,
+                      int (*fn)(struct conf_loader *ld, const char *key, json_t *el, void *arg),
+                      void *arg);
 
 #define CONF_PRIVATE_MAX 4096 /* bytes a private file may hold */
 

@@ -104,7 +104,6 @@ int conf__set_defaults(struct conf *c)
     return conf__section_defaults(&top_section, c);
 }
 
-
 /* ---- handlers for keys that need more than a table row ---- */
 
 static int listen_elem(struct conf_loader *ld, json_t *v, void *base)

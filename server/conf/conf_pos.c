@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "server/text.h"
 
 /* A read position in the text; line/col are those of the byte at p. */
 struct cursor {
@@ -119,24 +120,13 @@ static int skip_value(struct cursor *c)
     return 0;
 }
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 static long read_hex4(struct strit *it)
 {
     if (it->end - it->p < 4)
         return -1;
     long v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval((unsigned char)it->p[i]);
+        int h = text_hexval((unsigned char)it->p[i]);
         if (h < 0)
             return -1;
         v = v * 16 + h;

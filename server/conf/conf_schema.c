@@ -181,16 +181,6 @@ int conf__error(struct conf_loader *ld, const char *fmt, ...)
     return r;
 }
 
-/* The key at the current path is wrong (unknown). */
-int conf__error_key(struct conf_loader *ld, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int r = ld_verror(ld, CONF_POS_KEY, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
 int conf__error_at(struct conf_loader *ld, const char *key, enum conf_pos_what what,
                    const char *fmt, ...)
 {
@@ -245,6 +235,42 @@ int conf__resolve(struct conf_loader *ld, const char *name, char **out)
     return 0;
 }
 
+int conf__path_value(struct conf_loader *ld, json_t *v, const char *what, char **out)
+{
+    size_t n = json_is_string(v) ? json_string_length(v) : 0;
+    const char *s = json_string_value(v);
+    if (n == 0 || n > CONF_PATH_MAX || strlen(s) != n)
+        return conf__error(ld, "must be a %s name of 1 to %d bytes", what, CONF_PATH_MAX);
+    return conf__resolve(ld, s, out);
+}
+
+static int comment(struct conf_loader *ld, const char *key, json_t *v)
+{
+    if (strcmp(key, CONF_COMMENT_KEY) != 0)
+        return 0;
+    if (!json_is_string(v))
+        return conf__error_at(ld, key, CONF_POS_VALUE, "must be a string");
+    return 1;
+}
+
+int conf__object_each(struct conf_loader *ld, json_t *v, const char *expected,
+                      int (*fn)(struct conf_loader *ld, const char *key, json_t *el, void *arg),
+                      void *arg)
+{
+    if (!json_is_object(v))
+        return conf__error(ld, "must be %s", expected);
+    const char *key;
+    json_t *el;
+    json_object_foreach (v, key, el) {
+        int r = comment(ld, key, el);
+        if (r == 0)
+            r = fn(ld, key, el, arg);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 /* ---- table-driven checks ---- */
 
 static const struct conf_item *find_item(const struct conf_section *sec, const char *key)
@@ -267,8 +293,10 @@ static int unknown_key(struct conf_loader *ld, const struct conf_section *sec)
     }
     if (n >= sizeof(known))
         snprintf(known + sizeof(known) - 5, 5, "...");
-    return conf__error_key(ld, "unknown key (known keys: %s, and \"%s\" for notes)", known,
-                           CONF_COMMENT_KEY);
+    char msg[768];
+    snprintf(msg, sizeof(msg), "unknown key (known keys: %s, and \"%s\" for notes)", known,
+             CONF_COMMENT_KEY);
+    return ld_report(ld, ld->path.buf, CONF_POS_KEY, msg);
 }
 
 static int enum_error(struct conf_loader *ld, const char *const *names)
@@ -360,12 +388,8 @@ static int parse_item(struct conf_loader *ld, const struct conf_item *it, json_t
         return store_copy(ld, field, s);
     }
     case IT_PATH: {
-        size_t n = json_is_string(v) ? json_string_length(v) : 0;
-        const char *s = json_string_value(v);
-        if (n == 0 || n > CONF_PATH_MAX || strlen(s) != n)
-            return conf__error(ld, "must be a file name of 1 to %d bytes", CONF_PATH_MAX);
         char *p = NULL;
-        int r = conf__resolve(ld, s, &p);
+        int r = conf__path_value(ld, v, "file", &p);
         if (r == 0)
             r = store_copy(ld, field, p);
         free(p);
@@ -424,12 +448,8 @@ void conf_set_run_as(long uid)
 static int open_private(struct conf_loader *ld, json_t *v, const char *kind, bool root_reads_any,
                         int *fdp, char **pathp)
 {
-    size_t n = json_is_string(v) ? json_string_length(v) : 0;
-    const char *s = json_string_value(v);
-    if (n == 0 || n > CONF_PATH_MAX || strlen(s) != n)
-        return conf__error(ld, "must be a file name of 1 to %d bytes", CONF_PATH_MAX);
     char *path = NULL;
-    int r = conf__resolve(ld, s, &path);
+    int r = conf__path_value(ld, v, "file", &path);
     if (r < 0)
         return r;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -519,7 +539,7 @@ static int nix_cmp(const void *pa, const void *pb)
 }
 
 int conf__nix_build(struct conf_nameix *x, size_t n, const void *base,
-                     const uint8_t *(*key)(const void *base, size_t i, size_t *len))
+                    const uint8_t *(*key)(const void *base, size_t i, size_t *len))
 {
     x->e = calloc(n ? n : 1, sizeof(*x->e));
     if (x->e == NULL)
@@ -599,8 +619,8 @@ int conf__ref_elem(struct conf_loader *ld, json_t *v, const struct conf_nameix *
 }
 
 int conf__index_names(struct conf_loader *ld, struct conf_nameix *x, size_t n, const void *base,
-                       const uint8_t *(*key)(const void *, size_t, size_t *), const char *list,
-                       const char *what, const char *(*name)(const struct conf *c, size_t i))
+                      const uint8_t *(*key)(const void *, size_t, size_t *), const char *list,
+                      const char *what, const char *(*name)(const struct conf *c, size_t i))
 {
     if (conf__nix_build(x, n, base, key) < 0)
         return conf__nomem(ld);

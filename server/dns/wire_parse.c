@@ -151,13 +151,8 @@ static enum wire_status parse_opt(const uint8_t *rr, const uint8_t *rdata, uint1
 
 enum wire_status wire_parse_query(const uint8_t *pkt, size_t len, struct wire_query *q)
 {
-    q->has_question = false;
-    q->edns = false;
-    q->edns_do = false;
-    q->edns_co = false;
-    q->nsid = false;
-    q->ecs = false;
-    q->cookie = false;
+    q->has_question = q->edns = q->edns_do = q->edns_co = false;
+    q->nsid = q->ecs = q->cookie = false;
     q->cookie_server_len = 0;
     q->noptions = 0;
     q->edns_version = 0;

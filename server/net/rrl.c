@@ -44,12 +44,8 @@ int rrl_table_new(uint32_t entries, struct rrl_table **out)
     struct rrl_table *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return -ENOMEM;
-    /* blocks only before the kernel's pool is first ready (early boot) */
-    ssize_t got;
-    while ((got = getrandom(t->key, sizeof(t->key), 0)) < 0 && errno == EINTR)
-        ;
-    if (got != (ssize_t)sizeof(t->key)) {
-        int r = got < 0 ? -errno : -EIO;
+    int r = siphash_random_key(t->key);
+    if (r < 0) {
         free(t);
         return r;
     }

@@ -42,11 +42,8 @@ int tcp_src_new(uint32_t entries, struct tcp_src **out)
     if (t == NULL)
         return -ENOMEM;
     memset(t, 0, sizeof(*t));
-    ssize_t got;
-    while ((got = getrandom(t->key, sizeof(t->key), 0)) < 0 && errno == EINTR)
-        ;
-    if (got != (ssize_t)sizeof(t->key)) {
-        int r = got < 0 ? -errno : -EIO;
+    int r = siphash_random_key(t->key);
+    if (r < 0) {
         free(t);
         return r;
     }
@@ -155,26 +152,33 @@ static void remove_at(struct tcp_src *t, struct tcp_src_stripe *s, uint32_t i)
     s->used--;
 }
 
-void tcp_src_release(struct tcp_src *t, const uint8_t key[TCP_SRC_KEY_LEN])
+/* Lock key's stripe and find key's entry there: the entry, or NULL. Unlock *sp after. */
+static struct tcp_src_ent *find_locked(struct tcp_src *t, const uint8_t key[TCP_SRC_KEY_LEN],
+                                       struct tcp_src_stripe **sp)
 {
     uint32_t home;
     struct tcp_src_stripe *s = locate(t, key, &home);
     bool found;
     pthread_mutex_lock(&s->lock);
     struct tcp_src_ent *e = probe(t, s, key, home, &found);
-    if (found && --e->count == 0)
+    *sp = s;
+    return found ? e : NULL;
+}
+
+void tcp_src_release(struct tcp_src *t, const uint8_t key[TCP_SRC_KEY_LEN])
+{
+    struct tcp_src_stripe *s;
+    struct tcp_src_ent *e = find_locked(t, key, &s);
+    if (e != NULL && --e->count == 0)
         remove_at(t, s, (uint32_t)(e - s->e));
     pthread_mutex_unlock(&s->lock);
 }
 
 uint32_t tcp_src_count(struct tcp_src *t, const uint8_t key[TCP_SRC_KEY_LEN])
 {
-    uint32_t home;
-    struct tcp_src_stripe *s = locate(t, key, &home);
-    bool found;
-    pthread_mutex_lock(&s->lock);
-    struct tcp_src_ent *e = probe(t, s, key, home, &found);
-    uint32_t n = found ? e->count : 0;
+    struct tcp_src_stripe *s;
+    struct tcp_src_ent *e = find_locked(t, key, &s);
+    uint32_t n = e != NULL ? e->count : 0;
     pthread_mutex_unlock(&s->lock);
     return n;
 }
