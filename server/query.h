@@ -30,7 +30,7 @@ struct query_req {
     struct query_decision *decision;
 };
 
-/* How a response counts for response rate limiting (server/rrl.h), as in BIND. */
+/* How a response counts for response rate limiting (server/net/rrl.h), as in BIND. */
 enum query_rclass {
     QUERY_RC_ANSWER = 0, /* records for the name: keyed by owner (a wildcard's own) and QTYPE */
     QUERY_RC_NODATA,     /* keyed by zone */

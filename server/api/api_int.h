@@ -145,7 +145,6 @@ bool api_authorized(struct api *a, struct MHD_Connection *c, const char *what, e
 void api_iso_time(int64_t wall_ms, char *buf, size_t n);
 uint64_t api_mono_ms(void);
 
-
 /* ---- endpoints ---- */
 
 /* api_status.c: GET /api/v1/status */

@@ -61,7 +61,7 @@ struct conf_tcp {
 #define CONF_API_MAX_PER_SOURCE 8         /* api.max_per_source default */
 #define CONF_API_REQUEST_TIMEOUT_MS 10000 /* api.request_timeout_ms default */
 
-/* The HTTP API (server/api.h): status, metrics, explain, dashboard, admin changes. */
+/* The HTTP API (server/api/api.h): status, metrics, explain, dashboard, admin changes. */
 struct conf_api {
     bool enabled;    /* default: true with a config file, false with --zone (unless --api) */
     bool listen_set; /* listen was written or --api given: failing to bind it is fatal */
@@ -94,7 +94,7 @@ struct conf_cidr {
     uint8_t prefix;
 };
 
-/* Response rate limiting (server/rrl.h): key "rrl", read in conf_harden.c. */
+/* Response rate limiting (server/net/rrl.h): key "rrl", read in conf_harden.c. */
 struct conf_rrl {
     bool enabled;                  /* default false */
     bool log_only;                 /* default false: count and log, but send everything */

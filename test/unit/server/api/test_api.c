@@ -1,4 +1,4 @@
-/* test_api.c: the HTTP API's server (server/api.c) through a real libmicrohttpd on 127.0.0.1:
+/* test_api.c: the HTTP API's server (server/api/api.c) through a real libmicrohttpd on 127.0.0.1:
  * routing, methods, limits, the Host check, common headers and bearer-token checks. */
 #include "test/unit/server/test_rt_util.h"
 

@@ -1,4 +1,4 @@
-/* test_api_admin.c: the API's changes (server/api_admin.c) over HTTP on 127.0.0.1: cluster
+/* test_api_admin.c: the API's changes (server/api/api_admin.c) over HTTP on 127.0.0.1: cluster
  * admin states with the state file (POL-7), reloads accepted and rejected, token rotation. */
 #include "test/unit/server/test_rt_util.h"
 

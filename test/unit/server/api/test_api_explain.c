@@ -1,4 +1,4 @@
-/* test_api_explain.c: GET /api/v1/explain (server/api_explain.c) over HTTP: argument checks
+/* test_api_explain.c: GET /api/v1/explain (server/api/api_explain.c) over HTTP: argument checks
  * and that the explanation leaves live states alone. Light on purpose: explain.c's own
  * output is explain.c's subject. */
 #include "test/unit/server/test_rt_util.h"

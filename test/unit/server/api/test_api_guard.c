@@ -1,4 +1,4 @@
-/* test_api_guard.c: the HTTP API's connection limits (server/api_guard.c, and the MHD
+/* test_api_guard.c: the HTTP API's connection limits (server/api/api_guard.c, and the MHD
  * options api.c sets from the same keys) through a real libmicrohttpd on 127.0.0.1: the
  * per-address limit, the whole-request deadline that trickled bytes do not extend (also
  * for the next request on a kept-alive connection), and the reserve that closes the

@@ -1,4 +1,4 @@
-/* test_api_metrics.c: GET /metrics (server/api_metrics.c): the Prometheus text format, and
+/* test_api_metrics.c: GET /metrics (server/api/api_metrics.c): the Prometheus text format, and
  * counters that match exactly the queries the test sent over real UDP and TCP. */
 #include "test/unit/server/test_rt_util.h"
 

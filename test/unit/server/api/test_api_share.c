@@ -1,4 +1,4 @@
-/* test_api_share.c: the answer share (server/api_share.c) called directly, without HTTP:
+/* test_api_share.c: the answer share (server/api/api_share.c) called directly, without HTTP:
  * totals carried across reloads by cluster name, the 1-minute window, the sampler thread. */
 #include "test/unit/server/test_rt_util.h"
 

@@ -1,4 +1,4 @@
-/* test_api_static.c: the embedded dashboard files (server/api_static.c) served over HTTP,
+/* test_api_static.c: the embedded dashboard files (server/api/api_static.c) served over HTTP,
  * byte for byte equal to server/api/dashboard/, with their content types. */
 #include "test/unit/server/test_rt_util.h"
 
@@ -79,7 +79,7 @@ static void test_nothing_else_is_served(void **state)
 {
     (void)state;
     static const char *const paths[] = {
-        "/dashboard.JS", "/../server/api.c", "/server/api/dashboard/index.html", "//",
+        "/dashboard.JS", "/../server/api/api.c", "/server/api/dashboard/index.html", "//",
         "/index.html/",  "/favicon.ico"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         struct rt_http h;

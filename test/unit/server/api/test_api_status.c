@@ -1,4 +1,4 @@
-/* test_api_status.c: GET /api/v1/status (server/api_status.c) on a running gslbd with real
+/* test_api_status.c: GET /api/v1/status (server/api/api_status.c) on a running gslbd with real
  * TCP health probes on loopback: each cluster's state word, probes, services, transitions
  * and answer counts. */
 #include "test/unit/server/test_rt_util.h"

@@ -1,4 +1,4 @@
-/* test_conf.c: unit tests for server/conf.c: defaults, addresses, command-line entries. */
+/* test_conf.c: unit tests for server/conf/conf.c: defaults, addresses, command-line entries. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

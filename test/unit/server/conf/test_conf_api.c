@@ -1,4 +1,4 @@
-/* test_conf_api.c: unit tests for server/conf_api.c, the "api" key (run from the repository
+/* test_conf_api.c: unit tests for server/conf/conf_api.c, the "api" key (run from the repository
  * root). Config and token files are written to a fresh folder under /tmp. */
 #include <errno.h>
 #include <setjmp.h>

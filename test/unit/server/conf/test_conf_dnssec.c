@@ -1,4 +1,4 @@
-/* test_conf_dnssec.c: a zone's "dnssec" object (server/conf_dnssec.c) and the signing it
+/* test_conf_dnssec.c: a zone's "dnssec" object (server/conf/conf_dnssec.c) and the signing it
  * starts when the view is built (view.c, dnssec_zone.c): defaults, bounds, a missing or
  * unknown key with file:line:col, a key file others can read refused where the config
  * names it, and which RRsets get an RRSIG (none for a delegation's NS and its glue). */

@@ -1,4 +1,4 @@
-/* test_conf_files.c: the zone file keys (server/conf_files.c: "zone_include_dirs",
+/* test_conf_files.c: the zone file keys (server/conf/conf_files.c: "zone_include_dirs",
  * "zone_max_bytes") and what the zone loader does with them (server/zone_load.c): includes
  * confined to the zone's folder and the configured ones, regular files only, a byte budget,
  * errors that never quote a file's text. Run from the repository root. */

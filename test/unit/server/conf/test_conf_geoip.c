@@ -1,4 +1,5 @@
-/* test_conf_geoip.c: unit tests for server/conf_geoip.c: nets, nets_file, pins, region order. */
+/* test_conf_geoip.c: unit tests for server/conf/conf_geoip.c: nets, nets_file, pins, region order.
+ */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* test_conf_gslb.c: unit tests for server/conf_gslb.c: the model that valid GSLB keys load. */
+/* test_conf_gslb.c: unit tests for server/conf/conf_gslb.c: the model that valid GSLB keys load. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

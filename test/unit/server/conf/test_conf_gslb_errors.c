@@ -1,4 +1,5 @@
-/* test_conf_gslb_errors.c: unit tests for server/conf_gslb.c: each invalid GSLB key's error. */
+/* test_conf_gslb_errors.c: unit tests for server/conf/conf_gslb.c: each invalid GSLB key's error.
+ */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

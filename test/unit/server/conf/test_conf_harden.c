@@ -1,4 +1,4 @@
-/* test_conf_harden.c: unit tests for server/conf_harden.c, the "cookies" and "rrl" keys (run
+/* test_conf_harden.c: unit tests for server/conf/conf_harden.c, the "cookies" and "rrl" keys (run
  * from the repository root). Config and secret files go to a fresh folder under /tmp. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* test_conf_load.c: unit tests for server/conf_load.c (run from the repository root). */
+/* test_conf_load.c: unit tests for server/conf/conf_load.c (run from the repository root). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

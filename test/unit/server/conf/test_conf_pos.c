@@ -1,4 +1,4 @@
-/* test_conf_pos.c: unit tests for server/conf_pos.c, the JSON path position finder. */
+/* test_conf_pos.c: unit tests for server/conf/conf_pos.c, the JSON path position finder. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

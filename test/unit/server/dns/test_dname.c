@@ -1,4 +1,4 @@
-/* test_dname.c: the wire-name helpers (server/dname.c) checked against ldns as the oracle. */
+/* test_dname.c: the wire-name helpers (server/dns/dname.c) checked against ldns as the oracle. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

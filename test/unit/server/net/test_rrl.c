@@ -1,4 +1,4 @@
-/* test_rrl.c: response rate limiting (server/rrl.c) on a fake clock: rate, window, slip
+/* test_rrl.c: response rate limiting (server/net/rrl.c) on a fake clock: rate, window, slip
  * pattern, exemptions, log-only, account keys and table replacement; and the engine's side
  * of it: how query_answer() classifies responses and query_truncate() slips them. */
 #include <setjmp.h>

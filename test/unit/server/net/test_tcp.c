@@ -1,4 +1,4 @@
-/* test_tcp.c: DNS over TCP (server/tcp.c) through a real worker on 127.0.0.1: pipelining,
+/* test_tcp.c: DNS over TCP (server/net/tcp.c) through a real worker on 127.0.0.1: pipelining,
  * large answers, the idle and I/O timeouts, a short length prefix (HDR-4), and the
  * connection limits (TCP-6). The framing itself is tested where it is defined. */
 #include "test/unit/server/test_rt_util.h"

@@ -1,5 +1,5 @@
 /* test_tcp_src.c: the per-address count of open TCP connections across workers
- * (server/tcp_src.c): the cap, release and reuse, many addresses in one small table
+ * (server/net/tcp_src.c): the cap, release and reuse, many addresses in one small table
  * (probe runs and backward-shift deletion), a full stripe, and threads that acquire and
  * release one address at once without ever holding more than the cap or leaking a count. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* test_udp.c: the UDP path (server/udp.c) through a real worker on 127.0.0.1: answers,
+/* test_udp.c: the UDP path (server/net/udp.c) through a real worker on 127.0.0.1: answers,
  * batches, truncation, oversized datagrams, and exact transport counters. */
 #include "test/unit/server/test_rt_util.h"
 

@@ -1,4 +1,4 @@
-/* test_worker.c: DNS workers (server/worker.c) on 127.0.0.1: the listen check, bind errors,
+/* test_worker.c: DNS workers (server/net/worker.c) on 127.0.0.1: the listen check, bind errors,
  * two workers sharing a port, answers following a view swap, and a clean stop. */
 #include "test/unit/server/test_rt_util.h"
 
