@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "health/curl_uv.h"
 #include "health/health.h"
 
 #define HC_BODY_MAX (64 * 1024)  /* body bytes kept per probe for expect_body */
@@ -96,18 +97,14 @@ struct hc_tgt {
     enum hc_tcp_phase tcp_phase;
 };
 
-struct hc_poll; /* one uv_poll per curl socket (hc_http.c) */
-
 /* A curl multi handle and its timer. curl caches one CA store per multi, so targets that
  * verify against different CA sources get different multis instead of reloading the
  * store (tens of ms of CPU for the system bundle) on every probe. */
 struct hc_multi {
     struct hc *h;
-    CURLM *multi;
+    struct curl_uv cu;   /* the multi, on the loop */
     const char *ca_file; /* borrowed from the first target's check; NULL = system */
     bool insecure;
-    uv_timer_t timer;
-    bool timer_ready; /* timer initialised (curl calls back before that) */
 };
 
 struct hc {
@@ -124,7 +121,7 @@ struct hc {
     /* curl multi glue (hc_http.c) */
     struct hc_multi *multis; /* one per CA source; n slots, nmultis used */
     size_t nmultis;
-    struct hc_poll *polls; /* open polls, to close them on stop */
+    struct curl_uv_poll *polls; /* every multi's open polls, to close them on stop */
     /* stopping */
     bool stopping;
     size_t nclosing; /* handles embedded in h or its targets still closing */

@@ -132,24 +132,9 @@ int api_guard_start(struct api_guard *g, const struct conf_api *ca)
     g->per_source = ca->max_per_source;
     g->keep = ca->max_connections - ca->max_connections / 4;
     g->timeout_ms = ca->request_timeout_ms;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&g->wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0)
-        return -rc;
-    if ((rc = pthread_mutex_init(&g->lock, NULL)) != 0) {
-        pthread_cond_destroy(&g->wake);
-        return -rc;
-    }
-    if ((rc = pthread_create(&g->thread, NULL, guard_main, g)) != 0) {
-        pthread_mutex_destroy(&g->lock);
-        pthread_cond_destroy(&g->wake);
-        return -rc;
-    }
-    g->running = true;
-    return 0;
+    int rc = api_thread_start(&g->thread, &g->lock, &g->wake, guard_main, g);
+    g->running = rc == 0;
+    return rc;
 }
 
 void api_guard_stop(struct api_guard *g)

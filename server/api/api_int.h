@@ -143,7 +143,13 @@ bool api_authorized(struct api *a, struct MHD_Connection *c, const char *what, e
 
 /* ISO 8601 UTC with milliseconds for Unix ms ("2024-05-01T12:00:00.123Z"). */
 void api_iso_time(int64_t wall_ms, char *buf, size_t n);
+/* CLOCK_MONOTONIC in milliseconds. */
 uint64_t api_mono_ms(void);
+
+/* Start fn(arg) on its own thread, with *lock and *wake (a condition on the monotonic clock,
+ * for timed waits) made first. 0, or -errno with nothing left made. */
+int api_thread_start(pthread_t *t, pthread_mutex_t *lock, pthread_cond_t *wake, void *(*fn)(void *),
+                     void *arg);
 
 /* ---- endpoints ---- */
 

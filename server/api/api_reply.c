@@ -88,6 +88,28 @@ void api_client_text(struct MHD_Connection *c, char *buf, size_t n)
     }
 }
 
+int api_thread_start(pthread_t *t, pthread_mutex_t *lock, pthread_cond_t *wake, void *(*fn)(void *),
+                     void *arg)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(wake, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc != 0)
+        return -rc;
+    if ((rc = pthread_mutex_init(lock, NULL)) != 0) {
+        pthread_cond_destroy(wake);
+        return -rc;
+    }
+    if ((rc = pthread_create(t, NULL, fn, arg)) != 0) {
+        pthread_mutex_destroy(lock);
+        pthread_cond_destroy(wake);
+        return -rc;
+    }
+    return 0;
+}
+
 /* ---- replies ---- */
 
 /* Headers every reply carries: nothing is cached, nothing is sniffed or framed. */

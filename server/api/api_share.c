@@ -169,24 +169,9 @@ static void *sampler(void *arg)
 int api_share_start(struct api *a)
 {
     struct api_share *s = &a->share;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&s->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    if (rc != 0)
-        return -rc;
-    if ((rc = pthread_mutex_init(&s->lock, NULL)) != 0) {
-        pthread_cond_destroy(&s->wake);
-        return -rc;
-    }
-    if ((rc = pthread_create(&s->thread, NULL, sampler, a)) != 0) {
-        pthread_mutex_destroy(&s->lock);
-        pthread_cond_destroy(&s->wake);
-        return -rc;
-    }
-    s->running = true;
-    return 0;
+    int rc = api_thread_start(&s->thread, &s->lock, &s->wake, sampler, a);
+    s->running = rc == 0;
+    return rc;
 }
 
 void api_share_stop(struct api *a)

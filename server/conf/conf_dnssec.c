@@ -124,7 +124,7 @@ int conf__dnssec_finish(struct conf_loader *ld, json_t *zone, struct conf_dnssec
     d->keys_key = named;
     struct conf_pos pos = {0, 0};
     if (r == 0 && named != NULL && conf__path_key(ld, named) == 0 &&
-        conf_pos_find(ld->text, ld->len, ld->path.buf, CONF_POS_VALUE, &pos) == 0) {
+        conf_pos_find(ld->text, ld->len, ld->path.p, CONF_POS_VALUE, &pos) == 0) {
         d->line = pos.line;
         d->col = pos.col;
     }

@@ -288,7 +288,7 @@ static void net_where(struct conf_loader *ld, size_t i, const char *nets_path, c
     }
     size_t mark = ld->path.len;
     if (conf__path_key(ld, "nets") == 0 && conf__path_key(ld, s->key) == 0)
-        snprintf(buf, n, "%s", ld->path.buf);
+        snprintf(buf, n, "%s", ld->path.p);
     conf__path_cut(ld, mark);
 }
 

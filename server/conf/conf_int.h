@@ -8,6 +8,7 @@
 
 #include "server/conf/conf.h"
 #include "server/conf/conf_pos.h"
+#include "server/text.h"
 
 #define CONF_LISTEN_MAX 64
 #define CONF_ZONES_MAX 65536
@@ -59,13 +60,6 @@ int conf__zone_push(struct conf *c, const char *origin, const char *file);
 
 /* ---- the table engine (conf_schema.c); the file itself is read by conf_load.c ---- */
 
-/* A JSON path being walked, e.g. "$.zones[1].file"; grows as needed. */
-struct conf_jpath {
-    char *buf;
-    size_t len;
-    size_t cap;
-};
-
 struct conf_loader {
     const char *file; /* config path as given, for messages */
     const char *text; /* the file's bytes, for error positions */
@@ -73,8 +67,8 @@ struct conf_loader {
     size_t dirlen; /* bytes of file up to and including its last '/'; 0 = none */
     struct conf *c;
     struct err *e;
-    struct conf_jpath path;
-    void *ctx; /* the running GSLB loader's own state (conf_gslb.c, conf_geoip.c) */
+    struct text_buf path; /* the JSON path being walked, e.g. "$.zones[1].file" */
+    void *ctx;            /* the running GSLB loader's own state (conf_gslb.c, conf_geoip.c) */
 };
 
 /* How one key is checked and stored; a section is a table of these (Knot style). */

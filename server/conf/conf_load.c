@@ -171,7 +171,7 @@ static int zone_elem(struct conf_loader *ld, json_t *v, void *base)
     /* where the file is named: a zone file that cannot be opened is reported there */
     struct conf_pos pos = {0, 0};
     if (conf__path_key(ld, "file") == 0) {
-        if (conf_pos_find(ld->text, ld->len, ld->path.buf, CONF_POS_VALUE, &pos) == 0) {
+        if (conf_pos_find(ld->text, ld->len, ld->path.p, CONF_POS_VALUE, &pos) == 0) {
             c->zones[c->nzones - 1].line = pos.line;
             c->zones[c->nzones - 1].col = pos.col;
         }
@@ -278,7 +278,7 @@ static int load_tree(const char *path, const char *text, size_t len, json_t *roo
         r = conf__parse_section(&ld, &top_section, root, c);
     if (r == 0)
         r = conf__gslb_load(&ld, root);
-    free(ld.path.buf);
+    free(ld.path.p);
     if (r == 0 && (c->path = strdup(path)) == NULL)
         r = err_set(e, -ENOMEM, path, 0, 0, "out of memory");
     if (r < 0) {

@@ -70,26 +70,13 @@ int conf__section_defaults(const struct conf_section *sec, void *base)
 
 /* ---- JSON paths and error reports ---- */
 
-static int jpath_add(struct conf_jpath *p, const char *s, size_t n)
+static int jpath_add(struct text_buf *p, const char *s, size_t n)
 {
-    if (p->len + n + 1 > p->cap) {
-        size_t cap = p->cap ? p->cap : 64;
-        while (cap < p->len + n + 1)
-            cap *= 2;
-        char *b = realloc(p->buf, cap);
-        if (b == NULL)
-            return -ENOMEM;
-        p->buf = b;
-        p->cap = cap;
-    }
-    memcpy(p->buf + p->len, s, n);
-    p->len += n;
-    p->buf[p->len] = '\0';
-    return 0;
+    return text_buf_append(p, s, n, SIZE_MAX);
 }
 
 /* Append ".key", or ["key"] as a JSON string when .key could not spell it. */
-static int jpath_key(struct conf_jpath *p, const char *key)
+static int jpath_key(struct text_buf *p, const char *key)
 {
     if (conf_pos_key_is_plain(key, strlen(key))) {
         int r = jpath_add(p, ".", 1);
@@ -113,18 +100,18 @@ static int jpath_key(struct conf_jpath *p, const char *key)
     return r < 0 ? r : jpath_add(p, "\"]", 2);
 }
 
-static int jpath_index(struct conf_jpath *p, size_t i)
+static int jpath_index(struct text_buf *p, size_t i)
 {
     char b[32];
     int n = snprintf(b, sizeof(b), "[%zu]", i);
     return jpath_add(p, b, (size_t)n);
 }
 
-static void jpath_cut(struct conf_jpath *p, size_t len)
+static void jpath_cut(struct text_buf *p, size_t len)
 {
     p->len = len;
-    if (p->buf != NULL)
-        p->buf[len] = '\0';
+    if (p->p != NULL)
+        p->p[len] = '\0';
 }
 
 int conf__path_root(struct conf_loader *ld)
@@ -157,7 +144,7 @@ static int ld_report(struct conf_loader *ld, const char *shown, enum conf_pos_wh
                      const char *msg)
 {
     struct conf_pos pos = {0, 0};
-    if (conf_pos_find(ld->text, ld->len, ld->path.buf, what, &pos) < 0)
+    if (conf_pos_find(ld->text, ld->len, ld->path.p, what, &pos) < 0)
         pos.line = 0;
     return err_set(ld->e, GSLBD_EINVAL, ld->file, pos.line, pos.col, "%s: %s", shown, msg);
 }
@@ -168,7 +155,7 @@ static int ld_verror(struct conf_loader *ld, enum conf_pos_what what, const char
 {
     char msg[768];
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    return ld_report(ld, ld->path.buf, what, msg);
+    return ld_report(ld, ld->path.p, what, msg);
 }
 
 /* The value at the current path is wrong. */
@@ -192,7 +179,7 @@ int conf__error_at(struct conf_loader *ld, const char *key, enum conf_pos_what w
     size_t mark = ld->path.len;
     int r = conf__path_key(ld, key);
     if (r == 0)
-        r = ld_report(ld, ld->path.buf, what, msg);
+        r = ld_report(ld, ld->path.p, what, msg);
     jpath_cut(&ld->path, mark);
     return r;
 }
@@ -202,7 +189,7 @@ int conf__missing(struct conf_loader *ld, const char *key, const char *hint)
 {
     char shown[512];
     char msg[256];
-    snprintf(shown, sizeof(shown), "%s.%s", ld->path.buf, key);
+    snprintf(shown, sizeof(shown), "%s.%s", ld->path.p, key);
     snprintf(msg, sizeof(msg), "required key is missing%s%s%s", hint ? " (" : "", hint ? hint : "",
              hint ? ")" : "");
     return ld_report(ld, shown, CONF_POS_VALUE, msg);
@@ -296,7 +283,7 @@ static int unknown_key(struct conf_loader *ld, const struct conf_section *sec)
     char msg[768];
     snprintf(msg, sizeof(msg), "unknown key (known keys: %s, and \"%s\" for notes)", known,
              CONF_COMMENT_KEY);
-    return ld_report(ld, ld->path.buf, CONF_POS_KEY, msg);
+    return ld_report(ld, ld->path.p, CONF_POS_KEY, msg);
 }
 
 static int enum_error(struct conf_loader *ld, const char *const *names)
@@ -588,9 +575,9 @@ static bool nix_dup(const struct conf_nameix *x, size_t *later, size_t *earlier)
 
 void conf__sibling_path(const struct conf_loader *ld, size_t j, char *buf, size_t n)
 {
-    const char *open = strrchr(ld->path.buf, '[');
-    int stem = open ? (int)(open - ld->path.buf) : (int)ld->path.len;
-    snprintf(buf, n, "%.*s[%zu]", stem, ld->path.buf, j);
+    const char *open = strrchr(ld->path.p, '[');
+    int stem = open ? (int)(open - ld->path.p) : (int)ld->path.len;
+    snprintf(buf, n, "%.*s[%zu]", stem, ld->path.p, j);
 }
 
 int conf__ref_elem(struct conf_loader *ld, json_t *v, const struct conf_nameix *x, const char *what,
