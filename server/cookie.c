@@ -62,20 +62,6 @@ enum cookie_verdict cookie_check(const uint8_t secret[COOKIE_SECRET_LEN],
     return age >= COOKIE_RENEW_AGE ? COOKIE_STALE : COOKIE_FRESH;
 }
 
-size_t cookie_sockaddr_ip(const struct sockaddr *sa, const uint8_t **ip)
-{
-    if (sa != NULL && sa->sa_family == AF_INET) {
-        *ip = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-        return 4;
-    }
-    if (sa != NULL && sa->sa_family == AF_INET6) {
-        *ip = (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-        return 16;
-    }
-    *ip = NULL;
-    return 0;
-}
-
 static int is_space(char ch)
 {
     return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';

@@ -317,6 +317,25 @@ static void trace_gslb(const struct qctx *c, int32_t service, int family, const 
     t->d = *d;
 }
 
+struct query_client query_client_of(const struct sockaddr *sa)
+{
+    struct query_client c = {.family = AF_UNSPEC};
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)sa;
+        c.family = AF_INET;
+        c.len = 4;
+        c.port = ntohs(in->sin_port);
+        memcpy(c.addr, &in->sin_addr, 4);
+    } else if (sa != NULL && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const void *)sa;
+        c.family = AF_INET6;
+        c.len = 16;
+        c.port = ntohs(in6->sin6_port);
+        memcpy(c.addr, &in6->sin6_addr, 16);
+    }
+    return c;
+}
+
 /* The client's location (LOC-1): the ECS address when SOURCE > 0, else the source. */
 static const uint8_t *client_address(const struct qctx *c, int *family)
 {
@@ -324,17 +343,8 @@ static const uint8_t *client_address(const struct qctx *c, int *family)
         *family = c->q.ecs_family == 1 ? AF_INET : AF_INET6;
         return c->q.ecs_addr;
     }
-    const struct sockaddr *sa = c->req->src;
-    if (sa != NULL && sa->sa_family == AF_INET) {
-        *family = AF_INET;
-        return (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-    }
-    if (sa != NULL && sa->sa_family == AF_INET6) {
-        *family = AF_INET6;
-        return (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-    }
-    *family = AF_INET;
-    return NULL;
+    *family = c->client.family != AF_UNSPEC ? c->client.family : AF_INET;
+    return c->client.len > 0 ? c->client.addr : NULL;
 }
 
 /* A and/or AAAA of a GSLB service (POL-1..6): the policy picks a cluster, the answer holds
@@ -707,12 +717,8 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
         STAT_ADD(st->queries, 1);
         STAT_ADD(st->transport[req->transport == QUERY_TCP], 1);
     }
-    /* HDR-4: UDP from port 0 is dropped (reflection against port 0 services) */
-    if (req->transport == QUERY_UDP && req->src != NULL &&
-        ((req->src->sa_family == AF_INET &&
-          ((const struct sockaddr_in *)(const void *)req->src)->sin_port == 0) ||
-         (req->src->sa_family == AF_INET6 &&
-          ((const struct sockaddr_in6 *)(const void *)req->src)->sin6_port == 0)))
+    c.client = query_client_of(req->src);
+    if (req->transport == QUERY_UDP && query_client_unreachable(&c.client))
         goto drop;
 
     /* parse */

@@ -15,6 +15,25 @@
 
 enum query_transport { QUERY_UDP = 0, QUERY_TCP = 1 };
 
+/* A client's address as the engine, cookies, RRL and the TCP limits use it: decoded from
+ * the transport's sockaddr once, by query_client_of, and nowhere else. */
+struct query_client {
+    int family;    /* AF_INET, AF_INET6, or AF_UNSPEC (no address: unit tests) */
+    uint8_t len;   /* address bytes: 4, 16, or 0 */
+    uint16_t port; /* host order */
+    uint8_t addr[16];
+};
+
+/* sa decoded (NULL, or a family other than IPv4 and IPv6: AF_UNSPEC, len 0). */
+struct query_client query_client_of(const struct sockaddr *sa);
+
+/* HDR-4: a UDP query from port 0 gets no reply (reflection against port-0 services). The
+ * one place that rule is written. */
+static inline bool query_client_unreachable(const struct query_client *c)
+{
+    return c->family != AF_UNSPEC && c->port == 0;
+}
+
 struct query_req {
     const uint8_t *pkt;
     size_t len;

@@ -18,6 +18,7 @@
 struct qctx {
     const struct view *v;
     const struct query_req *req;
+    struct query_client client; /* req->src, decoded once */
     struct wire_query q;
     struct wire_writer w;
     size_t max_size; /* the response size the client accepts */

@@ -76,42 +76,24 @@ uint32_t rrl_table_entries(const struct rrl_table *t)
 
 /* The client's prefix: *fam 4 or 6 and its address bytes masked to the configured length.
  * Returns the byte count (4 or 16), 0 for an unknown family. */
-static size_t client_prefix(const struct conf_rrl *c, const struct sockaddr *src, uint8_t *fam,
+static size_t client_prefix(const struct conf_rrl *c, const struct query_client *cl, uint8_t *fam,
                             uint8_t addr[16])
 {
-    const uint8_t *a;
-    size_t n;
-    unsigned bits;
-    if (src != NULL && src->sa_family == AF_INET) {
-        a = (const uint8_t *)&((const struct sockaddr_in *)(const void *)src)->sin_addr;
-        n = 4;
-        bits = c->ipv4_prefix;
-        *fam = 4;
-    } else if (src != NULL && src->sa_family == AF_INET6) {
-        a = (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)src)->sin6_addr;
-        n = 16;
-        bits = c->ipv6_prefix;
-        *fam = 6;
-    } else {
+    if (cl->len == 0)
         return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
+    unsigned bits = cl->family == AF_INET ? c->ipv4_prefix : c->ipv6_prefix;
+    *fam = cl->family == AF_INET ? 4 : 6;
+    for (size_t i = 0; i < cl->len; i++) {
         unsigned keep = bits >= 8 * (i + 1) ? 8 : bits > 8 * i ? bits - 8 * (unsigned)i : 0;
-        addr[i] = (uint8_t)(a[i] & (uint8_t)(0xFF00u >> keep));
+        addr[i] = (uint8_t)(cl->addr[i] & (uint8_t)(0xFF00u >> keep));
     }
-    return n;
+    return cl->len;
 }
 
-static bool exempt(const struct conf_rrl *c, const struct sockaddr *src)
+static bool exempt(const struct conf_rrl *c, const struct query_client *cl)
 {
-    const uint8_t *a;
-    int fam = src != NULL ? src->sa_family : AF_UNSPEC;
-    if (fam == AF_INET)
-        a = (const uint8_t *)&((const struct sockaddr_in *)(const void *)src)->sin_addr;
-    else if (fam == AF_INET6)
-        a = (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)src)->sin6_addr;
-    else
-        return false;
+    const uint8_t *a = cl->addr;
+    int fam = cl->family;
     for (size_t i = 0; i < c->nexempt; i++) {
         const struct conf_cidr *n = &c->exempt[i];
         if (n->family != fam)
@@ -203,7 +185,8 @@ enum rrl_action rrl_check(struct rrl_table *t, const struct conf_rrl *c, const s
 {
     /* key: family, response class, QTYPE (answers) or RCODE (errors), name, client prefix */
     uint8_t in[8 + 16];
-    size_t n = client_prefix(c, src, &in[0], in + 8);
+    struct query_client cl = query_client_of(src);
+    size_t n = client_prefix(c, &cl, &in[0], in + 8);
     if (n == 0)
         return RRL_PASS;
     uint16_t sub = o->rclass == QUERY_RC_ANSWER  ? o->qtype
@@ -242,7 +225,7 @@ enum rrl_action rrl_check(struct rrl_table *t, const struct conf_rrl *c, const s
     if (e->balance < floor)
         e->balance = floor;
 
-    if (c->nexempt > 0 && exempt(c, src))
+    if (c->nexempt > 0 && exempt(c, &cl))
         return RRL_EXEMPT;
     if (!e->logged) {
         e->logged = 1;

@@ -42,12 +42,10 @@ struct tcp_conn {
 
 static void set_key(struct tcp_conn *c)
 {
+    struct query_client cl = query_client_of((const struct sockaddr *)&c->peer);
     memset(c->key, 0, sizeof(c->key));
     c->key[0] = (uint8_t)c->peer.ss_family;
-    if (c->peer.ss_family == AF_INET)
-        memcpy(c->key + 1, &((struct sockaddr_in *)&c->peer)->sin_addr, 4);
-    else if (c->peer.ss_family == AF_INET6)
-        memcpy(c->key + 1, &((struct sockaddr_in6 *)&c->peer)->sin6_addr, 16);
+    memcpy(c->key + 1, cl.addr, cl.len);
     uint32_t h = 2166136261u; /* FNV-1a */
     for (size_t i = 0; i < sizeof(c->key); i++)
         h = (h ^ c->key[i]) * 16777619u;

@@ -71,13 +71,10 @@ int udp_socket_open(const struct conf_listen *l, const struct conf *c, int *fd, 
     return 0;
 }
 
-static bool src_port_zero(const struct sockaddr_storage *ss)
+static bool src_unreachable(const struct sockaddr_storage *ss)
 {
-    if (ss->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)ss)->sin_port == 0;
-    if (ss->ss_family == AF_INET6)
-        return ((const struct sockaddr_in6 *)ss)->sin6_port == 0;
-    return true;
+    struct query_client cl = query_client_of((const struct sockaddr *)ss);
+    return cl.family == AF_UNSPEC || query_client_unreachable(&cl);
 }
 
 /* For a wildcard socket: make the answer's control message from the query's, so the
@@ -183,7 +180,7 @@ static void udp_answer(struct udp_sock *u, unsigned n)
     unsigned nout = 0;
     for (unsigned i = 0; i < n; i++) {
         struct msghdr *h = &b->rmsg[i].msg_hdr;
-        if (v == NULL || (h->msg_flags & MSG_TRUNC) || src_port_zero(&b->src[i])) {
+        if (v == NULL || (h->msg_flags & MSG_TRUNC) || src_unreachable(&b->src[i])) {
             STAT_ADD(u->io.udp_dropped, 1);
             continue;
         }
