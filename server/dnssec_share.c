@@ -69,7 +69,7 @@ int dnssec_share_pull(const struct conf_shared *sh, const char *stem, const char
 {
     char *key = doc_key(sh, stem);
     if (key == NULL)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     json_t *reply = NULL;
     char why[256] = "";
     int rc = etcd_sync_call(sh, 0, "/v3/kv/range", etcd_range_body(key), &reply, why, sizeof(why));
@@ -180,7 +180,7 @@ int dnssec_share_push(const struct conf_shared *sh, const char *stem, const char
     free(key);
     free(text);
     if (rc == 0 && (bkey == NULL || bval == NULL))
-        rc = err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        rc = err_oom(e, NULL);
     json_t *reply = NULL;
     char why[256] = "";
     if (rc == 0) {

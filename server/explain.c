@@ -286,7 +286,7 @@ int explain_query(const struct view *v, const struct explain_req *r, json_t **ou
     struct query_decision *dec = malloc(sizeof(*dec));
     json_t *o = NULL;
     if (admin == NULL || up == NULL || resp == NULL || dec == NULL) {
-        rc = err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        rc = err_oom(e, NULL);
         goto out;
     }
     for (size_t i = 0; i < live->nclusters; i++)

@@ -375,7 +375,7 @@ static int rebuild(void *arg, struct view **out, struct err *e)
     if (rc == 0 && gslb_set_rows((*out)->gslb, rt->srv->nreaders) < 0) {
         view_free(*out);
         *out = NULL;
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     }
     return rc;
 }

@@ -131,7 +131,7 @@ int probes_apply(struct probes *p, struct view *v, struct err *e)
         free(targets);
         free(info);
         free(tup);
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     }
     for (size_t k = 0; k < c->nchecks; k++)
         fill_check(&c->checks[k], &checks[k]);

@@ -7,8 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <ldns/ldns.h>
-
 #include "server/dnssec_zone.h"
 #include "server/log.h"
 
@@ -41,7 +39,7 @@ static int index_zones(struct view *v, struct err *e)
     v->zbuckets = calloc(n, sizeof(*v->zbuckets));
     v->zhashes = calloc(n, sizeof(*v->zhashes));
     if (v->zbuckets == NULL || v->zhashes == NULL)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     v->nzbuckets = n;
     for (size_t i = 0; i < v->nzones; i++) {
         const struct zone *z = v->zones[i];
@@ -75,18 +73,6 @@ static int zone_for_name(const struct conf *c, const uint8_t *name, const uint8_
         }
     }
     return best;
-}
-
-static int origin_lname(const char *text, uint8_t *out)
-{
-    ldns_rdf *d = NULL;
-    if (ldns_str2rdf_dname(&d, text) != LDNS_STATUS_OK)
-        return -1;
-    size_t n = ldns_rdf_size(d);
-    for (size_t i = 0; i < n && i < DNAME_MAX; i++)
-        out[i] = dname_lower(ldns_rdf_data(d)[i]);
-    ldns_rdf_deep_free(d);
-    return 0;
 }
 
 /* A zone file that cannot be opened: name the config entry (file:line:col) that names it. */
@@ -201,10 +187,11 @@ static long zone_services(const struct view *v, size_t zi, struct zone_extra *ex
     const struct gslb *g = v->gslb;
     uint8_t *origins = calloc(c->nzones, DNAME_MAX);
     if (origins == NULL)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     long n = 0;
+    bool absolute;
     for (size_t i = 0; i < c->nzones; i++)
-        if (origin_lname(c->zones[i].origin, origins + i * DNAME_MAX) < 0) {
+        if (dname_from_text(c->zones[i].origin, origins + i * DNAME_MAX, &absolute) != NULL) {
             free(origins);
             return err_set(e, GSLBD_EINVAL, c->path, 0, 0, "bad zone origin %s",
                            c->zones[i].origin);
@@ -221,7 +208,7 @@ int view_resign(const struct view *v, size_t zi, int64_t now, struct dnssec_zone
 {
     struct zone_extra *extra = calloc(v->gslb->nservices + 1, sizeof(*extra));
     if (extra == NULL)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     long n = zone_services(v, zi, extra, e);
     int rc = n < 0 ? (int)n : sign_zone(v, zi, extra, (size_t)n, now, out, e);
     free(extra);
@@ -238,7 +225,7 @@ static int load_zone(struct view *v, size_t zi, struct err *e)
     size_t nextra = 0;
     int rc = 0;
     if (extra == NULL) {
-        rc = err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        rc = err_oom(e, NULL);
         goto out;
     }
     long ns = zone_services(v, zi, extra, e);
@@ -298,13 +285,13 @@ int view_build(struct conf *c, struct view **out, struct err *e)
     struct view *v = calloc(1, sizeof(*v));
     if (v == NULL) {
         conf_free(c);
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     }
     v->conf = c;
     v->zones = calloc(c->nzones ? c->nzones : 1, sizeof(*v->zones));
     if (v->zones == NULL) {
         view_free(v);
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     }
     int grc = gslb_build(c, &v->gslb, e);
     if (grc == 0 && c->state_file != NULL)

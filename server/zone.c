@@ -658,7 +658,7 @@ int zone_load_limited(const char *origin, const char *file, const struct zone_ex
     malloc_trim(0); /* once per load: what the parse freed goes back to the kernel */
     if (rc != 0) {
         if (rc == -ENOMEM)
-            err_set(e, rc, file, 0, 0, "out of memory");
+            err_oom(e, file);
         zone_free(z);
         return rc;
     }

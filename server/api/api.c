@@ -228,7 +228,7 @@ int api_start(struct control *ctl, struct server *srv, const struct api_info *in
     struct api *a = calloc(1, sizeof(*a));
     if (a == NULL) {
         close(fd);
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     }
     a->ctl = ctl;
     a->srv = srv;

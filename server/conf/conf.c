@@ -180,7 +180,7 @@ int conf_add_listen(struct conf *c, const char *text, struct err *e)
                        CONF_LISTEN_MAX);
     int r = conf__listen_push(c, text, &ss, len);
     if (r < 0)
-        return err_set(e, r, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     return 0;
 }
 
@@ -261,6 +261,6 @@ int conf_add_zone(struct conf *c, const char *origin, const char *file, struct e
         return err_set(e, GSLBD_ELIMIT, NULL, 0, 0, "more than %d zones", CONF_ZONES_MAX);
     int r = conf__zone_push(c, origin, file);
     if (r < 0)
-        return err_set(e, r, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     return 0;
 }

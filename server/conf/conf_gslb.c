@@ -327,65 +327,6 @@ static int cluster_elem(struct conf_loader *ld, json_t *v)
 
 /* ---- services ---- */
 
-/* Presentation name (escapes as in master files) to lowercase wire form; *absolute tells
- * whether it ended in an unescaped dot. NULL, or why the name is not one. */
-static const char *name_to_wire(const char *s, uint8_t out[DNAME_MAX + 1], bool *absolute)
-{
-    *absolute = false;
-    if (strcmp(s, ".") == 0) {
-        out[0] = 0;
-        *absolute = true;
-        return NULL;
-    }
-    size_t lab = 0; /* where the current label's length byte goes */
-    size_t o = 1;
-    size_t n = 0; /* bytes in the current label */
-    for (size_t i = 0; s[i] != '\0';) {
-        if (s[i] == '.') {
-            if (n == 0)
-                return "has an empty label";
-            out[lab] = (uint8_t)n;
-            lab = o++;
-            n = 0;
-            if (s[++i] == '\0')
-                *absolute = true;
-            continue;
-        }
-        unsigned ch = (unsigned char)s[i];
-        if (ch == '\\') {
-            const char *d = s + i + 1;
-            if (d[0] >= '0' && d[0] <= '9' && d[1] >= '0' && d[1] <= '9' && d[2] >= '0' &&
-                d[2] <= '9') {
-                ch = (unsigned)((d[0] - '0') * 100 + (d[1] - '0') * 10 + (d[2] - '0'));
-                if (ch > 255)
-                    return "has an escape \\DDD above 255";
-                i += 4;
-            } else if (d[0] != '\0') {
-                ch = (unsigned char)d[0];
-                i += 2;
-            } else {
-                return "ends in a lone backslash";
-            }
-        } else {
-            i++;
-        }
-        if (n == 63)
-            return "has a label longer than 63 bytes";
-        if (o >= DNAME_MAX)
-            return "is longer than 255 bytes";
-        out[o++] = dname_lower((uint8_t)ch);
-        n++;
-    }
-    if (!*absolute) {
-        out[lab] = (uint8_t)n;
-        lab = o++;
-    }
-    if (o > DNAME_MAX)
-        return "is longer than 255 bytes";
-    out[lab] = 0;
-    return NULL;
-}
-
 static bool inside_a_zone(const struct gslb *g, const uint8_t *name)
 {
     for (size_t pos = 0;; pos += 1u + name[pos]) {
@@ -406,7 +347,7 @@ static int service_name(struct conf_loader *ld, json_t *v, void *base)
     uint8_t wire[DNAME_MAX + 1];
     bool absolute = false;
     if (why == NULL)
-        why = name_to_wire(s, wire, &absolute);
+        why = dname_from_text(s, wire, &absolute);
     if (why != NULL && strncmp(why, "must", 4) == 0)
         return conf__error(ld, "%s", why);
     if (why != NULL)
@@ -470,7 +411,7 @@ static int index_zones(struct conf_loader *ld, struct gslb *g)
     size_t n = 0;
     for (size_t i = 0; i < c->nzones; i++) {
         bool absolute;
-        if (name_to_wire(c->zones[i].origin, g->zone_wire[n], &absolute) == NULL)
+        if (dname_from_text(c->zones[i].origin, g->zone_wire[n], &absolute) == NULL)
             n++;
     }
     return conf__nix_build(&g->zones, n, g->zone_wire, wire_key) < 0 ? conf__nomem(ld) : 0;
@@ -485,7 +426,7 @@ static int services_unique(struct conf_loader *ld)
     int r = wire == NULL ? conf__nomem(ld) : 0;
     for (size_t i = 0; r == 0 && i < c->nservices; i++) {
         bool absolute;
-        name_to_wire(c->services[i].name, wire[i], &absolute);
+        dname_from_text(c->services[i].name, wire[i], &absolute);
     }
     if (r == 0)
         r = conf__index_names(ld, &x, c->nservices, wire, wire_key, "services", "service",

@@ -211,7 +211,7 @@ static int read_all(const char *path, char **out, size_t *outlen, struct err *e)
             cap = cap ? cap * 2 : 8192;
             char *b = realloc(buf, cap + 1);
             if (b == NULL) {
-                r = err_set(e, -ENOMEM, path, 0, 0, "out of memory");
+                r = err_oom(e, path);
                 break;
             }
             buf = b;
@@ -280,7 +280,7 @@ static int load_tree(const char *path, const char *text, size_t len, json_t *roo
         r = conf__gslb_load(&ld, root);
     free(ld.path.p);
     if (r == 0 && (c->path = strdup(path)) == NULL)
-        r = err_set(e, -ENOMEM, path, 0, 0, "out of memory");
+        r = err_oom(e, path);
     if (r < 0) {
         conf_free(c);
         return r;

@@ -136,7 +136,7 @@ void conf__path_cut(struct conf_loader *ld, size_t len)
 
 int conf__nomem(struct conf_loader *ld)
 {
-    return err_set(ld->e, -ENOMEM, ld->file, 0, 0, "out of memory");
+    return err_oom(ld->e, ld->file);
 }
 
 /* Report "file:line:col: SHOWN: msg", positioned at what of the current path. */

@@ -134,3 +134,60 @@ char *dname_to_text(const uint8_t *name, char *buf, size_t buflen)
     buf[o < buflen ? o : buflen - 1] = '\0';
     return buf;
 }
+
+const char *dname_from_text(const char *s, uint8_t out[DNAME_MAX], bool *absolute)
+{
+    *absolute = false;
+    if (strcmp(s, ".") == 0) {
+        out[0] = 0;
+        *absolute = true;
+        return NULL;
+    }
+    size_t lab = 0; /* where the current label's length byte goes */
+    size_t o = 1;
+    size_t n = 0; /* bytes in the current label */
+    for (size_t i = 0; s[i] != '\0';) {
+        if (s[i] == '.') {
+            if (n == 0)
+                return "has an empty label";
+            out[lab] = (uint8_t)n;
+            lab = o++;
+            n = 0;
+            if (s[++i] == '\0')
+                *absolute = true;
+            continue;
+        }
+        unsigned ch = (unsigned char)s[i];
+        if (ch == '\\') {
+            const char *d = s + i + 1;
+            if (d[0] >= '0' && d[0] <= '9' && d[1] >= '0' && d[1] <= '9' && d[2] >= '0' &&
+                d[2] <= '9') {
+                ch = (unsigned)((d[0] - '0') * 100 + (d[1] - '0') * 10 + (d[2] - '0'));
+                if (ch > 255)
+                    return "has an escape \\DDD above 255";
+                i += 4;
+            } else if (d[0] != '\0') {
+                ch = (unsigned char)d[0];
+                i += 2;
+            } else {
+                return "ends in a lone backslash";
+            }
+        } else {
+            i++;
+        }
+        if (n == 63)
+            return "has a label longer than 63 bytes";
+        if (o >= DNAME_MAX)
+            return "is longer than 255 bytes";
+        out[o++] = dname_lower((uint8_t)ch);
+        n++;
+    }
+    if (!*absolute) {
+        out[lab] = (uint8_t)n;
+        lab = o++;
+    }
+    if (o > DNAME_MAX)
+        return "is longer than 255 bytes";
+    out[lab] = 0;
+    return NULL;
+}

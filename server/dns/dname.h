@@ -81,6 +81,12 @@ bool dname_equal(const uint8_t *a, const uint8_t *b);
 /* True if name is sub (or equal to) parent; both lowercase. */
 bool dname_is_subdomain(const uint8_t *name, const uint8_t *parent);
 
+/* Presentation name s (escapes \X and \DDD as in master files; a final dot optional) to
+ * lowercase wire form; *absolute tells whether it ended in an unescaped dot. NULL, or why s
+ * is not a name ("has an empty label", ...). The one text-to-wire conversion of the daemon
+ * (zone files are read by ldns). */
+const char *dname_from_text(const char *s, uint8_t out[DNAME_MAX], bool *absolute);
+
 /* Render as presentation text ("www.example."); returns buf. */
 char *dname_to_text(const uint8_t *name, char *buf, size_t buflen);
 

@@ -248,6 +248,50 @@ static void test_to_text_matches_ldns(void **state)
     assert_int_equal(small[8], 'Z');
 }
 
+/* dname_from_text against ldns's parser (lowercased): every name of the table in
+ * presentation form, names with escapes, and the refusals. */
+static void test_from_text_matches_ldns(void **state)
+{
+    (void)state;
+    const char *texts[] = {".",
+                           "a.",
+                           "WWW.Example.COM.",
+                           "www.example.com",
+                           "a\\.b.example.",
+                           "\\065\\066c.example.",
+                           "x\\ y.z.",
+                           "\\000.z."};
+    for (size_t i = 0; i < NNAMES + sizeof(texts) / sizeof(texts[0]); i++) {
+        char buf[4 * DNAME_MAX + 2];
+        const char *t = texts[i < NNAMES ? 0 : i - NNAMES];
+        if (i < NNAMES) {
+            uint8_t w[DNAME_MAX];
+            wire(names[i], w);
+            t = dname_to_text(w, buf, sizeof(buf));
+        }
+        uint8_t got[DNAME_MAX];
+        bool absolute = false;
+        assert_null(dname_from_text(t, got, &absolute));
+        ldns_rdf *d = NULL;
+        assert_int_equal(ldns_str2rdf_dname(&d, t), LDNS_STATUS_OK);
+        ldns_dname2canonical(d);
+        assert_int_equal(dname_len(got), ldns_rdf_size(d));
+        assert_memory_equal(got, ldns_rdf_data(d), ldns_rdf_size(d));
+        assert_int_equal(absolute,
+                         t[strlen(t) - 1] == '.' && (strlen(t) < 2 || t[strlen(t) - 2] != '\\'));
+        ldns_rdf_deep_free(d);
+    }
+    uint8_t w[DNAME_MAX];
+    bool absolute;
+    assert_non_null(dname_from_text("a..b.", w, &absolute));
+    assert_non_null(dname_from_text("a\\256.", w, &absolute));
+    assert_non_null(dname_from_text("a\\", w, &absolute));
+    char big[300];
+    memset(big, 'a', 64);
+    strcpy(big + 64, ".x.");
+    assert_non_null(dname_from_text(big, w, &absolute));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_suffix_hashes),
         cmocka_unit_test(test_hash_spreads),
         cmocka_unit_test(test_to_text_matches_ldns),
+        cmocka_unit_test(test_from_text_matches_ldns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
