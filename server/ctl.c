@@ -98,9 +98,9 @@ static int read_config(struct ctl_target *t)
             fprintf(stderr, "gslbd ctl: %s:%d:%d: %s\n", t->config, je.line, je.column, je.text);
         else
             fprintf(stderr, "gslbd ctl: %s: %s\n", t->config, je.text);
-        return -1;
+        return GSLBD_EINVAL;
     }
-    int rc = -1;
+    int rc = GSLBD_EINVAL;
     json_t *api = json_object_get(root, "api");
     json_t *enabled = json_object_get(api, "enabled");
     json_t *listen = json_object_get(api, "listen");

@@ -245,12 +245,12 @@ int dnssec_key_print(const struct dnssec_key *k, const char *owner_text, uint32_
 }
 
 /* The first base64 field after "label" on a line of the text file path, decoded into out
- * (cap); its length or -1. */
+ * (cap); its length or GSLBD_EPARSE. */
 static int b64_field(const char *path, const char *label, uint8_t *out, size_t cap)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
-        return -1;
+        return GSLBD_EPARSE;
     char line[1024];
     int n = -1;
     size_t ll = strlen(label);

@@ -115,7 +115,7 @@ int dnssec_share_pull(const struct conf_shared *sh, const char *stem, const char
         char path[4400];
         snprintf(path, sizeof(path), "%s/%s", dir, file);
         if ((rc = write_file(dir, path, pem, true)) < 0) {
-            rc = err_set(e, rc, path, 0, 0, "cannot write a shared key: %s", strerror(-rc));
+            rc = err_set(e, rc, path, 0, 0, "cannot write a shared key: %s", gslbd_strerror(rc));
             break;
         }
         if (rc == 1)

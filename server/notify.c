@@ -49,7 +49,7 @@ int notify_send(const char *msg)
     int rc = w < 0 ? -errno : 0;
     close(fd);
     if (rc < 0)
-        log_warn("notify %s: %s", path, strerror(-rc));
+        log_warn("notify %s: %s", path, gslbd_strerror(rc));
     return rc;
 }
 
@@ -190,7 +190,7 @@ int notify_reload_wait(const char *pid_text)
     int r = read_status(path, &seq0, &rc, msg, sizeof(msg));
     if (r < 0) {
         fprintf(stderr, "gslbd: %s: %s (is gslbd %ld running with this RUNTIME_DIRECTORY?)\n", path,
-                strerror(-r), pid);
+                gslbd_strerror(r), pid);
         return 1;
     }
     if (kill((pid_t)pid, SIGHUP) != 0) {

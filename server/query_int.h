@@ -7,12 +7,22 @@
 #ifndef GSLBD_QUERY_INT_H
 #define GSLBD_QUERY_INT_H
 
+#include <errno.h>
+
 #include "server/cookie.h"
+#include "server/err.h"
 #include "server/query.h"
 #include "server/dns/wire.h"
 
 #define CNAME_CHAIN_MAX 16
 #define OPT_FIXED 11 /* root owner, type, class, TTL, RDLENGTH */
+
+/* A step of the answer (writing an RRset, its RRSIG, a denial, a referral) returns 0, or one
+ * of these, negative as every fallible function of the project: */
+#define QUERY_EFULL (-EMSGSIZE) /* no room for what must go in: nothing of it written */
+#define QUERY_EUNSIGNED                                                                            \
+    GSLBD_ELIMIT /* a signed zone cannot sign it now (the signing budget):                         \
+                  * the caller answers SERVFAIL (query__servfail_unsigned) */
 
 /* Everything one query carries through the stages; lives on the worker's stack. */
 struct qctx {

@@ -219,12 +219,12 @@ int api_start(struct control *ctl, struct server *srv, const struct api_info *in
     if (rc < 0 && !ca->listen_set) {
         log_warn("api: not started: cannot listen on the default %s (%s); set \"api\": "
                  "{\"listen\": ...} or {\"enabled\": false}",
-                 ca->listen, strerror(-rc));
+                 ca->listen, gslbd_strerror(rc));
         return 0;
     }
     if (rc < 0)
         return err_set(e, rc, NULL, 0, 0, "api: cannot listen on %s: %s", ca->listen,
-                       strerror(-rc));
+                       gslbd_strerror(rc));
     struct api *a = calloc(1, sizeof(*a));
     if (a == NULL) {
         close(fd);
@@ -241,14 +241,15 @@ int api_start(struct control *ctl, struct server *srv, const struct api_info *in
         close(fd);
         free(a);
         return err_set(e, rc, NULL, 0, 0, "api: cannot start its sampler thread: %s",
-                       strerror(-rc));
+                       gslbd_strerror(rc));
     }
     rc = api_guard_start(&a->guard, ca);
     if (rc < 0) {
         close(fd);
         api_share_stop(a);
         free(a);
-        return err_set(e, rc, NULL, 0, 0, "api: cannot start its guard thread: %s", strerror(-rc));
+        return err_set(e, rc, NULL, 0, 0, "api: cannot start its guard thread: %s",
+                       gslbd_strerror(rc));
     }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG;

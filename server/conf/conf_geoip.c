@@ -230,7 +230,7 @@ static int read_nets_file(struct conf_loader *ld, const char *path, char **out, 
         if (r == GSLBD_ELIMIT)
             conf__error(ld, "'%s' is larger than %u bytes", path, CONF_NETS_FILE_MAX);
         else
-            conf__error(ld, "cannot read '%s': %s", path, strerror(-r));
+            conf__error(ld, "cannot read '%s': %s", path, gslbd_strerror(r));
         return code;
     }
     *out = buf;

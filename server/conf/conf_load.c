@@ -200,7 +200,7 @@ static int read_all(const char *path, char **out, size_t *outlen, struct err *e)
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         int r = -errno;
-        return err_set(e, r, path, 0, 0, "cannot open: %s", strerror(-r));
+        return err_set(e, r, path, 0, 0, "cannot open: %s", gslbd_strerror(r));
     }
     char *buf = NULL;
     size_t len = 0;
@@ -225,7 +225,7 @@ static int read_all(const char *path, char **out, size_t *outlen, struct err *e)
         if (got == 0) {
             if (ferror(f)) {
                 r = errno ? -errno : -EIO;
-                err_set(e, r, path, 0, 0, "cannot read: %s", strerror(-r));
+                err_set(e, r, path, 0, 0, "cannot read: %s", gslbd_strerror(r));
             }
             break;
         }

@@ -1,12 +1,13 @@
 /* wire_parse.c: strict parsing of an incoming DNS query (RFC 1035, 6891, 7871, 7873, 5001). */
 #include "server/dns/wire.h"
 
+#include <errno.h>
 #include <string.h>
 
 #define PTR_HOPS_MAX 64
 
 /* Validate the (possibly compressed) name at *pos; advance *pos past it in place.
- * Pointers must point strictly backwards, inside the message. Returns 0 or -1.
+ * Pointers must point strictly backwards, inside the message. Returns 0 or -EBADMSG.
  * When out is not NULL the lowercase expanded name is written there. */
 static int skip_name(const uint8_t *pkt, size_t len, size_t *pos, uint8_t *out, size_t *outlen)
 {
@@ -17,27 +18,27 @@ static int skip_name(const uint8_t *pkt, size_t len, size_t *pos, uint8_t *out, 
 
     for (;;) {
         if (p >= len)
-            return -1;
+            return -EBADMSG;
         uint8_t c = pkt[p];
         if ((c & 0xC0) == 0xC0) {
             if (p + 1 >= len)
-                return -1;
+                return -EBADMSG;
             size_t target = ((size_t)(c & 0x3F) << 8) | pkt[p + 1];
             if (!jumped)
                 end = p + 2;
             if (target >= limit || ++hops > PTR_HOPS_MAX)
-                return -1;
+                return -EBADMSG;
             limit = target;
             p = target;
             jumped = true;
             continue;
         }
         if (c & 0xC0) /* 0x40 / 0x80: obsolete or unknown label types */
-            return -1;
+            return -EBADMSG;
         if (total + 1u + c > DNAME_MAX)
-            return -1;
+            return -EBADMSG;
         if (p + 1u + c > len)
-            return -1;
+            return -EBADMSG;
         total += 1u + c;
         if (c == 0) {
             if (!jumped)
@@ -77,21 +78,21 @@ static int skip_name(const uint8_t *pkt, size_t len, size_t *pos, uint8_t *out, 
 static int parse_ecs(const uint8_t *o, uint16_t olen, struct wire_query *q)
 {
     if (q->ecs || olen < 4)
-        return -1;
+        return -EBADMSG;
     uint16_t family = wire_get16(o);
     uint8_t source = o[2], scope = o[3];
     unsigned maxbits = family == 1 ? 32 : family == 2 ? 128 : 0;
     if (maxbits == 0 || source > maxbits || scope != 0)
-        return -1;
+        return -EBADMSG;
     unsigned nbytes = (source + 7u) / 8u;
     if ((unsigned)olen - 4u != nbytes)
-        return -1;
+        return -EBADMSG;
     memset(q->ecs_addr, 0, sizeof(q->ecs_addr));
     memcpy(q->ecs_addr, o + 4, nbytes);
     if (source % 8 != 0) {
         uint8_t mask = (uint8_t)(0xFFu >> (source % 8));
         if (q->ecs_addr[nbytes - 1] & mask)
-            return -1;
+            return -EBADMSG;
     }
     q->ecs = true;
     q->ecs_family = (uint8_t)family;

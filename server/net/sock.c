@@ -18,7 +18,8 @@ int sock_set_int(int fd, int level, int name, int val)
 int sock_fail(int s, const struct conf_listen *l, const char *opt, int r, struct err *e)
 {
     close(s);
-    return err_set(e, r, NULL, 0, 0, "listen %s: setsockopt %s: %s", l->text, opt, strerror(-r));
+    return err_set(e, r, NULL, 0, 0, "listen %s: setsockopt %s: %s", l->text, opt,
+                   gslbd_strerror(r));
 }
 
 int sock_open(const struct conf_listen *l, int type, int *fd, struct err *e)
@@ -46,7 +47,7 @@ int sock_bind(int s, const struct conf_listen *l, struct err *e)
         return 0;
     int r = -errno;
     close(s);
-    return err_set(e, r, NULL, 0, 0, "listen %s: %s", l->text, strerror(-r));
+    return err_set(e, r, NULL, 0, 0, "listen %s: %s", l->text, gslbd_strerror(r));
 }
 
 void sock_thread_begin(char kind, unsigned n)

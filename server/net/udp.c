@@ -27,7 +27,7 @@ static void set_buf(int fd, int force_name, int name, uint32_t size, const char 
         return;
     int r = sock_set_int(fd, SOL_SOCKET, name, val);
     if (r < 0)
-        log_warn("listen %s: setsockopt %s %d: %s", text, what, val, strerror(-r));
+        log_warn("listen %s: setsockopt %s %d: %s", text, what, val, gslbd_strerror(r));
 }
 
 /* 0.0.0.0 or ::: the kernel picks a reply's source by route, which on a host with several

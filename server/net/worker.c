@@ -225,7 +225,7 @@ int worker_start(struct server *srv, unsigned idx, struct worker **out, struct e
             unsigned slot = srv->nworkers + idx * (unsigned)srv->nlisten + (unsigned)i;
             r = udp_prepare(w, &w->udp[i], slot, v->conf->rrl.table_size);
             if (r < 0)
-                err_set(e, r, NULL, 0, 0, "worker %u: udp: %s", idx, strerror(-r));
+                err_set(e, r, NULL, 0, 0, "worker %u: udp: %s", idx, gslbd_strerror(r));
         }
         if (r == 0)
             r = worker_loop_setup(w, v->conf->listen, e);
