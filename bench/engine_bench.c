@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/conf.h"
+#include "server/conf/conf.h"
 #include "server/query.h"
 #include "server/view.h"
 

@@ -2,7 +2,7 @@
 # failover.sh: measure gslbd's failover and recovery times (docs/gslb-rules.md HC-7, HC-2).
 #
 # Usage: bash bench/failover.sh [GSLBD]     (from anywhere; default build/release/gslbd if
-#                                            it exists, else build/debug/gslbd)
+#                                            it exists, else build/dev/gslbd)
 # Environment:
 #   FAILOVER_RUNS=3     measurements per setting (the summary gives medians)
 #   FAILOVER_SETS="defaults fast fast-signed"   which check settings to measure:
@@ -28,7 +28,7 @@ GSLBD=${1:+$(realpath -m "$1")}
 cd "$(dirname "$0")/.."
 REPO=$PWD
 if [ -z "${GSLBD:-}" ]; then
-    if [ -x build/release/gslbd ]; then GSLBD=$REPO/build/release/gslbd; else GSLBD=$REPO/build/debug/gslbd; fi
+    if [ -x build/release/gslbd ]; then GSLBD=$REPO/build/release/gslbd; else GSLBD=$REPO/build/dev/gslbd; fi
 fi
 if [ ! -x "$GSLBD" ]; then
     echo "failover.sh: no gslbd at $GSLBD (run make)" >&2

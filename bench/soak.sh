@@ -2,7 +2,7 @@
 # soak.sh: run gslbd under mixed load, reloads and health flaps for SOAK_SECONDS (bench/soak.py).
 #
 # Usage: bash bench/soak.sh [GSLBD]      (from anywhere; default build/release/gslbd if it
-#                                         exists, else build/debug/gslbd)
+#                                         exists, else build/dev/gslbd)
 # Environment:
 #   SOAK_SECONDS=1800   how long the load runs (the report needs 330 s or more to give the
 #                       RSS growth after the first five minutes)
@@ -19,7 +19,7 @@ GSLBD=${1:+$(realpath -m "$1")}
 cd "$(dirname "$0")/.."
 REPO=$PWD
 if [ -z "${GSLBD:-}" ]; then
-    if [ -x build/release/gslbd ]; then GSLBD=$REPO/build/release/gslbd; else GSLBD=$REPO/build/debug/gslbd; fi
+    if [ -x build/release/gslbd ]; then GSLBD=$REPO/build/release/gslbd; else GSLBD=$REPO/build/dev/gslbd; fi
 fi
 if [ ! -x "$GSLBD" ]; then
     echo "soak.sh: no gslbd at $GSLBD (run make)" >&2

@@ -9,17 +9,6 @@
 
 #include "geo/geo_int.h"
 
-int geo__err(char *errbuf, size_t errlen, int code, const char *fmt, ...)
-{
-    if (errbuf != NULL && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errbuf, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 const char *geo_strerror(int code)
 {
     switch (code) {

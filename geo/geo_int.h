@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <maxminddb.h>
 
@@ -110,9 +111,19 @@ struct geo {
     bool ranking_scope; /* geo_config.ranking_scope: no nearest-region merging */
 };
 
-/* Write "fmt..." to errbuf (when not NULL) and return code. */
-int geo__err(char *errbuf, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Write "fmt..." to errbuf (when not NULL) and return code. Inline: every geo_ file reports
+ * errors this way, and none of them should need geo.c for it. */
+static inline __attribute__((format(printf, 4, 5))) int geo__err(char *errbuf, size_t errlen,
+                                                                 int code, const char *fmt, ...)
+{
+    if (errbuf != NULL && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errbuf, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
 
 /* geo_rank.c */
 double geo__distance_km(double lat1, double lon1, double lat2, double lon2);

@@ -599,7 +599,7 @@ int geo__db_open(struct geo *g, const char *path, char *errbuf, size_t errlen)
     /* The walk read every page of the file; after it only geo_describe() (explain) reads a
      * few records. Drop the pages from our resident set: they stay in the page cache and
      * come back on demand. */
-    (void)madvise((void *)m->file_content, m->file_size, MADV_DONTNEED);
+    (void)madvise((void *)(uintptr_t)m->file_content, m->file_size, MADV_DONTNEED);
     return 0;
 }
 

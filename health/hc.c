@@ -59,11 +59,11 @@ static int dup_str(const char *in, char **out)
 
 static void free_check(struct hc_check *c)
 {
-    free((char *)c->path);
-    free((char *)c->host);
-    free((char *)c->expect_body);
-    free((char *)c->ca_file);
-    free((char *)c->source);
+    free((void *)(uintptr_t)c->path);
+    free((void *)(uintptr_t)c->host);
+    free((void *)(uintptr_t)c->expect_body);
+    free((void *)(uintptr_t)c->ca_file);
+    free((void *)(uintptr_t)c->source);
 }
 
 /* Copy a check, with defaults applied, so that equal configs compare equal. */
@@ -302,7 +302,7 @@ int hc_target_status(const struct hc *h, size_t i, struct hc_status *out)
 {
     if (h == NULL || out == NULL || i >= h->n)
         return -ERANGE;
-    pthread_mutex_t *lock = (pthread_mutex_t *)&h->lock; /* h is never defined const */
+    pthread_mutex_t *lock = (pthread_mutex_t *)(uintptr_t)&h->lock; /* h is never defined const */
     pthread_mutex_lock(lock);
     hc_state_status(&h->t[i].st, h->clock, out);
     pthread_mutex_unlock(lock);

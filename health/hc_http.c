@@ -1,4 +1,4 @@
-/* hc_http.c: HTTP(S) probes on curl multi, driven by the libuv loop via uv_poll and uv_timer. */
+/* hc_http.c: HTTP(S) probes on curl multi, driven by the libuv loop (curl_uv.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,121 +6,12 @@
 
 #include "health/hc_int.h"
 
-struct hc_poll {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    struct hc_multi *m;
-    int events; /* what curl last asked for */
-    bool closing;
-    struct hc_poll *prev, *next;
-};
-
 static void check_done(struct hc_multi *m);
 
-/* ---- curl multi <-> libuv glue ------------------------------------------------------ */
-
-static void poll_free(uv_handle_t *handle)
+/* curl acted on one of m's transfers (curl_uv.c): collect the finished ones. */
+static void progress(void *arg)
 {
-    free(handle->data); /* the hc_poll; never touches h, which may be gone */
-}
-
-static void poll_unlink_close(struct hc *h, struct hc_poll *p)
-{
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        h->polls = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
-    p->closing = true;
-    p->poll.data = p;
-    uv_close((uv_handle_t *)&p->poll, poll_free);
-}
-
-static void on_poll(uv_poll_t *handle, int status, int events)
-{
-    struct hc_poll *p = handle->data;
-    struct hc_multi *m = p->m;
-    int flags = 0;
-    if (status < 0) {
-        /* libuv reports a socket error (EPOLLERR) as UV_EBADF and stops the poll; let curl
-         * try the socket so it reads the real error ("Connection reset by peer") */
-        flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
-    } else {
-        if (events & UV_READABLE)
-            flags |= CURL_CSELECT_IN;
-        if (events & UV_WRITABLE)
-            flags |= CURL_CSELECT_OUT;
-    }
-    int running = 0;
-    /* p may be closed by the socket callback inside; its memory lives until poll_free */
-    curl_multi_socket_action(m->multi, p->fd, flags, &running);
-    if (status < 0 && !p->closing && !m->h->stopping)
-        uv_poll_start(&p->poll, p->events, on_poll);
-    check_done(m);
-}
-
-static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-    (void)easy;
-    struct hc_multi *m = userp;
-    struct hc *h = m->h;
-    struct hc_poll *p = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (p) {
-            curl_multi_assign(m->multi, fd, NULL);
-            uv_poll_stop(&p->poll);
-            poll_unlink_close(h, p);
-        }
-        return 0;
-    }
-    if (h->stopping)
-        return 0;
-    if (p == NULL) {
-        p = calloc(1, sizeof(*p));
-        if (p == NULL)
-            return -1;
-        if (uv_poll_init_socket(h->loop, &p->poll, fd) < 0) {
-            free(p);
-            return -1;
-        }
-        p->fd = fd;
-        p->m = m;
-        p->poll.data = p;
-        p->next = h->polls;
-        if (h->polls)
-            h->polls->prev = p;
-        h->polls = p;
-        curl_multi_assign(m->multi, fd, p);
-    }
-    p->events = 0;
-    if (what & CURL_POLL_IN)
-        p->events |= UV_READABLE;
-    if (what & CURL_POLL_OUT)
-        p->events |= UV_WRITABLE;
-    uv_poll_start(&p->poll, p->events, on_poll);
-    return 0;
-}
-
-static void on_curl_timeout(uv_timer_t *timer)
-{
-    struct hc_multi *m = timer->data;
-    int running = 0;
-    curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(m);
-}
-
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-    (void)multi;
-    struct hc_multi *m = userp;
-    if (m->h->stopping || !m->timer_ready)
-        return 0;
-    if (timeout_ms < 0)
-        uv_timer_stop(&m->timer);
-    else /* 0 too goes through the loop: no socket_action from inside a curl callback */
-        uv_timer_start(&m->timer, on_curl_timeout, (uint64_t)timeout_ms, 0);
-    return 0;
+    check_done(arg);
 }
 
 int hc_http_open(struct hc *h)
@@ -147,14 +38,16 @@ static int multi_for(struct hc *h, const struct hc_check *c, struct hc_multi **o
     m->h = h;
     m->ca_file = ca;
     m->insecure = insecure;
-    m->multi = curl_multi_init();
-    if (m->multi == NULL)
+    m->cu.multi = curl_multi_init();
+    if (m->cu.multi == NULL)
         return HC_E_CURL;
     h->nmultis++; /* from here on hc_http_free cleans it up */
-    if (curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK ||
-        curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m) != CURLM_OK ||
-        curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
-        curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m) != CURLM_OK)
+    m->cu.loop = h->loop;
+    m->cu.stopping = &h->stopping;
+    m->cu.polls = &h->polls;
+    m->cu.progress = progress;
+    m->cu.arg = m;
+    if (curl_uv_attach(&m->cu) < 0)
         return HC_E_CURL;
     *out = m;
     return 0;
@@ -163,24 +56,16 @@ static int multi_for(struct hc *h, const struct hc_check *c, struct hc_multi **o
 void hc_http_start_set(struct hc *h)
 {
     for (size_t i = 0; i < h->nmultis; i++) {
-        struct hc_multi *m = &h->multis[i];
-        uv_timer_init(h->loop, &m->timer);
-        m->timer.data = m;
-        m->timer_ready = true;
+        (void)curl_uv_timer_init(&h->multis[i].cu);
     }
 }
 
 void hc_http_stop(struct hc *h)
 {
-    while (h->polls) {
-        struct hc_poll *p = h->polls;
-        curl_multi_assign(p->m->multi, p->fd, NULL);
-        uv_poll_stop(&p->poll);
-        poll_unlink_close(h, p);
-    }
+    curl_uv_close_polls(&h->polls);
     for (size_t i = 0; i < h->nmultis; i++)
-        if (h->multis[i].timer_ready)
-            hc_close(h, (uv_handle_t *)&h->multis[i].timer);
+        if (h->multis[i].cu.timer_ready)
+            hc_close(h, (uv_handle_t *)&h->multis[i].cu.timer);
 }
 
 void hc_http_free(struct hc *h)
@@ -190,7 +75,7 @@ void hc_http_free(struct hc *h)
     for (size_t i = 0; h->t && i < h->n; i++) {
         struct hc_tgt *t = &h->t[i];
         if (t->in_multi)
-            curl_multi_remove_handle(t->m->multi, t->easy);
+            curl_multi_remove_handle(t->m->cu.multi, t->easy);
         t->in_multi = false;
         curl_easy_cleanup(t->easy);
         t->easy = NULL;
@@ -198,7 +83,7 @@ void hc_http_free(struct hc *h)
         t->connect_to = NULL;
     }
     for (size_t i = 0; i < h->nmultis; i++)
-        curl_multi_cleanup(h->multis[i].multi);
+        curl_multi_cleanup(h->multis[i].cu.multi);
     free(h->multis);
     h->multis = NULL;
     h->nmultis = 0;
@@ -388,7 +273,7 @@ static void check_done(struct hc_multi *m)
     struct hc *h = m->h;
     CURLMsg *msg;
     int left = 0;
-    while (!h->stopping && (msg = curl_multi_info_read(m->multi, &left)) != NULL) {
+    while (!h->stopping && (msg = curl_multi_info_read(m->cu.multi, &left)) != NULL) {
         if (msg->msg != CURLMSG_DONE)
             continue;
         CURL *e = msg->easy_handle;
@@ -399,7 +284,7 @@ static void check_done(struct hc_multi *m)
         char reason[HC_REASON_MAX];
         bool timeout = false;
         bool ok = judge(t, rc, &timeout, reason, sizeof(reason));
-        curl_multi_remove_handle(m->multi, e);
+        curl_multi_remove_handle(m->cu.multi, e);
         t->in_multi = false;
         t->busy = false;
         hc_probe_finish(t, ok, timeout, ok ? NULL : reason);
@@ -410,7 +295,7 @@ void hc_http_probe(struct hc_tgt *t)
 {
     t->body_len = 0;
     t->errbuf[0] = '\0';
-    CURLMcode rc = curl_multi_add_handle(t->m->multi, t->easy);
+    CURLMcode rc = curl_multi_add_handle(t->m->cu.multi, t->easy);
     if (rc != CURLM_OK) {
         char reason[HC_REASON_MAX];
         snprintf(reason, sizeof(reason), "curl: %s", curl_multi_strerror(rc));
@@ -426,7 +311,7 @@ void hc_http_abort(struct hc_tgt *t)
 {
     if (!t->in_multi)
         return;
-    curl_multi_remove_handle(t->m->multi, t->easy); /* closes its socket and poll */
+    curl_multi_remove_handle(t->m->cu.multi, t->easy); /* closes its socket and poll */
     t->in_multi = false;
     t->busy = false;
     hc_probe_finish(t, false, true, "timeout");

@@ -1,4 +1,8 @@
-/* hc_int.h: internals shared by health/ files: state machine, target record, probe drivers. */
+/* hc_int.h: internals shared by health/ files: state machine, target record, probe drivers.
+ *
+ * Circle: hc.c runs the probes and hands each to hc_http.c or hc_tcp.c, which report back
+ * through hc.c (hc_probe_finish, hc_close, hc_logf, hc_handle_closed): one engine and its two
+ * protocol drivers, calling each other by design. */
 #ifndef GSLBD_HC_INT_H
 #define GSLBD_HC_INT_H
 
@@ -9,6 +13,7 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "health/curl_uv.h"
 #include "health/health.h"
 
 #define HC_BODY_MAX (64 * 1024)  /* body bytes kept per probe for expect_body */
@@ -92,18 +97,14 @@ struct hc_tgt {
     enum hc_tcp_phase tcp_phase;
 };
 
-struct hc_poll; /* one uv_poll per curl socket (hc_http.c) */
-
 /* A curl multi handle and its timer. curl caches one CA store per multi, so targets that
  * verify against different CA sources get different multis instead of reloading the
  * store (tens of ms of CPU for the system bundle) on every probe. */
 struct hc_multi {
     struct hc *h;
-    CURLM *multi;
+    struct curl_uv cu;   /* the multi, on the loop */
     const char *ca_file; /* borrowed from the first target's check; NULL = system */
     bool insecure;
-    uv_timer_t timer;
-    bool timer_ready; /* timer initialised (curl calls back before that) */
 };
 
 struct hc {
@@ -120,7 +121,7 @@ struct hc {
     /* curl multi glue (hc_http.c) */
     struct hc_multi *multis; /* one per CA source; n slots, nmultis used */
     size_t nmultis;
-    struct hc_poll *polls; /* open polls, to close them on stop */
+    struct curl_uv_poll *polls; /* every multi's open polls, to close them on stop */
     /* stopping */
     bool stopping;
     size_t nclosing; /* handles embedded in h or its targets still closing */

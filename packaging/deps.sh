@@ -6,7 +6,7 @@ set -eu
 pkgs=(
   build-essential pkg-config
   libldns-dev libuv1-dev libmaxminddb-dev libcurl4-openssl-dev libjansson-dev
-  libmicrohttpd-dev liburcu-dev libcmocka-dev libssl-dev
+  libmicrohttpd-dev libcmocka-dev libssl-dev
   libmaxmind-db-writer-perl mmdb-bin
   bind9-dnsutils bind9-utils knot-dnsutils ldnsutils dnsperf zonemaster-cli
   nsd gdnsd knot unbound

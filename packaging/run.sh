@@ -2,7 +2,7 @@
 # run.sh: what `make run` does after building: print a few dig commands, then run gslbd in
 # the foreground on the example config (Ctrl-C stops it).
 set -eu
-bin=${1:-build/debug/gslbd}
+bin=${1:-build/dev/gslbd}
 conf=conf/gslbd.json
 cat <<TXT
 gslbd: starting on $conf (UDP and TCP on 127.0.0.1:5300 and [::1]:5300). Try, in another shell:

@@ -1,11 +1,11 @@
 /* admin_log.c: the ring of recent cluster admin state changes (admin_log.h). */
-#include "admin_log.h"
+#include "server/admin_log.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "server/log.h"
 
 void admin_log_add(struct admin_log *l, const char *cluster, const char *by, const char *via,
                    enum gslb_admin from, enum gslb_admin to)

@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "gslb.h"
+#include "server/gslb.h"
 
 #define ADMIN_LOG_MAX 50 /* changes kept, newest overwriting oldest */
 

@@ -1,7 +1,7 @@
 /* cluster.c: cluster mode through etcd: the session (lease, range, watch, keep-alive,
  * reconnect, writes queued while etcd is away) and the instance's life. The shared state
  * it feeds (admin states, observations, the quorum rule) is cluster_state.c. */
-#include "cluster_int.h"
+#include "server/cluster_int.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control.h"
-#include "etcd.h"
-#include "log.h"
+#include "server/control.h"
+#include "server/etcd.h"
+#include "server/log.h"
 
 /* ---- the session -------------------------------------------------------------------- */
 
@@ -190,8 +190,7 @@ static void on_watch(void *arg, int rc, json_t *msg, const char *err)
     size_t i;
     const json_t *ev;
     bool health = false;
-    json_array_foreach(events, i, ev)
-    {
+    json_array_foreach (events, i, ev) {
         struct etcd_kv kv;
         if (etcd_kv_decode(json_object_get(ev, "kv"), &kv) < 0)
             continue;
@@ -229,8 +228,7 @@ static void on_range(void *arg, int rc, json_t *reply, const char *err)
     pthread_mutex_unlock(&cl->lock);
     size_t i;
     const json_t *kvj;
-    json_array_foreach(json_object_get(reply, "kvs"), i, kvj)
-    {
+    json_array_foreach (json_object_get(reply, "kvs"), i, kvj) {
         struct etcd_kv kv;
         if (etcd_kv_decode(kvj, &kv) == 0)
             cluster__apply_kv(cl, kv.key, kv.value, kv.value_len);

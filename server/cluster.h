@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "conf.h"
-#include "gslb.h"
+#include "server/conf/conf.h"
+#include "server/gslb.h"
 
 struct control;
 struct cluster;

@@ -1,16 +1,21 @@
 /* cluster_int.h: what the two halves of cluster mode share: the session with etcd
- * (cluster.c) and the shared state it feeds (cluster_state.c). Not for other modules. */
+ * (cluster.c) and the shared state it feeds (cluster_state.c). Not for other modules.
+ *
+ * Circle: probe.c tells the cluster what this instance sees (cluster_observed) and asks it
+ * to decide (cluster_decide); when a peer's view changes, cluster_state.c asks probe.c for
+ * this instance's own view of each address (probes_local_up), and cluster.c feeds it what
+ * etcd says. Health is one loop over the three files. */
 #ifndef GSLBD_CLUSTER_INT_H
 #define GSLBD_CLUSTER_INT_H
 
-#include "cluster.h"
+#include "server/cluster.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "etcd.h"
+#include "server/etcd.h"
 
 #define CL_BACKOFF_MIN_MS 100
 #define CL_BACKOFF_MAX_MS 1000

@@ -2,7 +2,7 @@
  * decoded from etcd's keys, the instances seen, the quorum rule that turns observations
  * into an address's state, and what status and metrics show of it. The session that feeds
  * it is cluster.c. */
-#include "cluster_int.h"
+#include "server/cluster_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "control.h"
-#include "log.h"
+#include "server/control.h"
+#include "server/log.h"
 
 const char *const cluster__rule_names[] = {"local", "majority", "any", "all"};
 

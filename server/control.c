@@ -1,6 +1,6 @@
 /* control.c: the control thread's loop: signals, probes, start-up wait, and reloads built on
  * a reload thread and installed on the loop. */
-#include "control.h"
+#include "server/control.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -9,10 +9,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "cluster.h"
-#include "dnssec_zone.h"
-#include "log.h"
-#include "notify.h"
+#include "server/cluster.h"
+#include "server/dnssec_zone.h"
+#include "server/log.h"
+#include "server/notify.h"
 
 static uint64_t mono_ms(void)
 {
@@ -197,7 +197,7 @@ static void resign_finish(struct control *ctl)
         log_info("zone %s signed again: key tag %u, %zu signatures, valid until %u",
                  v->conf->zones[i].origin, dnssec_zone_key_tag(fresh[i]),
                  dnssec_zone_nsigs(fresh[i]), dnssec_zone_expiration(fresh[i]));
-        fresh[i] = (struct dnssec_zone *)old;
+        fresh[i] = (struct dnssec_zone *)(uintptr_t)old;
         n++;
     }
     if (n > 0) {

@@ -22,11 +22,11 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "admin_log.h"
-#include "err.h"
-#include "history.h"
-#include "probe.h"
-#include "server.h"
+#include "server/admin_log.h"
+#include "server/err.h"
+#include "server/history.h"
+#include "server/probe.h"
+#include "server/server.h"
 
 /* Builds a new view the way the server was started (config file or --zone options). Runs
  * on the reload thread: it must read nothing the control loop changes. */

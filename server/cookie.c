@@ -1,12 +1,13 @@
 /* cookie.c: RFC 9018 server cookies: SipHash-2-4 over client cookie, header and address. */
-#include "cookie.h"
+#include "server/cookie.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/random.h>
 
-#include "siphash.h"
+#include "server/siphash.h"
+#include "server/text.h"
 
 #define COOKIE_VERSION 1
 #define HDR_LEN 8 /* version, reserved (3), timestamp (4) */
@@ -61,31 +62,6 @@ enum cookie_verdict cookie_check(const uint8_t secret[COOKIE_SECRET_LEN],
     return age >= COOKIE_RENEW_AGE ? COOKIE_STALE : COOKIE_FRESH;
 }
 
-size_t cookie_sockaddr_ip(const struct sockaddr *sa, const uint8_t **ip)
-{
-    if (sa != NULL && sa->sa_family == AF_INET) {
-        *ip = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-        return 4;
-    }
-    if (sa != NULL && sa->sa_family == AF_INET6) {
-        *ip = (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-        return 16;
-    }
-    *ip = NULL;
-    return 0;
-}
-
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 static int is_space(char ch)
 {
     return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
@@ -102,7 +78,7 @@ int cookie_secret_parse(const char *text, size_t len, uint8_t out[COOKIE_SECRET_
         return -EINVAL;
     uint8_t key[COOKIE_SECRET_LEN];
     for (size_t i = 0; i < COOKIE_SECRET_LEN; i++) {
-        int hi = hexval(text[b + 2 * i]), lo = hexval(text[b + 2 * i + 1]);
+        int hi = text_hexval(text[b + 2 * i]), lo = text_hexval(text[b + 2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -EINVAL;
         key[i] = (uint8_t)(hi << 4 | lo);

@@ -35,10 +35,6 @@ enum cookie_verdict cookie_check(const uint8_t secret[COOKIE_SECRET_LEN],
                                  const uint8_t client[COOKIE_CLIENT_LEN], const uint8_t *server,
                                  size_t server_len, const uint8_t *ip, size_t iplen, uint32_t now);
 
-/* The address bytes of sa (IPv4 or IPv6) in *ip, borrowed from sa; returns their count,
- * 0 when sa is NULL or of another family. */
-size_t cookie_sockaddr_ip(const struct sockaddr *sa, const uint8_t **ip);
-
 /* Parse a secret written as 32 hex digits, white space allowed around it.
  * 0, or -EINVAL (out untouched). */
 int cookie_secret_parse(const char *text, size_t len, uint8_t out[COOKIE_SECRET_LEN]);

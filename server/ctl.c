@@ -2,7 +2,7 @@
  * cluster admin states, reload with an exit status that tells the outcome, and explain,
  * all through the HTTP API (libcurl), with the address and token read from the config file
  * (docs/api.md, gslbd-ctl(8)). */
-#include "ctl.h"
+#include "server/ctl.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -19,7 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "server/conf/conf.h"
+#include "server/text.h"
 
 #define CTL_TIMEOUT_S 60 /* a reload may load a large GeoIP database */
 #define CTL_BODY_MAX (16u << 20)
@@ -97,9 +98,9 @@ static int read_config(struct ctl_target *t)
             fprintf(stderr, "gslbd ctl: %s:%d:%d: %s\n", t->config, je.line, je.column, je.text);
         else
             fprintf(stderr, "gslbd ctl: %s: %s\n", t->config, je.text);
-        return -1;
+        return GSLBD_EINVAL;
     }
-    int rc = -1;
+    int rc = GSLBD_EINVAL;
     json_t *api = json_object_get(root, "api");
     json_t *enabled = json_object_get(api, "enabled");
     json_t *listen = json_object_get(api, "listen");
@@ -146,8 +147,7 @@ static int read_config(struct ctl_target *t)
 /* ---- HTTP ---------------------------------------------------------------------------- */
 
 struct body {
-    char *p;
-    size_t len;
+    struct text_buf t;
     bool too_big;
 };
 
@@ -155,18 +155,9 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 {
     struct body *b = arg;
     size_t n = size * nmemb;
-    if (b->len + n > CTL_BODY_MAX) {
-        b->too_big = true;
-        return 0;
-    }
-    char *p = realloc(b->p, b->len + n + 1);
-    if (p == NULL)
-        return 0;
-    memcpy(p + b->len, ptr, n);
-    b->p = p;
-    b->len += n;
-    b->p[b->len] = '\0';
-    return n;
+    int r = text_buf_append(&b->t, ptr, n, CTL_BODY_MAX);
+    b->too_big = b->too_big || r == -E2BIG;
+    return r == 0 ? n : 0;
 }
 
 /* One request; 0 with *status and *out (the JSON body, NULL if none), or the exit status
@@ -214,7 +205,7 @@ static int http(const struct ctl_target *t, const char *path, const char *body, 
     } else {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
         json_error_t je;
-        *out = b.p != NULL ? json_loads(b.p, 0, &je) : NULL;
+        *out = b.t.p != NULL ? json_loads(b.t.p, 0, &je) : NULL;
         if (*out == NULL) {
             fprintf(stderr, "gslbd ctl: %s: HTTP %ld without a JSON answer\n", url, *status);
             rc = CTL_EXIT_UNREACHABLE;
@@ -222,7 +213,7 @@ static int http(const struct ctl_target *t, const char *path, const char *body, 
     }
     curl_slist_free_all(hdr);
     curl_easy_cleanup(h);
-    free(b.p);
+    free(b.t.p);
     return rc;
 }
 
@@ -268,16 +259,14 @@ static void table_print(struct table *t)
     int w[TABLE_COLS] = {0};
     size_t i;
     json_t *row;
-    json_array_foreach(t->rows, i, row)
-    {
+    json_array_foreach (t->rows, i, row) {
         for (size_t c = 0; c < t->ncols; c++) {
             int n = (int)strlen(json_string_value(json_array_get(row, c)));
             if (n > w[c])
                 w[c] = n;
         }
     }
-    json_array_foreach(t->rows, i, row)
-    {
+    json_array_foreach (t->rows, i, row) {
         char line[4096];
         size_t off = 0;
         for (size_t c = 0; c < t->ncols && off < sizeof(line); c++)
@@ -319,10 +308,8 @@ static void failing_checks(const json_t *cl, char *buf, size_t n)
     buf[0] = '\0';
     size_t i, k;
     json_t *addr, *tg;
-    json_array_foreach(json_object_get(cl, "addresses"), i, addr)
-    {
-        json_array_foreach(json_object_get(addr, "targets"), k, tg)
-        {
+    json_array_foreach (json_object_get(cl, "addresses"), i, addr) {
+        json_array_foreach (json_object_get(addr, "targets"), k, tg) {
             bool pending = json_is_true(json_object_get(tg, "pending"));
             bool up = json_is_true(json_object_get(tg, "up"));
             bool last_ok = json_is_true(json_object_get(tg, "last_ok"));
@@ -344,13 +331,11 @@ static bool fails_open(const json_t *st, const char *cluster)
 {
     size_t i, k;
     json_t *svc, *name;
-    json_array_foreach(json_object_get(st, "services"), i, svc)
-    {
+    json_array_foreach (json_object_get(st, "services"), i, svc) {
         if (!json_is_true(json_object_get(svc, "every_cluster_down")) ||
             strcmp(str(svc, "all_down"), "fail_open") != 0)
             continue;
-        json_array_foreach(json_object_get(svc, "clusters"), k, name)
-        {
+        json_array_foreach (json_object_get(svc, "clusters"), k, name) {
             if (strcmp(json_string_value(name), cluster) == 0)
                 return true;
         }
@@ -378,8 +363,7 @@ static void print_status(const struct ctl_target *t, const json_t *st)
               "FAILING CHECKS");
     size_t i;
     json_t *cl;
-    json_array_foreach(json_object_get(st, "clusters"), i, cl)
-    {
+    json_array_foreach (json_object_get(st, "clusters"), i, cl) {
         char share[16], ans[24], w[16], fail[1024], state[64];
         snprintf(share, sizeof(share), "%.1f%%",
                  100.0 * json_number_value(json_object_get(cl, "share_1m")));
@@ -401,13 +385,11 @@ static void print_status(const struct ctl_target *t, const json_t *st)
     tb = (struct table){5, json_array()};
     table_row(&tb, "SERVICE", "POLICY", "TTL", "CLUSTERS", "ALL DOWN");
     json_t *svc;
-    json_array_foreach(json_object_get(st, "services"), i, svc)
-    {
+    json_array_foreach (json_object_get(st, "services"), i, svc) {
         char names[1024] = "", ttl[32], down[64];
         size_t off = 0, k;
         json_t *n;
-        json_array_foreach(json_object_get(svc, "clusters"), k, n)
-        {
+        json_array_foreach (json_object_get(svc, "clusters"), k, n) {
             if (off < sizeof(names))
                 off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", k ? "," : "",
                                         json_string_value(n));
@@ -427,8 +409,7 @@ static void print_status(const struct ctl_target *t, const json_t *st)
         printf("\nadmin changes, newest first:\n");
         tb = (struct table){5, json_array()};
         json_t *ch;
-        json_array_foreach(changes, i, ch)
-        {
+        json_array_foreach (changes, i, ch) {
             char fromto[40];
             snprintf(fromto, sizeof(fromto), "%s -> %s", str(ch, "from"), str(ch, "to"));
             table_row(&tb, str(ch, "time"), str(ch, "cluster"), fromto, str(ch, "via"),
@@ -466,8 +447,7 @@ static void print_keys(json_t *st)
     }
     struct table tb = {7, json_array()};
     table_row(&tb, "ZONE", "TAG", "ROLE", "ALG", "STATE", "CDS", "SIGNATURES UNTIL");
-    json_array_foreach(zones, i, z)
-    {
+    json_array_foreach (zones, i, z) {
         char until[40] = "";
         time_t t = (time_t)json_integer_value(json_object_get(z, "expiration"));
         struct tm tm;
@@ -475,8 +455,7 @@ static void print_keys(json_t *st)
             strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
         json_t *k;
         size_t j;
-        json_array_foreach(json_object_get(z, "keys"), j, k)
-        {
+        json_array_foreach (json_object_get(z, "keys"), j, k) {
             char tag[8], alg[8];
             snprintf(tag, sizeof(tag), "%d", (int)json_integer_value(json_object_get(k, "tag")));
             snprintf(alg, sizeof(alg), "%d",

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "server/err.h"
 
 #define DNSSEC_ALG_ECDSAP256SHA256 13
 #define DNSSEC_ALG_ED25519 15
@@ -96,5 +96,10 @@ int dnssec_key_print(const struct dnssec_key *k, const char *owner_text, uint32_
                      void *f);
 /* "ecdsap256sha256" -> 13, "ed25519" -> 15, else 0. */
 uint8_t dnssec_alg_from_name(const char *name);
+
+/* A file (fd) gslbd made in the key folder dir while root (a first start before --user
+ * drops to the folder's owner): given to the folder's owner, so that later loads can read
+ * and rewrite it. No-op when not root or the folder is root's. what names it in a warning. */
+void dnssec_to_folder_owner(const char *dir, int fd, const char *what);
 
 #endif

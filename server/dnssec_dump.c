@@ -11,8 +11,8 @@
 
 #include <ldns/ldns.h>
 
-#include "dnssec_zone.h"
-#include "wire.h"
+#include "server/dnssec_zone.h"
+#include "server/dns/wire.h"
 
 /* The RR owner/type/ttl/rdata as ldns text on f. */
 static int print_rr(FILE *f, const uint8_t *owner, uint16_t type, uint32_t ttl,
@@ -42,7 +42,7 @@ static int print_set(FILE *f, const struct dnssec_zone *s, const uint8_t *owner,
     for (uint16_t i = 0; rc == 0 && i < rs->count; i++)
         rc = print_rr(f, owner, rs->type, rs->ttl, rs->rrs[i].rdata, rs->rrs[i].rdlen);
     size_t n = 0;
-    const struct zone_rr *sig = s != NULL ? dnssec_zone_sigs(s, rs, &n) : NULL;
+    const struct wire_rr *sig = s != NULL ? dnssec_zone_sigs(s, rs, &n) : NULL;
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = print_rr(f, owner, DNS_T_RRSIG, rs->ttl, sig[i].rdata, sig[i].rdlen);
     return rc;
@@ -110,7 +110,7 @@ int dnssec_dump_zone(const struct zone *z, void *fp, struct err *e)
     const struct dnssec_zone *s = zone_dnssec(z);
     const struct zone_node **nodes = calloc(z->nnodes + 1, sizeof(*nodes));
     if (nodes == NULL)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     size_t n = 0;
     for (uint32_t b = 0; b < z->nbuckets; b++)
         for (const struct zone_node *x = z->buckets[b]; x != NULL; x = x->next)
@@ -122,7 +122,7 @@ int dnssec_dump_zone(const struct zone *z, void *fp, struct err *e)
     const struct zone_node **chain = calloc(n + 1, sizeof(*chain));
     bool *cut = calloc(n + 1, sizeof(*cut));
     size_t nc = 0;
-    int rc = chain == NULL || cut == NULL ? err_set(e, -ENOMEM, NULL, 0, 0, "out of memory") : 0;
+    int rc = chain == NULL || cut == NULL ? err_oom(e, NULL) : 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         bool at_cut = false;
         if (nodes[i] != z->apex && dnssec_zone_below_cut(z, nodes[i], &at_cut))

@@ -15,8 +15,9 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
-#include "dname.h"
-#include "dnssec.h"
+#include "server/dns/dname.h"
+#include "server/dnssec.h"
+#include "server/log.h"
 
 uint16_t dnssec_keytag(const uint8_t *rdata, size_t len)
 {
@@ -244,12 +245,12 @@ int dnssec_key_print(const struct dnssec_key *k, const char *owner_text, uint32_
 }
 
 /* The first base64 field after "label" on a line of the text file path, decoded into out
- * (cap); its length or -1. */
+ * (cap); its length or GSLBD_EPARSE. */
 static int b64_field(const char *path, const char *label, uint8_t *out, size_t cap)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
-        return -1;
+        return GSLBD_EPARSE;
     char line[1024];
     int n = -1;
     size_t ll = strlen(label);
@@ -445,4 +446,12 @@ int dnssec_keygen_main(int argc, char **argv)
     rc = dnssec_key_print(&k, text, 3600, flags == DNSSEC_DNSKEY_FLAGS_KSK, stdout);
     dnssec_key_free(&k);
     return rc == 0 && fflush(stdout) == 0 ? 0 : 1;
+}
+
+void dnssec_to_folder_owner(const char *dir, int fd, const char *what)
+{
+    struct stat st; /* made as root (the first start before --user): the folder's owner's */
+    if (geteuid() == 0 && stat(dir, &st) == 0 && st.st_uid != 0 &&
+        fchown(fd, st.st_uid, st.st_gid) < 0)
+        log_warn("%s: cannot give it to the owner of %s: %s", what, dir, strerror(errno));
 }

@@ -14,7 +14,7 @@
  *   KSK goes after the parent's DS TTL + propagation delay.
  * Everything here runs off the query path, on the thread that loads zones; the state file
  * is written atomically under a lock that --ds-seen takes too. */
-#include "dnssec_keys.h"
+#include "server/dnssec_keys.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,19 +31,11 @@
 #include <jansson.h>
 #include <ldns/ldns.h>
 
-#include "dname.h"
-#include "dnssec_share.h"
-#include "log.h"
+#include "server/dns/dname.h"
+#include "server/dnssec_share.h"
+#include "server/log.h"
 
 static const char *const role_names[] = {"csk", "ksk", "zsk"};
-
-void dnssec_to_folder_owner(const char *dir, int fd, const char *what)
-{
-    struct stat st; /* made as root (the first start before --user): the folder's owner's */
-    if (geteuid() == 0 && stat(dir, &st) == 0 && st.st_uid != 0 &&
-        fchown(fd, st.st_uid, st.st_gid) < 0)
-        log_warn("%s: cannot give it to the owner of %s: %s", what, dir, strerror(errno));
-}
 
 const char *dnssec_role_name(enum dnssec_role r)
 {
@@ -192,8 +184,7 @@ static int state_read(const struct folder *f, struct dnssec_keyset *ks, struct e
     int rc = 0;
     if (!json_is_array(keys))
         rc = err_set(e, GSLBD_EPARSE, f->state, 0, 0, "no \"keys\" list");
-    json_array_foreach(keys, i, o)
-    {
+    json_array_foreach (keys, i, o) {
         if (rc < 0)
             break;
         const char *file = json_string_value(json_object_get(o, "file"));

@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "conf.h"
-#include "dnssec.h"
-#include "err.h"
+#include "server/conf/conf.h"
+#include "server/dnssec.h"
+#include "server/err.h"
 
 #define DNSSEC_MAX_KEYS 8
 
@@ -65,10 +65,6 @@ const struct dnssec_keyent *dnssec_keys_cds(const struct dnssec_keyset *ks, int6
 /* "published", "active", "retired" (still published), "removed" (gone). */
 const char *dnssec_keyent_state(const struct dnssec_keyent *k, int64_t now);
 const char *dnssec_role_name(enum dnssec_role r);
-/* A file (fd) gslbd made in the key folder dir while root (a first start before --user
- * drops to the folder's owner): given to the folder's owner, so that later loads can read
- * and rewrite it. No-op when not root or the folder is root's. what names it in a warning. */
-void dnssec_to_folder_owner(const char *dir, int fd, const char *what);
 
 /* gslbd --ds-seen KEY_DIR ZONE TAG: record that the parent publishes the DS of the KSK TAG
  * (for key folders without "parents" to ask). Returns the process exit code. */

@@ -5,7 +5,7 @@
  * tag, algorithm and validity window, then the canonical RRset) and on the public key:
  * a hit is the very signature that was made for those bytes with that key. A miss signs
  * (about 20 us with P-256, allocating inside OpenSSL) if this second's budget allows. */
-#include "dnssec_online.h"
+#include "server/dnssec_online.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "err.h"
-#include "siphash.h"
+#include "server/err.h"
+#include "server/siphash.h"
 
 #define CACHE_SLOTS 4096 /* per thread, about 2.8 MiB */
 #define CACHE_WAYS 4     /* set-associative: names that share a set do not evict each other */

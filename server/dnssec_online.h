@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dnssec.h"
+#include "server/dnssec.h"
 
 /* Signatures a thread may make per second when its cache misses (about 20 us each: 10%
  * of a core). Past it, an answer that needs one is SERVFAIL until the next second. */

@@ -7,7 +7,7 @@
  * document's mod_revision), else it pulls again and starts over. So the first instance to
  * reach a roll step makes the key and the others adopt it. Blocking calls: the thread that
  * signs zones, never the query path. */
-#include "dnssec_share.h"
+#include "server/dnssec_share.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,9 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dnssec_keys.h"
-#include "etcd.h"
-#include "log.h"
+#include "server/dnssec_keys.h"
+#include "server/etcd.h"
+#include "server/log.h"
 
 static char *doc_key(const struct conf_shared *sh, const char *stem)
 {
@@ -69,7 +69,7 @@ int dnssec_share_pull(const struct conf_shared *sh, const char *stem, const char
 {
     char *key = doc_key(sh, stem);
     if (key == NULL)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     json_t *reply = NULL;
     char why[256] = "";
     int rc = etcd_sync_call(sh, 0, "/v3/kv/range", etcd_range_body(key), &reply, why, sizeof(why));
@@ -104,8 +104,7 @@ int dnssec_share_pull(const struct conf_shared *sh, const char *stem, const char
     }
     size_t i;
     rc = 0;
-    json_array_foreach(keys, i, k)
-    {
+    json_array_foreach (keys, i, k) {
         const char *file = json_string_value(json_object_get(k, "file"));
         const char *pem = json_string_value(json_object_get(k, "pem"));
         if (file == NULL || pem == NULL || strchr(file, '/') != NULL) {
@@ -116,7 +115,7 @@ int dnssec_share_pull(const struct conf_shared *sh, const char *stem, const char
         char path[4400];
         snprintf(path, sizeof(path), "%s/%s", dir, file);
         if ((rc = write_file(dir, path, pem, true)) < 0) {
-            rc = err_set(e, rc, path, 0, 0, "cannot write a shared key: %s", strerror(-rc));
+            rc = err_set(e, rc, path, 0, 0, "cannot write a shared key: %s", gslbd_strerror(rc));
             break;
         }
         if (rc == 1)
@@ -134,8 +133,7 @@ int dnssec_share_pull(const struct conf_shared *sh, const char *stem, const char
             strcmp(de->d_name + n - 4, ".pem") != 0)
             continue;
         bool listed = false;
-        json_array_foreach(keys, i, k)
-        {
+        json_array_foreach (keys, i, k) {
             const char *file = json_string_value(json_object_get(k, "file"));
             listed = listed || strcmp(file, de->d_name) == 0;
         }
@@ -161,8 +159,7 @@ int dnssec_share_push(const struct conf_shared *sh, const char *stem, const char
     json_t *keys = json_object_get(doc, "keys"), *k;
     size_t i;
     int rc = json_is_array(keys) ? 0 : err_set(e, GSLBD_EPARSE, state_path, 0, 0, "no keys");
-    json_array_foreach(keys, i, k)
-    {
+    json_array_foreach (keys, i, k) {
         if (rc < 0)
             break;
         const char *file = json_string_value(json_object_get(k, "file"));
@@ -183,7 +180,7 @@ int dnssec_share_push(const struct conf_shared *sh, const char *stem, const char
     free(key);
     free(text);
     if (rc == 0 && (bkey == NULL || bval == NULL))
-        rc = err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        rc = err_oom(e, NULL);
     json_t *reply = NULL;
     char why[256] = "";
     if (rc == 0) {

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "conf.h"
-#include "err.h"
+#include "server/conf/conf.h"
+#include "server/err.h"
 
 /* Bring the zone's shared keys (stem: the zone as the folder names it) into dir: the keys
  * missing written, the ones not shared any more deleted, state_path replaced. *rev: the

@@ -11,8 +11,8 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 
-#include "dname.h"
-#include "dnssec.h"
+#include "server/dns/dname.h"
+#include "server/dnssec.h"
 
 /* Where the names are in an RDATA: after `skip` fixed octets, `names` names follow. */
 struct name_layout {
@@ -44,22 +44,23 @@ static const struct name_layout layouts[] = {
     {46, 18, 1}, /* RRSIG */
 };
 
-/* Lowercase the uncompressed name at buf[off..len); returns the offset after it, or -1. */
+/* Lowercase the uncompressed name at buf[off..len); returns the offset after it, or
+ * GSLBD_EPARSE. */
 static int lower_name_at(uint8_t *buf, size_t off, size_t len)
 {
     size_t start = off;
     for (;;) {
         if (off >= len)
-            return -1;
+            return GSLBD_EPARSE;
         uint8_t l = buf[off];
         if (l == 0)
             break;
         if (l > 63 || off + 1 + l > len)
-            return -1; /* compressed or cut short */
+            return GSLBD_EPARSE; /* compressed or cut short */
         dname_lower_bytes(buf + off + 1, buf + off + 1, l);
         off += 1u + l;
         if (off - start > DNAME_MAX)
-            return -1;
+            return GSLBD_EPARSE;
     }
     off++;
     return off - start > DNAME_MAX ? -1 : (int)off;

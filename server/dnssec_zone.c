@@ -2,15 +2,15 @@
  * read, every authoritative RRset gets an RRSIG, the apex gets the DNSKEY RRset (signed
  * too). The query path finds an RRset's RRSIG by the RRset's address in a read-only open
  * addressing table: no allocation, no lock, no signing per query. */
-#include "dnssec_zone.h"
+#include "server/dnssec_zone.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnssec.h"
-#include "dnssec_online.h"
-#include "wire.h"
+#include "server/dnssec.h"
+#include "server/dnssec_online.h"
+#include "server/dns/wire.h"
 
 #define DNS_T_CDS 59
 #define DNS_T_CDNSKEY 60
@@ -19,12 +19,12 @@ static const uint16_t keyset_types[KS_N] = {DNS_T_DNSKEY, DNS_T_CDS, DNS_T_CDNSK
 
 struct sig_ent {
     const struct zone_rrset *rs; /* NULL: an empty slot */
-    struct zone_rr sig;          /* the RRSIG RDATA */
+    struct wire_rr sig;          /* the RRSIG RDATA */
 };
 
 struct presig {
     uint64_t key; /* service << 33 | cluster << 1 | family, + 1; 0: an empty slot */
-    struct zone_rr sig;
+    struct wire_rr sig;
 };
 
 struct dnssec_zone {
@@ -40,9 +40,9 @@ struct dnssec_zone {
     /* the apex's DNSKEY, CDS and CDNSKEY RRsets (CDS ones empty when no KSK is named), each
      * signed by every key that signs keys (two during a KSK roll) */
     struct zone_rrset keysets[KS_N];
-    struct zone_rr keyrrs[KS_N][DNSSEC_MAX_KEYS];
+    struct wire_rr keyrrs[KS_N][DNSSEC_MAX_KEYS];
     uint8_t keyrdata[KS_N][DNSSEC_MAX_KEYS][DNSSEC_DNSKEY_RDATA_LEN];
-    struct zone_rr keysigs[KS_N][DNSSEC_MAX_KEYS];
+    struct wire_rr keysigs[KS_N][DNSSEC_MAX_KEYS];
     size_t nkeysigs[KS_N];
     struct presig *pre; /* GSLB answers signed ahead, open addressing */
     uint32_t pre_mask;  /* 0: no table */
@@ -55,7 +55,7 @@ static uint32_t slot_of(const struct dnssec_zone *s, const struct zone_rrset *rs
     return (uint32_t)(h >> 32) & s->mask;
 }
 
-const struct zone_rr *dnssec_zone_sigs(const struct dnssec_zone *s, const struct zone_rrset *rs,
+const struct wire_rr *dnssec_zone_sigs(const struct dnssec_zone *s, const struct zone_rrset *rs,
                                        size_t *n)
 {
     if (rs >= s->keysets && rs < s->keysets + KS_N) {
@@ -73,7 +73,7 @@ const struct zone_rr *dnssec_zone_sigs(const struct dnssec_zone *s, const struct
     }
 }
 
-const struct zone_rr *dnssec_zone_sig(const struct dnssec_zone *s, const struct zone_rrset *rs)
+const struct wire_rr *dnssec_zone_sig(const struct dnssec_zone *s, const struct zone_rrset *rs)
 {
     size_t n;
     return dnssec_zone_sigs(s, rs, &n);
@@ -127,7 +127,7 @@ bool dnssec_zone_current(const struct dnssec_zone *s, const struct dnssec_keyset
 
 void dnssec_zone_set_key_check(const struct dnssec_zone *s, int64_t when)
 {
-    __atomic_store_n(&((struct dnssec_zone *)s)->key_check_at, when, __ATOMIC_RELAXED);
+    __atomic_store_n(&((struct dnssec_zone *)(uintptr_t)s)->key_check_at, when, __ATOMIC_RELAXED);
 }
 
 size_t dnssec_zone_nsigs(const struct dnssec_zone *s)
@@ -148,14 +148,14 @@ void dnssec_zone_free(struct dnssec_zone *s)
     if (s == NULL)
         return;
     for (uint32_t i = 0; s->tab != NULL && i <= s->mask; i++)
-        free((void *)s->tab[i].sig.rdata);
+        free((void *)(uintptr_t)s->tab[i].sig.rdata);
     free(s->tab);
     for (uint32_t i = 0; s->pre != NULL && i <= s->pre_mask; i++)
-        free((void *)s->pre[i].sig.rdata);
+        free((void *)(uintptr_t)s->pre[i].sig.rdata);
     free(s->pre);
     for (int i = 0; i < KS_N; i++)
         for (size_t j = 0; j < s->nkeysigs[i]; j++)
-            free((void *)s->keysigs[i][j].rdata);
+            free((void *)(uintptr_t)s->keysigs[i][j].rdata);
     dnssec_keys_free(&s->ks);
     free(s);
 }
@@ -191,7 +191,7 @@ static bool signed_here(const struct zone *z, const struct zone_node *n,
 
 /* An RRSIG made at load (off the query path) over set, kept on the heap in *out. */
 static int sign_kept(const struct dnssec_zone *s, const struct dnssec_key *k,
-                     const struct dnssec_rrset *set, const uint8_t *signer, struct zone_rr *out,
+                     const struct dnssec_rrset *set, const uint8_t *signer, struct wire_rr *out,
                      struct err *e)
 {
     uint8_t buf[DNSSEC_RRSIG_MAX];
@@ -204,7 +204,7 @@ static int sign_kept(const struct dnssec_zone *s, const struct dnssec_key *k,
     if (copy == NULL)
         return err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
     memcpy(copy, buf, len);
-    *out = (struct zone_rr){copy, (uint16_t)len, 0, {0, 0}};
+    *out = (struct wire_rr){copy, (uint16_t)len, 0, {0, 0}};
     return 0;
 }
 
@@ -218,7 +218,7 @@ static int put_sig(struct dnssec_zone *s, const struct zone_rrset *rs, const uin
     for (uint16_t i = 0; i < rs->count; i++)
         rdp[i] = (struct dnssec_rdata){rs->rrs[i].rdata, rs->rrs[i].rdlen};
     struct dnssec_rrset set = {owner, rs->type, 1, rs->ttl, rdp, rs->count};
-    struct zone_rr sig;
+    struct wire_rr sig;
     int rc = sign_kept(s, k, &set, signer, &sig, e);
     if (rdp != rd)
         free(rdp);
@@ -258,7 +258,7 @@ static int sign_keysets(struct dnssec_zone *s, const struct zone *z, int64_t now
             size_t j = s->keysets[KS_DNSKEY].count++;
             memcpy(s->keyrdata[KS_DNSKEY][j], key->dnskey, key->dnskey_len);
             s->keyrrs[KS_DNSKEY][j] =
-                (struct zone_rr){s->keyrdata[KS_DNSKEY][j], key->dnskey_len, 0, {0, 0}};
+                (struct wire_rr){s->keyrdata[KS_DNSKEY][j], key->dnskey_len, 0, {0, 0}};
         }
         if (k == cds) {
             uint8_t *ds = s->keyrdata[KS_CDS][0];
@@ -267,11 +267,11 @@ static int sign_keysets(struct dnssec_zone *s, const struct zone *z, int64_t now
             ds[3] = 2; /* SHA-256 */
             if (dnssec_ds_sha256(z->origin, key->dnskey, key->dnskey_len, ds + 4) < 0)
                 return err_set(e, -ENOMEM, NULL, 0, 0, "DNSSEC: out of memory");
-            s->keyrrs[KS_CDS][0] = (struct zone_rr){ds, 4 + DNSSEC_DS_SHA256_LEN, 0, {0, 0}};
+            s->keyrrs[KS_CDS][0] = (struct wire_rr){ds, 4 + DNSSEC_DS_SHA256_LEN, 0, {0, 0}};
             s->keysets[KS_CDS].count = 1;
             memcpy(s->keyrdata[KS_CDNSKEY][0], key->dnskey, key->dnskey_len);
             s->keyrrs[KS_CDNSKEY][0] =
-                (struct zone_rr){s->keyrdata[KS_CDNSKEY][0], key->dnskey_len, 0, {0, 0}};
+                (struct wire_rr){s->keyrdata[KS_CDNSKEY][0], key->dnskey_len, 0, {0, 0}};
             s->keysets[KS_CDNSKEY].count = 1;
         }
     }
@@ -377,15 +377,15 @@ size_t dnssec_type_bitmap(const uint16_t *types, size_t n, uint8_t *out, size_t 
 
 static int cmp_rr(const void *pa, const void *pb)
 {
-    const struct zone_rr *a = *(const struct zone_rr *const *)pa;
-    const struct zone_rr *b = *(const struct zone_rr *const *)pb;
+    const struct wire_rr *a = *(const struct wire_rr *const *)pa;
+    const struct wire_rr *b = *(const struct wire_rr *const *)pb;
     size_t n = a->rdlen < b->rdlen ? a->rdlen : b->rdlen;
     int c = memcmp(a->rdata, b->rdata, n);
     return c != 0 ? c : (a->rdlen > b->rdlen) - (a->rdlen < b->rdlen);
 }
 
 int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z, const uint8_t *owner,
-                            uint16_t type, uint32_t ttl, const struct zone_rr *const *rrs, size_t n,
+                            uint16_t type, uint32_t ttl, const struct wire_rr *const *rrs, size_t n,
                             struct dnssec_sig *out)
 {
     struct dname_labels lab;
@@ -394,14 +394,14 @@ int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z, c
         return GSLBD_ELIMIT;
     /* canonical RDATA (names of the RFC 4034 6.2 types lowercased), then canonical order */
     static _Thread_local uint8_t canon[DNSSEC_ONLINE_DATA]; /* off the worker's stack */
-    struct zone_rr cr[DNSSEC_ONLINE_RRS];
-    const struct zone_rr *v[DNSSEC_ONLINE_RRS];
+    struct wire_rr cr[DNSSEC_ONLINE_RRS];
+    const struct wire_rr *v[DNSSEC_ONLINE_RRS];
     size_t used = 0;
     for (size_t i = 0; i < n; i++) {
         if (used + rrs[i]->rdlen > sizeof(canon) ||
             dnssec_canon_rdata(type, rrs[i]->rdata, rrs[i]->rdlen, canon + used) < 0)
             return GSLBD_ELIMIT;
-        cr[i] = (struct zone_rr){canon + used, rrs[i]->rdlen, 0, {0, 0}};
+        cr[i] = (struct wire_rr){canon + used, rrs[i]->rdlen, 0, {0, 0}};
         v[i] = &cr[i];
         used += rrs[i]->rdlen;
     }
@@ -443,7 +443,7 @@ int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z, c
     if (rc < 0)
         return rc;
     memcpy(out->rdata, data, head);
-    out->rr = (struct zone_rr){out->rdata, (uint16_t)(head + DNSSEC_P256_SIG_LEN), 0, {0, 0}};
+    out->rr = (struct wire_rr){out->rdata, (uint16_t)(head + DNSSEC_P256_SIG_LEN), 0, {0, 0}};
     return 0;
 }
 
@@ -467,8 +467,8 @@ int dnssec_zone_denial(const struct dnssec_zone *s, const struct zone *z, const 
         dnssec_type_bitmap(all, ntypes + 2, rd + 2 + nlen, DNSSEC_NSEC_MAX - 2 - (size_t)nlen);
     if (blen == 0)
         return GSLBD_ELIMIT;
-    out->nsec = (struct zone_rr){rd, (uint16_t)(2 + (size_t)nlen + blen), 0, {0, 0}};
-    const struct zone_rr *one = &out->nsec;
+    out->nsec = (struct wire_rr){rd, (uint16_t)(2 + (size_t)nlen + blen), 0, {0, 0}};
+    const struct wire_rr *one = &out->nsec;
     return dnssec_zone_sign_online(s, z, name, DNSSEC_TYPE_NSEC, ttl, &one, 1, &out->rrsig);
 }
 
@@ -512,7 +512,7 @@ static int presig_grow(struct dnssec_zone *s)
 
 int dnssec_zone_presign(struct dnssec_zone *s, const struct zone *z, uint32_t service,
                         uint32_t cluster, int family, const uint8_t *owner, uint16_t type,
-                        uint32_t ttl, const struct zone_rr *const *rrs, size_t n, struct err *e)
+                        uint32_t ttl, const struct wire_rr *const *rrs, size_t n, struct err *e)
 {
     if (n == 0 || n > DNSSEC_ONLINE_RRS)
         return 0; /* nothing to sign, or left to the query path's SERVFAIL */
@@ -522,7 +522,7 @@ int dnssec_zone_presign(struct dnssec_zone *s, const struct zone *z, uint32_t se
     for (size_t i = 0; i < n; i++)
         rd[i] = (struct dnssec_rdata){rrs[i]->rdata, rrs[i]->rdlen};
     struct dnssec_rrset set = {owner, type, 1, ttl, rd, n};
-    struct zone_rr sig;
+    struct wire_rr sig;
     int rc = sign_kept(s, s->zkey, &set, z->origin, &sig, e);
     if (rc < 0)
         return rc;
@@ -531,7 +531,7 @@ int dnssec_zone_presign(struct dnssec_zone *s, const struct zone *z, uint32_t se
     while (s->pre[i].key != 0 && s->pre[i].key != key)
         i = (i + 1) & s->pre_mask;
     if (s->pre[i].key == key)
-        free((void *)s->pre[i].sig.rdata);
+        free((void *)(uintptr_t)s->pre[i].sig.rdata);
     else
         s->npre++;
     s->pre[i].key = key;
@@ -539,7 +539,7 @@ int dnssec_zone_presign(struct dnssec_zone *s, const struct zone *z, uint32_t se
     return 0;
 }
 
-const struct zone_rr *dnssec_zone_presigned(const struct dnssec_zone *s, uint32_t service,
+const struct wire_rr *dnssec_zone_presigned(const struct dnssec_zone *s, uint32_t service,
                                             uint32_t cluster, int family)
 {
     if (s->pre == NULL)

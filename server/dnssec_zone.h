@@ -7,10 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dnssec.h"
-#include "dnssec_keys.h"
-#include "err.h"
-#include "zone.h"
+#include "server/dnssec.h"
+#include "server/dnssec_keys.h"
+#include "server/err.h"
+#include "server/zone.h"
 
 struct dnssec_zone;
 
@@ -23,9 +23,9 @@ void dnssec_zone_free(struct dnssec_zone *s); /* NULL is a no-op */
 
 /* The RRSIG RDATA covering rs (an RRset of the signed zone or the DNSKEY RRset), or NULL
  * when rs is not signed (a delegation's NS, glue). Query path: no allocation. */
-const struct zone_rr *dnssec_zone_sig(const struct dnssec_zone *s, const struct zone_rrset *rs);
+const struct wire_rr *dnssec_zone_sig(const struct dnssec_zone *s, const struct zone_rrset *rs);
 /* All the RRSIGs covering rs (*n of them: several over the DNSKEY RRset during a KSK roll). */
-const struct zone_rr *dnssec_zone_sigs(const struct dnssec_zone *s, const struct zone_rrset *rs,
+const struct wire_rr *dnssec_zone_sigs(const struct dnssec_zone *s, const struct zone_rrset *rs,
                                        size_t *n);
 /* The apex DNSKEY RRset. */
 const struct zone_rrset *dnssec_zone_dnskey(const struct dnssec_zone *s);
@@ -54,7 +54,7 @@ size_t dnssec_zone_nsigs(const struct dnssec_zone *s);
 
 /* An RRSIG made while answering. */
 struct dnssec_sig {
-    struct zone_rr rr;
+    struct wire_rr rr;
     uint8_t rdata[DNSSEC_RRSIG_MAX];
 };
 
@@ -68,7 +68,7 @@ struct dnssec_sig {
  * GSLBD_ELIMIT over the signing budget or past the bounds above; another negative code
  * when signing failed. Query path: no allocation on a cache hit. */
 int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z, const uint8_t *owner,
-                            uint16_t type, uint32_t ttl, const struct zone_rr *const *rrs, size_t n,
+                            uint16_t type, uint32_t ttl, const struct wire_rr *const *rrs, size_t n,
                             struct dnssec_sig *out);
 
 /* GSLB answers signed ahead (at view build, off the query path): a cluster's whole
@@ -76,14 +76,14 @@ int dnssec_zone_sign_online(const struct dnssec_zone *s, const struct zone *z, c
  * failover to a whole cluster then needs no signature on the query path. */
 int dnssec_zone_presign(struct dnssec_zone *s, const struct zone *z, uint32_t service,
                         uint32_t cluster, int family, const uint8_t *owner, uint16_t type,
-                        uint32_t ttl, const struct zone_rr *const *rrs, size_t n, struct err *e);
+                        uint32_t ttl, const struct wire_rr *const *rrs, size_t n, struct err *e);
 /* The RRSIG signed ahead for that key, or NULL. Query path: no allocation, no lock. */
-const struct zone_rr *dnssec_zone_presigned(const struct dnssec_zone *s, uint32_t service,
+const struct wire_rr *dnssec_zone_presigned(const struct dnssec_zone *s, uint32_t service,
                                             uint32_t cluster, int family);
 size_t dnssec_zone_npresigned(const struct dnssec_zone *s);
 
 struct dnssec_denial {
-    struct zone_rr nsec; /* next name \000.name, then the type bitmap */
+    struct wire_rr nsec; /* next name \000.name, then the type bitmap */
     uint8_t nsec_rdata[DNSSEC_NSEC_MAX];
     struct dnssec_sig rrsig; /* over the NSEC RRset */
 };

@@ -1,6 +1,7 @@
 /* err.c: formatting of load-time diagnostics and the project's error strings. */
-#include "err.h"
+#include "server/err.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,4 +38,9 @@ const char *gslbd_strerror(int code)
     default:
         return code < 0 && code > -GSLBD_EBASE ? strerror(-code) : "unknown error";
     }
+}
+
+int err_oom(struct err *e, const char *file)
+{
+    return err_set(e, -ENOMEM, file, 0, 0, "out of memory");
 }

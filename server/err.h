@@ -21,6 +21,10 @@ struct err {
 int err_set(struct err *e, int code, const char *file, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* Fill e (if not NULL) with "out of memory" (at file, when not NULL) and return -ENOMEM:
+ * the one way load-time code reports an allocation that failed. */
+int err_oom(struct err *e, const char *file);
+
 const char *gslbd_strerror(int code);
 
 #endif

@@ -1,6 +1,6 @@
 /* etcd.c: etcd v3 gateway client: curl multi on the libuv loop, the watch stream, a blocking
  * call for the API thread, and base64/JSON encoding of the messages. */
-#include "etcd.h"
+#include "server/etcd.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -8,16 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ETCD_REPLY_MAX (16u << 20) /* a range of every key stays far below */
+#include "health/curl_uv.h"
+#include "server/text.h"
 
-struct etcd_poll {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    struct etcd *e;
-    int events;
-    bool closing;
-    struct etcd_poll *prev, *next;
-};
+#define ETCD_REPLY_MAX (16u << 20) /* a range of every key stays far below */
 
 struct etcd_req {
     struct etcd *e;
@@ -36,9 +30,8 @@ struct etcd_req {
 struct etcd {
     uv_loop_t *loop;
     const struct conf_shared *cfg;
-    CURLM *multi;
-    uv_timer_t timer;
-    struct etcd_poll *polls;
+    struct curl_uv cu; /* the multi on the loop; cu.arg is this */
+    struct curl_uv_poll *polls;
     struct etcd_req *reqs;
     size_t endpoint;
     char *token;
@@ -283,22 +276,12 @@ static void req_unlink(struct etcd *e, struct etcd_req *r)
 
 static int append(struct etcd_req *r, const char *data, size_t len)
 {
-    if (r->len + len > ETCD_REPLY_MAX)
-        return -E2BIG;
-    if (r->len + len + 1 > r->cap) {
-        size_t cap = r->cap ? r->cap : 1024;
-        while (cap < r->len + len + 1)
-            cap *= 2;
-        char *p = realloc(r->resp, cap);
-        if (p == NULL)
-            return -ENOMEM;
-        r->resp = p;
-        r->cap = cap;
-    }
-    memcpy(r->resp + r->len, data, len);
-    r->len += len;
-    r->resp[r->len] = '\0';
-    return 0;
+    struct text_buf b = {r->resp, r->len, r->cap};
+    int rc = text_buf_append(&b, data, len, ETCD_REPLY_MAX);
+    r->resp = b.p;
+    r->len = b.len;
+    r->cap = b.cap;
+    return rc;
 }
 
 /* A watch delivers one JSON object per line: hand every complete line on. */
@@ -337,108 +320,12 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
     return r->failed ? 0 : len;
 }
 
-/* ---- curl multi <-> libuv glue ------------------------------------------------------ */
-
 static void check_done(struct etcd *e);
 
-static void poll_free(uv_handle_t *h)
+/* curl acted on a transfer (curl_uv.c): collect the finished ones. */
+static void progress(void *arg)
 {
-    free(h->data);
-}
-
-static void poll_close(struct etcd *e, struct etcd_poll *p)
-{
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        e->polls = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
-    p->closing = true;
-    p->poll.data = p;
-    uv_close((uv_handle_t *)&p->poll, poll_free);
-}
-
-static void on_poll(uv_poll_t *h, int status, int events)
-{
-    struct etcd_poll *p = h->data;
-    struct etcd *e = p->e;
-    int flags = 0;
-    if (status < 0)
-        flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
-    else {
-        if (events & UV_READABLE)
-            flags |= CURL_CSELECT_IN;
-        if (events & UV_WRITABLE)
-            flags |= CURL_CSELECT_OUT;
-    }
-    int running = 0;
-    curl_multi_socket_action(e->multi, p->fd, flags, &running);
-    if (status < 0 && !p->closing && !e->closing)
-        uv_poll_start(&p->poll, p->events, on_poll);
-    check_done(e);
-}
-
-static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-    (void)easy;
-    struct etcd *e = userp;
-    struct etcd_poll *p = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (p != NULL) {
-            curl_multi_assign(e->multi, fd, NULL);
-            uv_poll_stop(&p->poll);
-            poll_close(e, p);
-        }
-        return 0;
-    }
-    if (e->closing)
-        return 0;
-    if (p == NULL) {
-        p = calloc(1, sizeof(*p));
-        if (p == NULL)
-            return -1;
-        if (uv_poll_init_socket(e->loop, &p->poll, fd) < 0) {
-            free(p);
-            return -1;
-        }
-        p->fd = fd;
-        p->e = e;
-        p->poll.data = p;
-        p->next = e->polls;
-        if (e->polls)
-            e->polls->prev = p;
-        e->polls = p;
-        curl_multi_assign(e->multi, fd, p);
-    }
-    p->events = 0;
-    if (what & CURL_POLL_IN)
-        p->events |= UV_READABLE;
-    if (what & CURL_POLL_OUT)
-        p->events |= UV_WRITABLE;
-    uv_poll_start(&p->poll, p->events, on_poll);
-    return 0;
-}
-
-static void on_timeout(uv_timer_t *t)
-{
-    struct etcd *e = t->data;
-    int running = 0;
-    curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(e);
-}
-
-static int on_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-    (void)multi;
-    struct etcd *e = userp;
-    if (e->closing)
-        return 0;
-    if (timeout_ms < 0)
-        uv_timer_stop(&e->timer);
-    else
-        uv_timer_start(&e->timer, on_timeout, (uint64_t)timeout_ms, 0);
-    return 0;
+    check_done(arg);
 }
 
 /* Finished transfers: decode the reply and call back (the callback may start new calls). */
@@ -446,7 +333,7 @@ static void check_done(struct etcd *e)
 {
     CURLMsg *msg;
     int left = 0;
-    while (!e->closing && (msg = curl_multi_info_read(e->multi, &left)) != NULL) {
+    while (!e->closing && (msg = curl_multi_info_read(e->cu.multi, &left)) != NULL) {
         if (msg->msg != CURLMSG_DONE)
             continue;
         CURLcode cc = msg->data.result;
@@ -455,7 +342,7 @@ static void check_done(struct etcd *e)
         struct etcd_req *r = (struct etcd_req *)priv;
         long status = 0;
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-        curl_multi_remove_handle(e->multi, r->easy);
+        curl_multi_remove_handle(e->cu.multi, r->easy);
         req_unlink(e, r);
         char err[CURL_ERROR_SIZE + 64];
         json_t *j = NULL;
@@ -491,18 +378,19 @@ int etcd_create(uv_loop_t *loop, const struct conf_shared *cfg, struct etcd **ou
         return -ENOMEM;
     e->loop = loop;
     e->cfg = cfg;
-    e->multi = curl_multi_init();
-    if (e->multi == NULL || uv_timer_init(loop, &e->timer) < 0) {
-        if (e->multi != NULL)
-            curl_multi_cleanup(e->multi);
+    e->cu.loop = loop;
+    e->cu.stopping = &e->closing;
+    e->cu.polls = &e->polls;
+    e->cu.progress = progress;
+    e->cu.arg = e;
+    e->cu.multi = curl_multi_init();
+    if (e->cu.multi == NULL || curl_uv_timer_init(&e->cu) < 0) {
+        if (e->cu.multi != NULL)
+            curl_multi_cleanup(e->cu.multi);
         free(e);
         return -ENOMEM;
     }
-    e->timer.data = e;
-    curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
-    curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-    curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+    (void)curl_uv_attach(&e->cu);
     *out = e;
     return 0;
 }
@@ -532,7 +420,7 @@ static int start(struct etcd *e, const char *path, json_t *body, bool stream, et
                     curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r) != CURLE_OK ||
                     curl_easy_setopt(r->easy, CURLOPT_PRIVATE, (char *)r) != CURLE_OK))
         rc = -EINVAL;
-    if (rc == 0 && curl_multi_add_handle(e->multi, r->easy) != CURLM_OK)
+    if (rc == 0 && curl_multi_add_handle(e->cu.multi, r->easy) != CURLM_OK)
         rc = -EIO;
     if (rc < 0) {
         req_free(r);
@@ -562,7 +450,7 @@ void etcd_abort_all(struct etcd *e)
     while (e->reqs != NULL) {
         struct etcd_req *r = e->reqs;
         req_unlink(e, r);
-        curl_multi_remove_handle(e->multi, r->easy); /* its sockets go through on_socket */
+        curl_multi_remove_handle(e->cu.multi, r->easy); /* its sockets go through on_socket */
         req_free(r);
     }
 }
@@ -591,7 +479,7 @@ void etcd_set_token(struct etcd *e, const char *token)
 
 static void timer_closed(uv_handle_t *h)
 {
-    free(h->data);
+    free(((struct curl_uv *)h->data)->arg); /* the etcd */
 }
 
 void etcd_close(struct etcd *e)
@@ -600,39 +488,19 @@ void etcd_close(struct etcd *e)
         return;
     etcd_abort_all(e);
     e->closing = true;
-    while (e->polls != NULL) {
-        struct etcd_poll *p = e->polls;
-        curl_multi_assign(e->multi, p->fd, NULL);
-        uv_poll_stop(&p->poll);
-        poll_close(e, p);
-    }
-    curl_multi_cleanup(e->multi);
-    e->multi = NULL;
+    curl_uv_close_polls(&e->polls);
+    curl_multi_cleanup(e->cu.multi);
+    e->cu.multi = NULL;
     etcd_set_token(e, NULL);
-    uv_close((uv_handle_t *)&e->timer, timer_closed); /* frees e */
+    uv_close((uv_handle_t *)&e->cu.timer, timer_closed); /* frees e */
 }
 
 /* ---- blocking calls ----------------------------------------------------------------- */
 
-struct sync_buf {
-    char *p;
-    size_t len;
-};
-
 static size_t sync_data(char *data, size_t size, size_t nmemb, void *userp)
 {
-    struct sync_buf *b = userp;
     size_t len = size * nmemb;
-    if (b->len + len > ETCD_REPLY_MAX)
-        return 0;
-    char *p = realloc(b->p, b->len + len + 1);
-    if (p == NULL)
-        return 0;
-    memcpy(p + b->len, data, len);
-    b->p = p;
-    b->len += len;
-    p[b->len] = '\0';
-    return len;
+    return text_buf_append(userp, data, len, ETCD_REPLY_MAX) == 0 ? len : 0;
 }
 
 static int sync_one(const struct conf_shared *cfg, const char *endpoint, const char *path,
@@ -640,7 +508,7 @@ static int sync_one(const struct conf_shared *cfg, const char *endpoint, const c
 {
     CURL *c = curl_easy_init();
     struct curl_slist *hdrs = NULL;
-    struct sync_buf b = {0};
+    struct text_buf b = {0};
     char errbuf[CURL_ERROR_SIZE] = "";
     char url[512];
     snprintf(url, sizeof(url), "%s%s", endpoint, path);

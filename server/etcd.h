@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "conf.h"
+#include "server/conf/conf.h"
 
 #define ETCD_CALL_TIMEOUT_MS 2000
 #define ETCD_CONNECT_TIMEOUT_MS 1000

@@ -1,6 +1,6 @@
 /* explain.c: the decision path of one query as JSON (docs/gslb-rules.md EXP-1): runs the
  * engine on a built query and formats the decision the engine reports (struct query_decision). */
-#include "explain.h"
+#include "server/explain.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "query.h"
-#include "wire.h"
+#include "server/query.h"
+#include "server/dns/wire.h"
 
 /* A query packet for name/type with an optional ECS option. */
 static int build_query(const struct explain_req *r, int ecs_family, const uint8_t *ecs_addr,
@@ -286,7 +286,7 @@ int explain_query(const struct view *v, const struct explain_req *r, json_t **ou
     struct query_decision *dec = malloc(sizeof(*dec));
     json_t *o = NULL;
     if (admin == NULL || up == NULL || resp == NULL || dec == NULL) {
-        rc = err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        rc = err_oom(e, NULL);
         goto out;
     }
     for (size_t i = 0; i < live->nclusters; i++)
@@ -350,8 +350,8 @@ int explain_query(const struct view *v, const struct explain_req *r, json_t **ou
     json_object_set_new(o, "response", answer_json(resp, n));
     *out = o;
 out:
-    free((void *)admin);
-    free((void *)up);
+    free((void *)(uintptr_t)admin);
+    free((void *)(uintptr_t)up);
     free(resp);
     free(dec);
     return rc;

@@ -7,8 +7,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "err.h"
-#include "view.h"
+#include "server/err.h"
+#include "server/view.h"
 
 struct explain_req {
     const char *name;        /* query name */

@@ -1,5 +1,5 @@
 /* gslb.c: compiling GSLB services from config, and the per-query policy decision. */
-#include "gslb.h"
+#include "server/gslb.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loadinfo.h"
-#include "log.h"
+#include "server/loadinfo.h"
+#include "server/log.h"
 
 void gslb_free(struct gslb *g)
 {
@@ -19,47 +19,22 @@ void gslb_free(struct gslb *g)
         free(g->region_names[i]);
     free(g->region_names);
     for (size_t i = 0; i < g->nclusters; i++)
-        free((char *)g->clusters[i].name);
+        free((void *)(uintptr_t)g->clusters[i].name);
     for (size_t i = 0; i < g->nservices; i++)
-        free((char *)g->services[i].name);
+        free((void *)(uintptr_t)g->services[i].name);
     for (size_t i = 0; i < g->naddrs; i++)
-        free((char *)g->addrs[i].text);
+        free((void *)(uintptr_t)g->addrs[i].text);
     free(g->addrs);
     free(g->clusters);
     free(g->services);
     free(g->cluster_idx);
     free(g->region_idx);
     free(g->region_off);
-    free((void *)g->addr_up);
-    free((void *)g->admin);
+    free((void *)(uintptr_t)g->addr_up);
+    free((void *)(uintptr_t)g->admin);
     free(g->answers);
     free(g->svc_all_down);
     free(g);
-}
-
-/* Lowercase wire form of a presentation name with the final dot. */
-static int text_to_lname(const char *text, uint8_t *out)
-{
-    size_t pos = 0, lab = 0;
-    out[0] = 0;
-    for (const char *p = text; *p; p++) {
-        if (*p == '.') {
-            if (p[1] == '\0')
-                break;
-            if (out[lab] == 0)
-                return -1;
-            lab = ++pos;
-            out[lab] = 0;
-            continue;
-        }
-        if (out[lab] == 63 || pos + 2 >= DNAME_MAX)
-            return -1;
-        out[lab]++;
-        out[++pos] = dname_lower((uint8_t)*p);
-    }
-    if (out[lab] != 0)
-        out[++pos] = 0;
-    return (int)pos + 1;
 }
 
 static int build_geo(const struct conf *c, struct gslb *g, struct err *e)
@@ -77,7 +52,7 @@ static int build_geo(const struct conf *c, struct gslb *g, struct err *e)
     uint16_t *pinregs = calloc(c->geo.npins * GEO_MAX_REGIONS + 1, sizeof(*pinregs));
     int rc = 0;
     if (nets == NULL || pins == NULL || pinregs == NULL) {
-        rc = err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        rc = err_oom(e, NULL);
         goto out;
     }
     for (size_t i = 0; i < c->geo.nnets; i++) {
@@ -145,11 +120,11 @@ static int build_model(const struct conf *c, struct gslb *g, struct err *e)
     if (!g->addrs || !g->clusters || !g->services || !g->cluster_idx || !g->region_idx ||
         !g->region_off || !g->addr_up || !g->admin || !g->region_names || gslb_set_rows(g, 1) < 0 ||
         !g->svc_all_down)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     for (size_t i = 0; i < c->nregions; i++) {
         g->region_names[i] = strdup(c->regions[i].name);
         if (g->region_names[i] == NULL)
-            return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+            return err_oom(e, NULL);
         g->nregions++;
     }
     for (size_t i = 0; i < c->nclusters; i++) {
@@ -157,7 +132,7 @@ static int build_model(const struct conf *c, struct gslb *g, struct err *e)
         struct gslb_cluster *gc = &g->clusters[g->nclusters];
         gc->name = strdup(cc->name);
         if (gc->name == NULL)
-            return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+            return err_oom(e, NULL);
         g->nclusters++;
         gc->region = (uint16_t)cc->region;
         gc->weight = cc->weight;
@@ -168,7 +143,7 @@ static int build_model(const struct conf *c, struct gslb *g, struct err *e)
             struct gslb_addr *a = &g->addrs[g->naddrs];
             a->text = strdup(cc->addrs[k].text);
             if (a->text == NULL)
-                return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+                return err_oom(e, NULL);
             g->naddrs++;
             a->family = cc->addrs[k].family;
             memcpy(a->bytes, cc->addrs[k].addr, 16);
@@ -183,9 +158,10 @@ static int build_model(const struct conf *c, struct gslb *g, struct err *e)
         struct gslb_service *s = &g->services[g->nservices];
         s->name = strdup(cs->name);
         if (s->name == NULL)
-            return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+            return err_oom(e, NULL);
         g->nservices++;
-        if (text_to_lname(cs->name, s->lname) < 0)
+        bool absolute;
+        if (dname_from_text(cs->name, s->lname, &absolute) != NULL)
             return err_set(e, GSLBD_EINVAL, c->path, 0, 0, "service %s: bad name", cs->name);
         s->policy = cs->policy;
         s->ttl = cs->ttl;
@@ -220,7 +196,7 @@ int gslb_build(const struct conf *c, struct gslb **out, struct err *e)
 {
     struct gslb *g = calloc(1, sizeof(*g));
     if (g == NULL)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     int rc = build_model(c, g, e);
     if (rc == 0 && c->nregions > 0)
         rc = build_geo(c, g, e);

@@ -9,17 +9,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
-#include "err.h"
+#include "server/conf/conf.h"
+#include "server/err.h"
 #include "geo/geo.h"
-#include "zone.h"
+#include "server/zone.h"
 
 enum gslb_admin { GSLB_ADMIN_AUTO = 0, GSLB_ADMIN_UP, GSLB_ADMIN_DOWN, GSLB_ADMIN_DRAIN };
 
 struct gslb_addr {
     int family; /* AF_INET / AF_INET6 */
     uint8_t bytes[16];
-    struct zone_rr rr; /* RDATA pointing at bytes */
+    struct wire_rr rr; /* RDATA pointing at bytes */
     const char *text;
 };
 

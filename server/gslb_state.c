@@ -1,5 +1,5 @@
 /* gslb_state.c: the admin state file (POL-7): cluster admin states kept across restarts. */
-#include "gslb.h"
+#include "server/gslb.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "server/log.h"
 
 #define STATE_FILE_MAX (16u << 20) /* far above any real state file */
 
@@ -32,7 +32,7 @@ static int read_state(const char *path, char **buf, size_t *len, struct err *e)
         rc = err_set(e, GSLBD_ELIMIT, path, 0, 0, "larger than %u bytes", STATE_FILE_MAX);
     char *b = rc == 0 ? malloc((size_t)st.st_size + 1) : NULL;
     if (rc == 0 && b == NULL)
-        rc = err_set(e, -ENOMEM, path, 0, 0, "out of memory");
+        rc = err_oom(e, path);
     size_t got = 0;
     while (rc == 0 && got < (size_t)st.st_size) {
         ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
@@ -71,8 +71,7 @@ static int parse_state(struct gslb *g, const char *path, const char *buf, size_t
     }
     const char *name;
     json_t *val;
-    json_object_foreach(clusters, name, val)
-    {
+    json_object_foreach (clusters, name, val) {
         enum gslb_admin a;
         if (!json_is_string(val) || gslb_admin_parse(json_string_value(val), &a) < 0) {
             rc = err_set(e, GSLBD_EINVAL, path, 0, 0,
@@ -114,7 +113,7 @@ int gslb_state_load(struct gslb *g, const char *path, struct err *e)
         return 0;
     uint8_t *states = rc == 0 ? calloc(g->nclusters ? g->nclusters : 1, 1) : NULL;
     if (rc == 0 && states == NULL)
-        rc = err_set(&le, -ENOMEM, path, 0, 0, "out of memory");
+        rc = err_oom(&le, path);
     if (rc == 0)
         rc = parse_state(g, path, buf, len, states, &le);
     free(buf);
@@ -183,7 +182,7 @@ int gslb_state_save_by(const struct gslb *g, const char *path, const char *by, s
     if (root == NULL || clusters == NULL) {
         json_decref(root);
         json_decref(clusters);
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     }
     json_object_set_new(root, "clusters", clusters);
     if (by != NULL)
@@ -196,7 +195,7 @@ int gslb_state_save_by(const struct gslb *g, const char *path, const char *by, s
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(root);
     if (text == NULL)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
 
     /* a fresh name made with O_CREAT|O_EXCL: a link planted at a guessable name is never
      * followed, whoever runs this (gslbd --admin is often root) */

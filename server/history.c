@@ -1,6 +1,6 @@
 /* history.c: the history's rings: series matched by name across reloads, samples, events,
  * and their JSON. */
-#include "history.h"
+#include "server/history.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "gslb.h"
+#include "server/gslb.h"
 
 struct history_cluster {
     char name[HISTORY_NAME_MAX];
@@ -66,106 +66,115 @@ static void copy_name(char *dst, size_t n, const char *src)
     snprintf(dst, n, "%s", src != NULL ? src : "");
 }
 
-int history_set_clusters(struct history *h, const char *const *names, size_t n)
+/* Make *setp (holding *np) the n series that keys name, in keys' order: the i-th is the old
+ * one same(old, keys, i) matches, kept with its samples, or else a new one from
+ * make(keys, i) (born at sample born). Old ones not kept are freed. 0, or -ENOMEM with
+ * nothing changed. The two sets (clusters, checks) hold different series; this sees them
+ * as pointers only. Call with the history's lock held. */
+static int replace_series(void ***setp, size_t *np, size_t n, const void *keys,
+                          bool (*same)(const void *old, const void *keys, size_t i),
+                          void *(*make)(const void *keys, size_t i), uint64_t born,
+                          uint64_t *(*born_of)(void *series))
 {
-    struct history_cluster **next = calloc(n + 1, sizeof(*next));
-    bool *kept = calloc(h->nclusters + 1, sizeof(*kept));
+    void **old = *setp, **next = calloc(n + 1, sizeof(*next));
+    bool *kept = calloc(*np + 1, sizeof(*kept));
     if (next == NULL || kept == NULL) {
         free(next);
         free(kept);
         return -ENOMEM;
     }
-    pthread_mutex_lock(&h->lock);
     for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < h->nclusters && next[i] == NULL; j++) {
-            if (!kept[j] && strcmp(h->clusters[j]->name, names[i]) == 0) {
-                next[i] = h->clusters[j];
+        for (size_t j = 0; j < *np && next[i] == NULL; j++) {
+            if (!kept[j] && same(old[j], keys, i)) {
+                next[i] = old[j];
                 kept[j] = true;
             }
         }
-        if (next[i] == NULL && (next[i] = malloc(sizeof(*next[i]))) != NULL) {
-            memset(next[i], 0, sizeof(*next[i]));
-            copy_name(next[i]->name, sizeof(next[i]->name), names[i]);
-            next[i]->born = h->nsamples;
-        }
+        if (next[i] == NULL && (next[i] = make(keys, i)) != NULL)
+            *born_of(next[i]) = born;
         if (next[i] == NULL) { /* out of memory: undo, keep the old set */
-            for (size_t k = 0; k <= i; k++) {
-                bool old = false;
-                for (size_t j = 0; j < h->nclusters; j++)
-                    old = old || next[k] == h->clusters[j];
-                if (!old)
+            for (size_t k = 0; k < i; k++) {
+                bool was_old = false;
+                for (size_t j = 0; j < *np; j++)
+                    was_old = was_old || next[k] == old[j];
+                if (!was_old)
                     free(next[k]);
             }
-            pthread_mutex_unlock(&h->lock);
             free(next);
             free(kept);
             return -ENOMEM;
         }
     }
-    for (size_t j = 0; j < h->nclusters; j++)
+    for (size_t j = 0; j < *np; j++)
         if (!kept[j])
-            free(h->clusters[j]);
-    free(h->clusters);
-    h->clusters = next;
-    h->nclusters = n;
-    pthread_mutex_unlock(&h->lock);
+            free(old[j]);
+    free(old);
+    *setp = next;
+    *np = n;
     free(kept);
     return 0;
 }
 
-static bool same_check(const struct history_check *c, const struct history_check_key *k)
+static bool same_cluster(const void *old, const void *keys, size_t i)
 {
+    const struct history_cluster *c = old;
+    return strcmp(c->name, ((const char *const *)keys)[i]) == 0;
+}
+
+static void *make_cluster(const void *keys, size_t i)
+{
+    struct history_cluster *c = calloc(1, sizeof(*c));
+    if (c != NULL)
+        copy_name(c->name, sizeof(c->name), ((const char *const *)keys)[i]);
+    return c;
+}
+
+static uint64_t *cluster_born(void *series)
+{
+    return &((struct history_cluster *)series)->born;
+}
+
+int history_set_clusters(struct history *h, const char *const *names, size_t n)
+{
+    pthread_mutex_lock(&h->lock);
+    int r = replace_series((void ***)&h->clusters, &h->nclusters, n, names, same_cluster,
+                           make_cluster, h->nsamples, cluster_born);
+    pthread_mutex_unlock(&h->lock);
+    return r;
+}
+
+static bool same_check(const void *old, const void *keys, size_t i)
+{
+    const struct history_check *c = old;
+    const struct history_check_key *k = &((const struct history_check_key *)keys)[i];
     return strcmp(c->cluster, k->cluster) == 0 && strcmp(c->address, k->address) == 0 &&
            strcmp(c->check, k->check) == 0;
 }
 
+static void *make_check(const void *keys, size_t i)
+{
+    const struct history_check_key *k = &((const struct history_check_key *)keys)[i];
+    struct history_check *c = calloc(1, sizeof(*c));
+    if (c != NULL) {
+        copy_name(c->cluster, sizeof(c->cluster), k->cluster);
+        copy_name(c->address, sizeof(c->address), k->address);
+        copy_name(c->check, sizeof(c->check), k->check);
+    }
+    return c;
+}
+
+static uint64_t *check_born(void *series)
+{
+    return &((struct history_check *)series)->born;
+}
+
 int history_set_checks(struct history *h, const struct history_check_key *keys, size_t n)
 {
-    struct history_check **next = calloc(n + 1, sizeof(*next));
-    bool *kept = calloc(h->nchecks + 1, sizeof(*kept));
-    if (next == NULL || kept == NULL) {
-        free(next);
-        free(kept);
-        return -ENOMEM;
-    }
     pthread_mutex_lock(&h->lock);
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < h->nchecks && next[i] == NULL; j++) {
-            if (!kept[j] && same_check(h->checks[j], &keys[i])) {
-                next[i] = h->checks[j];
-                kept[j] = true;
-            }
-        }
-        if (next[i] == NULL && (next[i] = malloc(sizeof(*next[i]))) != NULL) {
-            memset(next[i], 0, sizeof(*next[i]));
-            copy_name(next[i]->cluster, sizeof(next[i]->cluster), keys[i].cluster);
-            copy_name(next[i]->address, sizeof(next[i]->address), keys[i].address);
-            copy_name(next[i]->check, sizeof(next[i]->check), keys[i].check);
-            next[i]->born = h->nsamples;
-        }
-        if (next[i] == NULL) {
-            for (size_t k = 0; k <= i; k++) {
-                bool old = false;
-                for (size_t j = 0; j < h->nchecks; j++)
-                    old = old || next[k] == h->checks[j];
-                if (!old)
-                    free(next[k]);
-            }
-            pthread_mutex_unlock(&h->lock);
-            free(next);
-            free(kept);
-            return -ENOMEM;
-        }
-    }
-    for (size_t j = 0; j < h->nchecks; j++)
-        if (!kept[j])
-            free(h->checks[j]);
-    free(h->checks);
-    h->checks = next;
-    h->nchecks = n;
+    int r = replace_series((void ***)&h->checks, &h->nchecks, n, keys, same_check, make_check,
+                           h->nsamples, check_born);
     pthread_mutex_unlock(&h->lock);
-    free(kept);
-    return 0;
+    return r;
 }
 
 /* ---- samples and events ---- */

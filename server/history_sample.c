@@ -1,16 +1,16 @@
 /* history_sample.c: the history's sampler on the control thread's loop: every interval it
  * reads the served view's answer counters, admin states and probe states into the rings,
  * and copies the probes' new health transitions; reloads move the rings to the new names. */
-#include "history.h"
+#include "server/history.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
-#include "probe.h"
-#include "server.h"
+#include "server/log.h"
+#include "server/probe.h"
+#include "server/server.h"
 
 static int64_t wall_ms(void)
 {

@@ -1,5 +1,5 @@
 /* jsonfmt.c: reals in gslbd's JSON output rounded to 6 decimals (jsonfmt.h). */
-#include "jsonfmt.h"
+#include "server/jsonfmt.h"
 
 #include <math.h>
 
@@ -12,15 +12,13 @@ void jsonfmt_round(json_t *j)
     } else if (json_is_array(j)) {
         size_t i;
         json_t *v;
-        json_array_foreach(j, i, v)
-        {
+        json_array_foreach (j, i, v) {
             jsonfmt_round(v);
         }
     } else if (json_is_object(j)) {
         const char *k;
         json_t *v;
-        json_object_foreach(j, k, v)
-        {
+        json_object_foreach (j, k, v) {
             jsonfmt_round(v);
         }
     }

@@ -1,13 +1,13 @@
 /* loadinfo.c: the GeoIP database and zone serials a load brought in, for the start-up log,
  * GET /api/v1/status and GET /metrics. */
-#include "loadinfo.h"
+#include "server/loadinfo.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
-#include "view.h"
+#include "server/log.h"
+#include "server/view.h"
 
 static void iso_date(uint64_t epoch, char *buf, size_t len)
 {

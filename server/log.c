@@ -1,7 +1,7 @@
 /* log.c: leveled logging to stderr, one write per line so threads do not interleave.
  * When stderr is the journal (JOURNAL_STREAM names it), each line is "<N>message": the
  * syslog priority, no timestamp or program name (journald adds those). */
-#include "log.h"
+#include "server/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -11,23 +11,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "conf.h"
-#include "cluster.h"
-#include "control.h"
-#include "cookie.h"
-#include "ctl.h"
-#include "dnssec.h"
-#include "explain.h"
-#include "jsonfmt.h"
-#include "log.h"
-#include "notify.h"
-#include "dnssec_keys.h"
-#include "dnssec_zone.h"
-#include "privcheck.h"
-#include "server.h"
-#include "view.h"
-#include "worker.h"
+#include "server/api/api.h"
+#include "server/conf/conf.h"
+#include "server/cluster.h"
+#include "server/control.h"
+#include "server/cookie.h"
+#include "server/ctl.h"
+#include "server/dnssec.h"
+#include "server/explain.h"
+#include "server/jsonfmt.h"
+#include "server/log.h"
+#include "server/notify.h"
+#include "server/dnssec_keys.h"
+#include "server/dnssec_zone.h"
+#include "server/privcheck.h"
+#include "server/server.h"
+#include "server/view.h"
+#include "server/net/worker.h"
 
 #define GSLBD_VERSION "0.1.0"
 
@@ -124,11 +124,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             char *eq = strchr(optarg, '=');
             if (eq == NULL || eq == optarg || eq[1] == '\0') {
                 fprintf(stderr, "gslbd: --zone wants ORIGIN=FILE, got '%s'\n", optarg);
-                return -1;
+                return GSLBD_EINVAL;
             }
             if (o->nzones == sizeof(o->zones) / sizeof(o->zones[0])) {
                 fprintf(stderr, "gslbd: too many --zone options\n");
-                return -1;
+                return GSLBD_EINVAL;
             }
             *eq = '\0';
             o->zones[o->nzones].origin = optarg;
@@ -138,7 +138,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'l':
             if (o->nlisten == sizeof(o->listen) / sizeof(o->listen[0])) {
                 fprintf(stderr, "gslbd: too many --listen options\n");
-                return -1;
+                return GSLBD_EINVAL;
             }
             o->listen[o->nlisten++] = optarg;
             break;
@@ -147,7 +147,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             long n = strtol(optarg, &end, 10);
             if (*end != '\0' || n < 0 || n > 256) {
                 fprintf(stderr, "gslbd: --workers wants 0..256, got '%s'\n", optarg);
-                return -1;
+                return GSLBD_EINVAL;
             }
             o->workers = (int)n;
             break;
@@ -161,7 +161,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 o->explain[k] = argv[optind++];
             if (o->explain[2] == NULL) {
                 fprintf(stderr, "gslbd: --explain wants NAME TYPE CLIENT [ECS]\n");
-                return -1;
+                return GSLBD_EINVAL;
             }
             break;
         case 'a':
@@ -190,24 +190,24 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             exit(0);
         default:
             usage(stderr);
-            return -1;
+            return GSLBD_EINVAL;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "gslbd: unexpected argument '%s'\n", argv[optind]);
-        return -1;
+        return GSLBD_EINVAL;
     }
     if (o->conf_path == NULL && o->nzones == 0) {
         fprintf(stderr, "gslbd: give -c FILE, or --zone ORIGIN=FILE with --listen ADDR:PORT\n");
-        return -1;
+        return GSLBD_EINVAL;
     }
     if (o->conf_path != NULL && o->nzones > 0) {
         fprintf(stderr, "gslbd: --zone and -c do not mix; put the zones in the config\n");
-        return -1;
+        return GSLBD_EINVAL;
     }
     if (o->conf_path == NULL && o->nlisten == 0 && !o->check) {
         fprintf(stderr, "gslbd: --zone needs at least one --listen ADDR:PORT\n");
-        return -1;
+        return GSLBD_EINVAL;
     }
     return 0;
 }
@@ -375,7 +375,7 @@ static int rebuild(void *arg, struct view **out, struct err *e)
     if (rc == 0 && gslb_set_rows((*out)->gslb, rt->srv->nreaders) < 0) {
         view_free(*out);
         *out = NULL;
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     }
     return rc;
 }
@@ -459,7 +459,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     int crc = cookie_secret_random(o.cookie_secret);
     if (crc < 0) {
-        log_fatal("no random cookie secret: %s", strerror(-crc));
+        log_fatal("no random cookie secret: %s", gslbd_strerror(crc));
         return 1;
     }
 

@@ -1,7 +1,7 @@
 /* notify.c: readiness, reload and stop notifications for systemd (the sd_notify datagram
  * protocol, no libsystemd), and the reload outcome file that `gslbd --reload-wait` reads so
  * that `systemctl reload` fails when gslbd rejects the new configuration. */
-#include "notify.h"
+#include "server/notify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "view.h"
+#include "server/log.h"
+#include "server/view.h"
 
 static _Atomic int64_t g_last_success_ms;
 static _Atomic size_t g_nzones, g_nservices; /* of the view serving now */
@@ -49,7 +49,7 @@ int notify_send(const char *msg)
     int rc = w < 0 ? -errno : 0;
     close(fd);
     if (rc < 0)
-        log_warn("notify %s: %s", path, strerror(-rc));
+        log_warn("notify %s: %s", path, gslbd_strerror(rc));
     return rc;
 }
 
@@ -190,7 +190,7 @@ int notify_reload_wait(const char *pid_text)
     int r = read_status(path, &seq0, &rc, msg, sizeof(msg));
     if (r < 0) {
         fprintf(stderr, "gslbd: %s: %s (is gslbd %ld running with this RUNTIME_DIRECTORY?)\n", path,
-                strerror(-r), pid);
+                gslbd_strerror(r), pid);
         return 1;
     }
     if (kill((pid_t)pid, SIGHUP) != 0) {

@@ -1,6 +1,6 @@
 /* privcheck.c: reading, as the --user gslbd will become, what every reload reads, so that a
  * file only root can read refuses the start instead of failing every later reload. */
-#include "privcheck.h"
+#include "server/privcheck.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "server/log.h"
 
 int privcheck_as_user(const char *user, int (*check)(void *arg, struct err *e), void *arg,
                       struct err *e)

@@ -5,8 +5,8 @@
 #ifndef GSLBD_PRIVCHECK_H
 #define GSLBD_PRIVCHECK_H
 
-#include "conf.h"
-#include "err.h"
+#include "server/conf/conf.h"
+#include "server/err.h"
 
 /* Run check(arg) in a child process that has become user (its uid, gid and groups), and
  * return its result, its message in e. Call it single-threaded, as root. */

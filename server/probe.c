@@ -1,5 +1,5 @@
 /* probe.c: probe targets from the config, their results published as address states. */
-#include "probe.h"
+#include "server/probe.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cluster.h"
-#include "log.h"
-#include "notify.h"
+#include "server/cluster.h"
+#include "server/log.h"
+#include "server/notify.h"
 
 int probes_init(struct probes *p, uv_loop_t *loop, void (*on_first_round)(void *), void *arg)
 {
@@ -131,7 +131,7 @@ int probes_apply(struct probes *p, struct view *v, struct err *e)
         free(targets);
         free(info);
         free(tup);
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     }
     for (size_t k = 0; k < c->nchecks; k++)
         fill_check(&c->checks[k], &checks[k]);

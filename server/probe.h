@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "err.h"
+#include "server/err.h"
 #include "health/health.h"
-#include "view.h"
+#include "server/view.h"
 
 struct probe_target_info {
     uint32_t addr;    /* address index in the view's gslb */

@@ -1,12 +1,12 @@
 /* query.c: the query engine: parse, classify, look up, render, truncate. Pure and
  * allocation-free; the stages below read top to bottom in query_answer(). */
-#include "query.h"
+#include "server/query.h"
 
 #include <netinet/in.h>
 #include <string.h>
 
-#include "dnssec_zone.h"
-#include "query_int.h"
+#include "server/dnssec_zone.h"
+#include "server/query_int.h"
 
 /* Header + question (copied byte for byte, HDR-1). */
 void query__start_response(struct qctx *c, bool with_question)
@@ -169,6 +169,19 @@ static void lookup(const struct zone *z, const uint8_t *name, const struct dname
 
 /* ---- sections -------------------------------------------------------------------------- */
 
+/* Write a whole RRset with owner at owner_off. Returns 0, or -1 with nothing written. */
+static int put_rrset(struct wire_writer *w, uint16_t owner_off, const struct zone_rrset *rs)
+{
+    struct wire_mark m = wire_mark(w);
+    for (uint16_t i = 0; i < rs->count; i++) {
+        if (wire_put_rr_ptr(w, owner_off, rs->type, DNS_C_IN, rs->ttl, &rs->rrs[i]) < 0) {
+            wire_rewind(w, m);
+            return QUERY_EFULL;
+        }
+    }
+    return 0;
+}
+
 /* A/AAAA for the in-zone targets of rs into additional. required: fail (-1) if they do not
  * fit (DEL-2 glue); otherwise what does not fit is left out (TC-2). */
 static int add_target_addresses(struct qctx *c, const struct zone_rrset *rs, bool required,
@@ -196,7 +209,7 @@ static int add_target_addresses(struct qctx *c, const struct zone_rrset *rs, boo
             if (ok < 0) {
                 wire_rewind(&c->w, m);
                 if (must)
-                    return -1;
+                    return QUERY_EFULL;
                 continue;
             }
             c->ar = (uint16_t)(c->ar + a->count);
@@ -213,17 +226,17 @@ static int add_soa(struct qctx *c, const struct zone *z)
     struct wire_mark m = wire_mark(&c->w);
     uint16_t ns = c->ns;
     if (wire_put_rr_name(&c->w, z->origin, DNS_T_SOA, DNS_C_IN, z->neg_ttl, &soa->rrs[0]) < 0)
-        return -1;
+        return QUERY_EFULL;
     c->ns++;
     int rc = query__add_rrsig(c, z, z->origin, 0, soa, z->neg_ttl, &c->ns);
     if (rc == 0 && zone_dnssec(z) != NULL && c->q.edns_do && c->deny_name != NULL)
         rc = query__add_denial(c, z);
-    if (rc > 0) /* not signed (over the signing budget): no answer it cannot prove */
+    if (rc == QUERY_EUNSIGNED) /* no answer it cannot prove */
         return query__servfail_unsigned(c);
     if (rc < 0) {
         wire_rewind(&c->w, m); /* an RRset and its RRSIG go together */
         c->ns = ns;
-        return -1;
+        return QUERY_EFULL;
     }
     return 0;
 }
@@ -237,24 +250,24 @@ static int add_referral(struct qctx *c, const struct zone *z, const struct zone_
     for (uint16_t i = 0; i < ns->count; i++) {
         if (wire_put_rr_name(&c->w, cut->name, DNS_T_NS, DNS_C_IN, ns->ttl, &ns->rrs[i]) < 0) {
             wire_rewind(&c->w, m);
-            return -1;
+            return QUERY_EFULL;
         }
     }
     c->ns = (uint16_t)(c->ns + ns->count);
     int rc = query__add_referral_ds(c, z, cut);
-    if (rc > 0)
+    if (rc == QUERY_EUNSIGNED)
         return query__servfail_unsigned(c);
     if (rc < 0) {
         wire_rewind(&c->w, m);
         c->ns = (uint16_t)(c->ns - ns->count);
-        return -1;
+        return QUERY_EFULL;
     }
     return add_target_addresses(c, ns, true, cut->name);
 }
 
 /* HINFO "RFC8482" "" for ANY over UDP (RFC 8482 4.2). */
 static const uint8_t hinfo_rdata[] = {7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
-static const struct zone_rr hinfo_rr = {hinfo_rdata, sizeof(hinfo_rdata), 0, {0, 0}};
+static const struct wire_rr hinfo_rr = {hinfo_rdata, sizeof(hinfo_rdata), 0, {0, 0}};
 
 static uint64_t next_rand(struct qctx *c)
 {
@@ -304,6 +317,25 @@ static void trace_gslb(const struct qctx *c, int32_t service, int family, const 
     t->d = *d;
 }
 
+struct query_client query_client_of(const struct sockaddr *sa)
+{
+    struct query_client c = {.family = AF_UNSPEC};
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)sa;
+        c.family = AF_INET;
+        c.len = 4;
+        c.port = ntohs(in->sin_port);
+        memcpy(c.addr, &in->sin_addr, 4);
+    } else if (sa != NULL && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const void *)sa;
+        c.family = AF_INET6;
+        c.len = 16;
+        c.port = ntohs(in6->sin6_port);
+        memcpy(c.addr, &in6->sin6_addr, 16);
+    }
+    return c;
+}
+
 /* The client's location (LOC-1): the ECS address when SOURCE > 0, else the source. */
 static const uint8_t *client_address(const struct qctx *c, int *family)
 {
@@ -311,17 +343,8 @@ static const uint8_t *client_address(const struct qctx *c, int *family)
         *family = c->q.ecs_family == 1 ? AF_INET : AF_INET6;
         return c->q.ecs_addr;
     }
-    const struct sockaddr *sa = c->req->src;
-    if (sa != NULL && sa->sa_family == AF_INET) {
-        *family = AF_INET;
-        return (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-    }
-    if (sa != NULL && sa->sa_family == AF_INET6) {
-        *family = AF_INET6;
-        return (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-    }
-    *family = AF_INET;
-    return NULL;
+    *family = c->client.family != AF_UNSPEC ? c->client.family : AF_INET;
+    return c->client.len > 0 ? c->client.addr : NULL;
 }
 
 /* A and/or AAAA of a GSLB service (POL-1..6): the policy picks a cluster, the answer holds
@@ -364,7 +387,7 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
             continue;
         int fam = f == 0 ? AF_INET : AF_INET6;
         uint16_t type = f == 0 ? DNS_T_A : DNS_T_AAAA;
-        const struct zone_rr *set[DNSSEC_ONLINE_RRS];
+        const struct wire_rr *set[DNSSEC_ONLINE_RRS];
         size_t nset = 0, nfam = 0;
         bool over = false;
         for (uint32_t i = cl->first_addr; i < cl->first_addr + cl->naddrs; i++) {
@@ -376,7 +399,7 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
                 continue;
             if (wire_put_rr_ptr(&c->w, owner_off, type, DNS_C_IN, d.ttl, &a->rr) < 0) {
                 wire_rewind(&c->w, m);
-                return -1;
+                return QUERY_EFULL;
             }
             count++;
             if (nset < DNSSEC_ONLINE_RRS)
@@ -387,7 +410,7 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
         if (!sign || nset == 0)
             continue;
         /* the whole cluster answered (the usual case, and a failover's): signed ahead */
-        const struct zone_rr *pre =
+        const struct wire_rr *pre =
             nset == nfam ? dnssec_zone_presigned(zone_dnssec(z), (uint32_t)n->service,
                                                  (uint32_t)d.cluster, f)
                          : NULL;
@@ -398,7 +421,7 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
         if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, d.ttl,
                             pre != NULL ? pre : &sig.rr) < 0) {
             wire_rewind(&c->w, m);
-            return -1;
+            return QUERY_EFULL;
         }
         count++;
     }
@@ -409,8 +432,9 @@ static int answer_service(struct qctx *c, const struct zone *z, const struct zon
 }
 
 /* Answer the name at owner_off from node n (found or wildcard) in zone z for qtype.
- * Returns 0 when the answer is complete, 1 when it is a CNAME whose target must be
- * followed (*cname_rdata set to the target's offset), -1 when a required RRset did not fit. */
+ * Returns 0, with *cname_target set when the answer is a CNAME whose target must be
+ * followed (*cname_off: the target's offset), or QUERY_EFULL when a required RRset did not
+ * fit. */
 static int answer_node(struct qctx *c, const struct zone *z, const struct zone_node *n,
                        uint16_t owner_off, uint16_t qtype, int *cname_off,
                        const uint8_t **cname_target)
@@ -419,16 +443,16 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
     if (cn != NULL && qtype != DNS_T_CNAME) {
         int off = wire_put_rr_ptr(&c->w, owner_off, DNS_T_CNAME, DNS_C_IN, cn->ttl, &cn->rrs[0]);
         if (off < 0)
-            return -1;
+            return QUERY_EFULL;
         c->an++;
         int sr = query__add_rrsig(c, z, NULL, owner_off, cn, cn->ttl, &c->an);
         if (sr != 0)
-            return sr < 0 ? -1 : query__servfail_unsigned(c);
+            return sr == QUERY_EUNSIGNED ? query__servfail_unsigned(c) : sr;
         if (qtype == DNS_T_ANY)
             return 0; /* ANY-2: at an alias, the CNAME alone, not followed (as NSD, Knot) */
         *cname_off = off;
         *cname_target = cn->rrs[0].rdata;
-        return 1;
+        return 0;
     }
     bool service = n->service >= 0 && c->v->gslb != NULL;
     if (service && (qtype == DNS_T_A || qtype == DNS_T_AAAA))
@@ -439,17 +463,17 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
         if (c->req->transport == QUERY_UDP) {
             if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_HINFO, DNS_C_IN, z->soa->ttl, &hinfo_rr) <
                 0)
-                return -1;
+                return QUERY_EFULL;
             c->an++;
             if (zone_dnssec(z) != NULL && c->q.edns_do) { /* RFC 8482 4.2: signed like the rest */
-                const struct zone_rr *one = &hinfo_rr;
+                const struct wire_rr *one = &hinfo_rr;
                 struct dnssec_sig sig;
                 if (dnssec_zone_sign_online(zone_dnssec(z), z, c->deny_name, DNS_T_HINFO,
                                             z->soa->ttl, &one, 1, &sig) < 0)
                     return query__servfail_unsigned(c);
                 if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, z->soa->ttl, &sig.rr) <
                     0)
-                    return -1;
+                    return QUERY_EFULL;
                 c->an++;
             }
             return 0;
@@ -458,13 +482,13 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
             uint16_t t = n->rrsets[i].type;
             if (service && (t == DNS_T_A || t == DNS_T_AAAA))
                 continue; /* the service supplies these */
-            if (wire_put_rrset(&c->w, owner_off, &n->rrsets[i]) < 0)
-                return -1;
+            if (put_rrset(&c->w, owner_off, &n->rrsets[i]) < 0)
+                return QUERY_EFULL;
             c->an = (uint16_t)(c->an + n->rrsets[i].count);
             int sr =
                 query__add_rrsig(c, z, NULL, owner_off, &n->rrsets[i], n->rrsets[i].ttl, &c->an);
             if (sr != 0)
-                return sr < 0 ? -1 : query__servfail_unsigned(c);
+                return sr == QUERY_EUNSIGNED ? query__servfail_unsigned(c) : sr;
         }
         if (service)
             return answer_service(c, z, n, owner_off, true, true);
@@ -475,12 +499,12 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
         rs = dnssec_zone_apex_rrset(zone_dnssec(z), qtype);
     if (rs == NULL)
         return add_soa(c, z); /* NODATA (NEG-2, NEG-4) */
-    if (wire_put_rrset(&c->w, owner_off, rs) < 0)
-        return -1;
+    if (put_rrset(&c->w, owner_off, rs) < 0)
+        return QUERY_EFULL;
     c->an = (uint16_t)(c->an + rs->count);
     int sr = query__add_rrsig(c, z, NULL, owner_off, rs, rs->ttl, &c->an);
     if (sr != 0)
-        return sr < 0 ? -1 : query__servfail_unsigned(c);
+        return sr == QUERY_EUNSIGNED ? query__servfail_unsigned(c) : sr;
     add_target_addresses(c, rs, false, NULL);
     return 0;
 }
@@ -489,22 +513,22 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
  * strictly below the DNAME owner d, whose name starts prefix octets into it. Writes d's
  * DNAME, then the CNAME synthesized from it straight into the response: owner the current
  * name, TTL the DNAME's, target (also left in cur) the name with d's name replaced by the
- * DNAME target. The replaced part is lowercase, as NSD writes it. Returns 1 with *target_off
- * set when the target must be looked up, 0 when the answer is complete (YXDOMAIN,
- * QTYPE=CNAME), -1 when it did not fit. */
+ * DNAME target. The replaced part is lowercase, as NSD writes it. Returns 0, with *follow
+ * and *target_off set when the target must be looked up (not for YXDOMAIN or QTYPE=CNAME),
+ * or QUERY_EFULL when it did not fit. */
 static int answer_dname(struct qctx *c, const struct zone *z, const struct zone_node *d, bool again,
                         const uint8_t *name, size_t prefix, uint16_t owner_off, uint16_t qtype,
-                        uint8_t *cur, int *target_off)
+                        uint8_t *cur, int *target_off, bool *follow)
 {
     const struct zone_rrset *dn = zone_node_rrset(d, DNS_T_DNAME);
-    const struct zone_rr *rr = &dn->rrs[0];
+    const struct wire_rr *rr = &dn->rrs[0];
     struct wire_mark m = wire_mark(&c->w);
     uint16_t an = c->an;
     if (!again) { /* a DNAME applied again in one chain is written once */
         if (wire_put_rr_name(&c->w, d->name, DNS_T_DNAME, DNS_C_IN, dn->ttl, rr) < 0)
-            return -1;
+            return QUERY_EFULL;
         c->an++;
-        if (query__add_rrsig(c, z, d->name, 0, dn, dn->ttl, &c->an) < 0)
+        if (query__add_rrsig(c, z, d->name, 0, dn, dn->ttl, &c->an) == QUERY_EFULL)
             goto full;
     }
     size_t tlen = dname_len(rr->rdata);
@@ -528,11 +552,12 @@ static int answer_dname(struct qctx *c, const struct zone *z, const struct zone_
     wire_put16(h + 10, (uint16_t)(c->w.len - (size_t)at));
     c->an++;
     *target_off = at;
-    return qtype == DNS_T_CNAME ? 0 : 1;
+    *follow = qtype != DNS_T_CNAME;
+    return 0;
 full:
     wire_rewind(&c->w, m);
     c->an = an;
-    return -1;
+    return QUERY_EFULL;
 }
 
 /* The zone that answers name for qtype: the most specific one, except that the DS RRset at
@@ -607,15 +632,17 @@ static int resolve(struct qctx *c, const struct zone *z, int apex_label)
                 again = again || dnames[k] == r.node;
             if (!again)
                 dnames[ndnames++] = r.node;
-            rc = answer_dname(c, z, r.node, again, name, prefix, owner_off, qtype, cur, &cname_off);
-            target = cur;
+            bool follow = false;
+            rc = answer_dname(c, z, r.node, again, name, prefix, owner_off, qtype, cur, &cname_off,
+                              &follow);
+            target = follow ? cur : NULL;
             dname_owner = r.node;
             dname_prefix = prefix;
         } else {
             rc = answer_node(c, z, r.node, owner_off, qtype, &cname_off, &target);
         }
-        if (rc <= 0 || step + 1 >= CNAME_CHAIN_MAX)
-            return rc < 0 ? -1 : 0; /* CN-2: a long chain stops with what it has */
+        if (rc < 0 || target == NULL || step + 1 >= CNAME_CHAIN_MAX)
+            return rc < 0 ? rc : 0; /* CN-2: a long chain stops with what it has */
         size_t tlen = dname_copy_lower(lname, target);
         /* DN-1: a DNAME whose target lies at or below its own owner would only grow the
          * name at every step; as NSD, its synthesized CNAME ends the answer */
@@ -694,12 +721,8 @@ size_t query_answer(const struct view *v, const struct query_req *req, uint8_t *
         STAT_ADD(st->queries, 1);
         STAT_ADD(st->transport[req->transport == QUERY_TCP], 1);
     }
-    /* HDR-4: UDP from port 0 is dropped (reflection against port 0 services) */
-    if (req->transport == QUERY_UDP && req->src != NULL &&
-        ((req->src->sa_family == AF_INET &&
-          ((const struct sockaddr_in *)(const void *)req->src)->sin_port == 0) ||
-         (req->src->sa_family == AF_INET6 &&
-          ((const struct sockaddr_in6 *)(const void *)req->src)->sin6_port == 0)))
+    c.client = query_client_of(req->src);
+    if (req->transport == QUERY_UDP && query_client_unreachable(&c.client))
         goto drop;
 
     /* parse */

@@ -8,12 +8,31 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "view.h"
+#include "server/view.h"
 
 #define QUERY_UDP_BUF 4096  /* enough for any UDP answer (edns_max_udp <= 4096) */
 #define QUERY_TCP_BUF 65535 /* a TCP message's maximum */
 
 enum query_transport { QUERY_UDP = 0, QUERY_TCP = 1 };
+
+/* A client's address as the engine, cookies, RRL and the TCP limits use it: decoded from
+ * the transport's sockaddr once, by query_client_of, and nowhere else. */
+struct query_client {
+    int family;    /* AF_INET, AF_INET6, or AF_UNSPEC (no address: unit tests) */
+    uint8_t len;   /* address bytes: 4, 16, or 0 */
+    uint16_t port; /* host order */
+    uint8_t addr[16];
+};
+
+/* sa decoded (NULL, or a family other than IPv4 and IPv6: AF_UNSPEC, len 0). */
+struct query_client query_client_of(const struct sockaddr *sa);
+
+/* HDR-4: a UDP query from port 0 gets no reply (reflection against port-0 services). The
+ * one place that rule is written. */
+static inline bool query_client_unreachable(const struct query_client *c)
+{
+    return c->family != AF_UNSPEC && c->port == 0;
+}
 
 struct query_req {
     const uint8_t *pkt;
@@ -30,7 +49,7 @@ struct query_req {
     struct query_decision *decision;
 };
 
-/* How a response counts for response rate limiting (server/rrl.h), as in BIND. */
+/* How a response counts for response rate limiting (server/net/rrl.h), as in BIND. */
 enum query_rclass {
     QUERY_RC_ANSWER = 0, /* records for the name: keyed by owner (a wildcard's own) and QTYPE */
     QUERY_RC_NODATA,     /* keyed by zone */

@@ -1,13 +1,12 @@
 /* query_dnssec.c: the query engine's DNSSEC stage (docs/dnssec.md): RRSIGs beside the
  * RRsets of a signed zone for a DO query, signatures made at the name asked for wildcard
  * answers, compact denial (RFC 9824), and SERVFAIL when a signature cannot be had now. */
-#include "dnssec_zone.h"
-#include "query_int.h"
+#include "server/dnssec_zone.h"
+#include "server/query_int.h"
 
 /* DNSSEC (docs/dnssec.md): when z is signed and the query set DO, the RRSIG of rs (just
- * written) follows it, owner by name or else at owner_off, counted in *count. 0; -1 when
- * it did not fit (nothing written); 1 when it could not be signed now (the caller answers
- * SERVFAIL). */
+ * written) follows it, owner by name or else at owner_off, counted in *count. 0,
+ * QUERY_EFULL (nothing written) or QUERY_EUNSIGNED. */
 int query__add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner, uint16_t owner_off,
                      const struct zone_rrset *rs, uint32_t ttl, uint16_t *count)
 {
@@ -15,7 +14,7 @@ int query__add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner,
     if (s == NULL || !c->q.edns_do)
         return 0;
     size_t n;
-    const struct zone_rr *sig = dnssec_zone_sigs(s, rs, &n);
+    const struct wire_rr *sig = dnssec_zone_sigs(s, rs, &n);
     if (sig == NULL)
         return 0;
     const struct zone_node *w = c->wild_node;
@@ -23,14 +22,14 @@ int query__add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner,
     if (owner == NULL && w != NULL && rs >= w->rrsets && rs < w->rrsets + w->nrrsets) {
         /* synthesized from a wildcard: signed as the name asked, so no proof that the name
          * does not exist is needed (it would contradict compact denial) */
-        const struct zone_rr *rrs[DNSSEC_ONLINE_RRS];
+        const struct wire_rr *rrs[DNSSEC_ONLINE_RRS];
         if (rs->count > DNSSEC_ONLINE_RRS)
-            return 1;
+            return QUERY_EUNSIGNED;
         for (uint16_t i = 0; i < rs->count; i++)
             rrs[i] = &rs->rrs[i];
         if (dnssec_zone_sign_online(s, z, c->deny_name, rs->type, rs->ttl, rrs, rs->count,
                                     &online) < 0)
-            return 1;
+            return QUERY_EUNSIGNED;
         sig = &online.rr;
         n = 1;
     }
@@ -41,7 +40,7 @@ int query__add_rrsig(struct qctx *c, const struct zone *z, const uint8_t *owner,
                     : wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, ttl, &sig[i]);
         if (r < 0) {
             wire_rewind(&c->w, m);
-            return -1;
+            return QUERY_EFULL;
         }
     }
     *count = (uint16_t)(*count + n);
@@ -60,21 +59,21 @@ int query__servfail_unsigned(struct qctx *c)
 }
 
 /* The NSEC at name listing types (RRSIG and NSEC added) and its RRSIG into authority,
- * signed now or from this thread's cache. 0; -1 when it did not fit (nothing written); 1
- * when it could not be signed (the caller answers SERVFAIL). */
+ * signed now or from this thread's cache. 0, QUERY_EFULL (nothing written) or
+ * QUERY_EUNSIGNED. */
 static int put_denial(struct qctx *c, const struct zone *z, const uint8_t *name,
                       const uint16_t *types, size_t n)
 {
     struct dnssec_denial d;
     if (dnssec_zone_denial(zone_dnssec(z), z, name, z->neg_ttl, types, n, &d) < 0)
-        return 1;
+        return QUERY_EUNSIGNED;
     struct wire_mark m = wire_mark(&c->w);
     uint16_t ns = c->ns;
     if (wire_put_rr_name(&c->w, name, DNSSEC_TYPE_NSEC, DNS_C_IN, z->neg_ttl, &d.nsec) < 0 ||
         wire_put_rr_name(&c->w, name, DNS_T_RRSIG, DNS_C_IN, z->neg_ttl, &d.rrsig.rr) < 0) {
         wire_rewind(&c->w, m);
         c->ns = ns;
-        return -1;
+        return QUERY_EFULL;
     }
     c->ns = (uint16_t)(c->ns + 2);
     return 0;
@@ -83,7 +82,7 @@ static int put_denial(struct qctx *c, const struct zone *z, const uint8_t *name,
 /* Compact denial of existence (RFC 9824, docs/dnssec.md): at the name being answered, an
  * NSEC whose type bitmap lists what the name has (nothing but NXNAME when it does not
  * exist), signed now or from this thread's cache. The NXDOMAIN becomes NOERROR unless the
- * client set CO. 0; -1 when it did not fit; 1 when it could not be signed (SERVFAIL). */
+ * client set CO. 0, QUERY_EFULL or QUERY_EUNSIGNED. */
 int query__add_denial(struct qctx *c, const struct zone *z)
 {
     uint16_t types[64];
@@ -114,8 +113,8 @@ int query__add_denial(struct qctx *c, const struct zone *z)
 /* A referral from signed zone z to cut (RFC 4035 3.1.4): the cut's DS RRset and its RRSIG
  * (a secure delegation), or an NSEC at the cut whose bitmap has NS but no DS (an insecure
  * one: compact denial's proof that there is no DS), after the NS RRset in authority. Only
- * for a DO query. 0; -1 when it did not fit (the caller truncates: the proof is
- * required); 1 when it could not be signed (SERVFAIL). */
+ * for a DO query. 0, QUERY_EFULL (the caller truncates: the proof is required) or
+ * QUERY_EUNSIGNED. */
 int query__add_referral_ds(struct qctx *c, const struct zone *z, const struct zone_node *cut)
 {
     if (zone_dnssec(z) == NULL || !c->q.edns_do)
@@ -135,12 +134,10 @@ int query__add_referral_ds(struct qctx *c, const struct zone *z, const struct zo
             goto full;
     c->ns = (uint16_t)(c->ns + ds->count);
     int rc = query__add_rrsig(c, z, cut->name, 0, ds, ds->ttl, &c->ns);
-    if (rc == 0)
-        return 0;
-    if (rc > 0)
-        return 1;
+    if (rc == 0 || rc == QUERY_EUNSIGNED)
+        return rc;
 full:
     wire_rewind(&c->w, m);
     c->ns = ns;
-    return -1;
+    return QUERY_EFULL;
 }

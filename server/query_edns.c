@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "query_int.h"
+#include "server/query_int.h"
 
 /* CK-1 (RFC 7873, RFC 9018): the server cookie for the response: the query's own while it
  * is ours and fresh, else a new one. A bad one is answered as if only the client cookie
@@ -13,8 +13,8 @@ void query__cookie_stage(struct qctx *c)
     const struct conf_cookies *cc = &c->v->conf->cookies;
     if (!c->q.cookie || !cc->enabled)
         return;
-    const uint8_t *ip;
-    size_t iplen = cookie_sockaddr_ip(c->req->src, &ip);
+    const uint8_t *ip = c->client.addr;
+    size_t iplen = c->client.len;
     uint32_t now = c->req->now != 0 ? c->req->now : (uint32_t)time(NULL);
     enum cookie_verdict vd = COOKIE_BAD;
     if (c->q.cookie_server_len > 0)

@@ -1,19 +1,34 @@
 /* query_int.h: the query engine's internals shared by its files: the per-query context
- * and the EDNS stage (query_edns.c). Not for use outside query*.c. */
+ * and the EDNS stage (query_edns.c). Not for use outside query*.c.
+ *
+ * Circle: query.c and query_dnssec.c are one engine in two files. query.c adds what DNSSEC
+ * needs (RRSIGs, denial, DS in referrals) through query_dnssec.c, which starts its SERVFAIL
+ * answer with query.c's query__start_response. */
 #ifndef GSLBD_QUERY_INT_H
 #define GSLBD_QUERY_INT_H
 
-#include "cookie.h"
-#include "query.h"
-#include "wire.h"
+#include <errno.h>
+
+#include "server/cookie.h"
+#include "server/err.h"
+#include "server/query.h"
+#include "server/dns/wire.h"
 
 #define CNAME_CHAIN_MAX 16
 #define OPT_FIXED 11 /* root owner, type, class, TTL, RDLENGTH */
+
+/* A step of the answer (writing an RRset, its RRSIG, a denial, a referral) returns 0, or one
+ * of these, negative as every fallible function of the project: */
+#define QUERY_EFULL (-EMSGSIZE) /* no room for what must go in: nothing of it written */
+#define QUERY_EUNSIGNED                                                                            \
+    GSLBD_ELIMIT /* a signed zone cannot sign it now (the signing budget):                         \
+                  * the caller answers SERVFAIL (query__servfail_unsigned) */
 
 /* Everything one query carries through the stages; lives on the worker's stack. */
 struct qctx {
     const struct view *v;
     const struct query_req *req;
+    struct query_client client; /* req->src, decoded once */
     struct wire_query q;
     struct wire_writer w;
     size_t max_size; /* the response size the client accepts */

@@ -1,5 +1,5 @@
 /* rcu.c: the writer side of rcu.h: wait out every read-side span that may hold an old view. */
-#include "rcu.h"
+#include "server/rcu.h"
 
 #include <stdlib.h>
 #include <time.h>

@@ -1,5 +1,5 @@
 /* server.c: publishing a new view to the DNS workers and reclaiming the old one. */
-#include "server.h"
+#include "server/server.h"
 
 #include <stdatomic.h>
 

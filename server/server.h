@@ -5,8 +5,8 @@
 
 #include <stdatomic.h>
 
-#include "rcu.h"
-#include "view.h"
+#include "server/rcu.h"
+#include "server/view.h"
 
 struct tcp_src;
 struct worker;

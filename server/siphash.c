@@ -1,5 +1,8 @@
 /* siphash.c: SipHash-2-4, written from the description in the SipHash paper (2012). */
-#include "siphash.h"
+#include "server/siphash.h"
+
+#include <errno.h>
+#include <sys/random.h>
 
 static inline uint64_t rotl64(uint64_t x, unsigned b)
 {
@@ -70,4 +73,14 @@ uint64_t siphash24(const uint8_t key[SIPHASH_KEY_LEN], const void *msg, size_t l
     for (int i = 0; i < 4; i++)
         sipround(&s);
     return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
+int siphash_random_key(uint8_t key[SIPHASH_KEY_LEN])
+{
+    ssize_t got;
+    while ((got = getrandom(key, SIPHASH_KEY_LEN, 0)) < 0 && errno == EINTR)
+        ;
+    if (got == SIPHASH_KEY_LEN)
+        return 0;
+    return got < 0 ? -errno : -EIO;
 }

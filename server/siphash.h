@@ -10,6 +10,10 @@
 
 /* SipHash-2-4 of len bytes of msg under the 128-bit key. The result is the 64-bit value of
  * the paper; its byte string form (as in RFC 9018 cookies) is this value little-endian. */
+/* Fill key from the kernel's random pool (getrandom; blocks only before the pool is first
+ * ready, in early boot). 0 or -errno. */
+int siphash_random_key(uint8_t key[SIPHASH_KEY_LEN]);
+
 uint64_t siphash24(const uint8_t key[SIPHASH_KEY_LEN], const void *msg, size_t len);
 
 /* Store v as 8 little-endian bytes (the byte order SipHash output is sent in). */

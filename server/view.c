@@ -1,5 +1,5 @@
 /* view.c: building a view (config plus loaded zones) and finding the zone for a name. */
-#include "view.h"
+#include "server/view.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,10 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <ldns/ldns.h>
-
-#include "dnssec_zone.h"
-#include "log.h"
+#include "server/dnssec_zone.h"
+#include "server/log.h"
 
 #define DNS_T_CNAME_VALUE 5
 #define DNS_T_A_VALUE 1
@@ -22,7 +20,7 @@ void view_free(struct view *v)
         return;
     for (size_t i = 0; i < v->nzones; i++) {
         if (v->zones[i] != NULL)
-            dnssec_zone_free((struct dnssec_zone *)v->zones[i]->dnssec);
+            dnssec_zone_free((struct dnssec_zone *)(uintptr_t)v->zones[i]->dnssec);
         zone_free(v->zones[i]);
     }
     free(v->zones);
@@ -41,7 +39,7 @@ static int index_zones(struct view *v, struct err *e)
     v->zbuckets = calloc(n, sizeof(*v->zbuckets));
     v->zhashes = calloc(n, sizeof(*v->zhashes));
     if (v->zbuckets == NULL || v->zhashes == NULL)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     v->nzbuckets = n;
     for (size_t i = 0; i < v->nzones; i++) {
         const struct zone *z = v->zones[i];
@@ -77,18 +75,6 @@ static int zone_for_name(const struct conf *c, const uint8_t *name, const uint8_
     return best;
 }
 
-static int origin_lname(const char *text, uint8_t *out)
-{
-    ldns_rdf *d = NULL;
-    if (ldns_str2rdf_dname(&d, text) != LDNS_STATUS_OK)
-        return -1;
-    size_t n = ldns_rdf_size(d);
-    for (size_t i = 0; i < n && i < DNAME_MAX; i++)
-        out[i] = dname_lower(ldns_rdf_data(d)[i]);
-    ldns_rdf_deep_free(d);
-    return 0;
-}
-
 /* A zone file that cannot be opened: name the config entry (file:line:col) that names it. */
 static void where_named(const struct conf *c, size_t zi, int rc, struct err *e)
 {
@@ -115,7 +101,7 @@ static int presign_services(const struct view *v, size_t zi, struct dnssec_zone 
         for (uint32_t ci = 0; rc == 0 && ci < sv->nclusters; ci++) {
             const struct gslb_cluster *cl = &g->clusters[sv->clusters[ci]];
             for (int f = 0; rc == 0 && f < 2; f++) {
-                const struct zone_rr *rrs[DNSSEC_ONLINE_RRS];
+                const struct wire_rr *rrs[DNSSEC_ONLINE_RRS];
                 size_t n = 0;
                 for (uint32_t i = cl->first_addr; i < cl->first_addr + cl->naddrs; i++) {
                     const struct gslb_addr *a = &g->addrs[i];
@@ -201,10 +187,11 @@ static long zone_services(const struct view *v, size_t zi, struct zone_extra *ex
     const struct gslb *g = v->gslb;
     uint8_t *origins = calloc(c->nzones, DNAME_MAX);
     if (origins == NULL)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     long n = 0;
+    bool absolute;
     for (size_t i = 0; i < c->nzones; i++)
-        if (origin_lname(c->zones[i].origin, origins + i * DNAME_MAX) < 0) {
+        if (dname_from_text(c->zones[i].origin, origins + i * DNAME_MAX, &absolute) != NULL) {
             free(origins);
             return err_set(e, GSLBD_EINVAL, c->path, 0, 0, "bad zone origin %s",
                            c->zones[i].origin);
@@ -221,7 +208,7 @@ int view_resign(const struct view *v, size_t zi, int64_t now, struct dnssec_zone
 {
     struct zone_extra *extra = calloc(v->gslb->nservices + 1, sizeof(*extra));
     if (extra == NULL)
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     long n = zone_services(v, zi, extra, e);
     int rc = n < 0 ? (int)n : sign_zone(v, zi, extra, (size_t)n, now, out, e);
     free(extra);
@@ -238,7 +225,7 @@ static int load_zone(struct view *v, size_t zi, struct err *e)
     size_t nextra = 0;
     int rc = 0;
     if (extra == NULL) {
-        rc = err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        rc = err_oom(e, NULL);
         goto out;
     }
     long ns = zone_services(v, zi, extra, e);
@@ -298,13 +285,13 @@ int view_build(struct conf *c, struct view **out, struct err *e)
     struct view *v = calloc(1, sizeof(*v));
     if (v == NULL) {
         conf_free(c);
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     }
     v->conf = c;
     v->zones = calloc(c->nzones ? c->nzones : 1, sizeof(*v->zones));
     if (v->zones == NULL) {
         view_free(v);
-        return err_set(e, -ENOMEM, NULL, 0, 0, "out of memory");
+        return err_oom(e, NULL);
     }
     int grc = gslb_build(c, &v->gslb, e);
     if (grc == 0 && c->state_file != NULL)

@@ -6,11 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
-#include "dname.h"
-#include "err.h"
-#include "gslb.h"
-#include "zone.h"
+#include "server/conf/conf.h"
+#include "server/dns/dname.h"
+#include "server/err.h"
+#include "server/gslb.h"
+#include "server/zone.h"
 
 struct view {
     struct conf *conf;   /* owned */

@@ -1,5 +1,5 @@
 /* zone.c: turns the records zone_load.c read into the immutable node hash the query path reads. */
-#include "zone.h"
+#include "server/zone.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "zone_int.h"
+#include "server/log.h"
+#include "server/zone_int.h"
 
 #define T_NS 2
 #define T_CNAME 5
@@ -368,7 +368,7 @@ static int build_rrsets(struct zone *z, struct zone_arena *a, struct zone_node *
         for (; j < g->end && v[j]->type == v[i]->type; j++)
             count += !v[j]->dropped;
         struct zone_rrset *set = &sets[si++];
-        struct zone_rr *rrs = zone__arena_alloc(a, count * sizeof(*rrs));
+        struct wire_rr *rrs = zone__arena_alloc(a, count * sizeof(*rrs));
         int toff = target_offset(v[i]->type);
         const struct zone_node **targets =
             toff >= 0 ? zone__arena_alloc(a, count * sizeof(*targets)) : NULL;
@@ -387,7 +387,7 @@ static int build_rrsets(struct zone *z, struct zone_arena *a, struct zone_node *
             if (rd == NULL)
                 return -ENOMEM;
             memcpy(rd, r->rdata, r->rdlen);
-            rrs[n] = (struct zone_rr){.rdata = rd, .rdlen = r->rdlen, .ncomp = r->ncomp};
+            rrs[n] = (struct wire_rr){.rdata = rd, .rdlen = r->rdlen, .ncomp = r->ncomp};
             memcpy(rrs[n].comp_off, r->comp_off, sizeof(r->comp_off));
             if (targets != NULL)
                 targets[n] = find_target(z, r, toff);
@@ -585,8 +585,8 @@ static int build(const struct zone_src *src, struct zone *z, const struct zone_e
         rc = finish_soa(z, src->files[0], e);
     for (size_t k = 0; rc == 0 && k < nextra; k++) {
         size_t len = dname_len(extra[k].name);
-        struct zone_node *n =
-            (struct zone_node *)zone_lookup(z, extra[k].name, len, dname_hash(extra[k].name));
+        struct zone_node *n = (struct zone_node *)(uintptr_t)zone_lookup(z, extra[k].name, len,
+                                                                         dname_hash(extra[k].name));
         if (n != NULL) /* names outside the origin are the caller's error to report */
             n->service = extra[k].service;
     }
@@ -658,7 +658,7 @@ int zone_load_limited(const char *origin, const char *file, const struct zone_ex
     malloc_trim(0); /* once per load: what the parse freed goes back to the kernel */
     if (rc != 0) {
         if (rc == -ENOMEM)
-            err_set(e, rc, file, 0, 0, "out of memory");
+            err_oom(e, file);
         zone_free(z);
         return rc;
     }

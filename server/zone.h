@@ -8,26 +8,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dname.h"
-#include "err.h"
+#include "server/dns/dname.h"
+#include "server/dns/wire.h"
+#include "server/err.h"
 
 struct zone_node;
-
-/* One record's RDATA in wire form, names uncompressed and with the case of the file. */
-struct zone_rr {
-    const uint8_t *rdata;
-    uint16_t rdlen;
-    /* Names inside rdata that may be compressed (RFC 1035 types only: NS, CNAME, SOA,
-     * PTR, MX, MB, MG, MR, MINFO, MD, MF); offsets into rdata. */
-    uint8_t ncomp;
-    uint16_t comp_off[2];
-};
 
 struct zone_rrset {
     uint16_t type;
     uint16_t count;
     uint32_t ttl; /* one TTL per RRset; top-bit TTLs already clamped to 0 */
-    const struct zone_rr *rrs;
+    const struct wire_rr *rrs;
     /* For NS, MX and SRV: targets[i] is the node named by rrs[i]'s target when that name
      * is inside this zone (glue or in-zone host), else NULL. NULL array for other types. */
     const struct zone_node *const *targets;

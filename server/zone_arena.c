@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "zone_int.h"
+#include "server/zone_int.h"
 
 /* ---- transient memory of a load ---- */
 

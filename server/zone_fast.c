@@ -4,7 +4,7 @@
  * of a load. Anything this reader does not fully understand is left to ldns, which stays
  * the authority on the syntax and on every error message: a line is taken here only when
  * ldns would read it to the same record (test_zone_fast holds the two to that). */
-#include "zone_int.h"
+#include "server/zone_int.h"
 
 #include <arpa/inet.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* zone_file.c: the file side of loading a zone: which folders $INCLUDE may read from, and
  * reading a file whole, from regular files only and within the zone's byte budget
  * (zone_max_bytes). The parser (zone_load.c) never opens a file itself. */
-#include "zone_int.h"
+#include "server/zone_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dname.h"
-#include "err.h"
-#include "zone.h"
+#include "server/dns/dname.h"
+#include "server/err.h"
+#include "server/zone.h"
 
 #define ZONE_INCLUDE_DEPTH 8 /* $INCLUDE nesting limit */
 #define ZONE_DEFAULT_TTL 3600

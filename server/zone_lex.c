@@ -1,5 +1,5 @@
 /* zone_lex.c: the master-file lexer (zone_lex.h). */
-#include "zone_lex.h"
+#include "server/zone_lex.h"
 
 #include <ctype.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* zone_load.c: reads an RFC 1035 master file and its $INCLUDEs with ldns into a record list. */
-#include "zone_int.h"
+#include "server/zone_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 
 #include <ldns/ldns.h>
 
-#include "zone_lex.h"
+#include "server/zone_lex.h"
 
 struct zl_ctx {
     struct zone_src *src;

@@ -8,7 +8,7 @@
 # A unit binary is held to cmocka's "Running N test(s)" the same way.
 #
 # usage: test/run-all.sh BUILD_DIR [unit|integration|fuzz|all]
-#   BUILD_DIR   e.g. build/debug: holds gslbd, test/unit/*/test_*, test/replay_fuzz_*
+#   BUILD_DIR   e.g. build/dev: holds gslbd, test/unit/*/test_*, test/replay_fuzz_*
 #   env IT_TIMEOUT  seconds allowed per integration script (default 600)
 #   env IT_ONLY     run only the integration scripts whose name contains this text
 #   env GSLBD_GEOIP_DIR  MaxMind's test databases (default: ../shared/geoip beside the repo)
@@ -78,7 +78,7 @@ fail_item() { # STAGE NAME LOG
 run_unit() {
     local bins=() b name log rc ok bad skip planned missing
     shopt -s nullglob
-    for b in "$BUILD"/test/unit/*/test_*; do
+    for b in "$BUILD"/test/unit/*/test_* "$BUILD"/test/unit/server/*/test_*; do
         [ -f "$b" ] && [ -x "$b" ] && [[ $b != *.d ]] && [[ $b != *.o ]] && bins+=("$b")
     done
     shopt -u nullglob

@@ -33,7 +33,7 @@ import servers  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(HERE))
 # Cases written per category (all are counted): enough to reproduce, not a flood.
 CASES_PER_CATEGORY = 40
-GSLBD = os.environ.get("GSLBD", os.path.join(REPO, "build", "debug", "gslbd"))
+GSLBD = os.environ.get("GSLBD", os.path.join(REPO, "build", "dev", "gslbd"))
 
 
 def wirecheck_path():

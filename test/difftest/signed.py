@@ -55,7 +55,7 @@ import gen  # noqa: E402
 import servers  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(HERE))
-GSLBD = os.environ.get("GSLBD", os.path.join(REPO, "build", "debug", "gslbd"))
+GSLBD = os.environ.get("GSLBD", os.path.join(REPO, "build", "dev", "gslbd"))
 KEYMGR = os.environ.get("KEYMGR", "/usr/sbin/keymgr")
 CO = 0x4000
 RRSIG, NSEC, DNAME, CNAME, NS = (dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.DNAME,

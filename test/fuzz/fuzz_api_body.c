@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/api_int.h"
+#include "server/api/api_int.h"
 #include "server/gslb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

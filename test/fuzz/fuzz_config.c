@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "fuzz_util.h"
-#include "server/conf.h"
+#include "server/conf/conf.h"
 #include "server/gslb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

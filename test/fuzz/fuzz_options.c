@@ -31,7 +31,7 @@
 #include "fuzz_util.h"
 #include "server/query.h"
 #include "server/view.h"
-#include "server/wire.h"
+#include "server/dns/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

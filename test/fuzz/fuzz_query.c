@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/conf.h"
+#include "server/conf/conf.h"
 #include "server/query.h"
 #include "fuzz_util.h"
 #include "server/view.h"

@@ -1,6 +1,6 @@
 /* fuzz_tcp_stream.c: libFuzzer target: a DNS-over-TCP byte stream, cut into segments, answered.
  *
- * The framing is tcp.c's own: server/tcp_frame.c (RFC 7766 as tcp.c implements it: a 2-byte
+ * The framing is tcp.c's own: server/net/tcp_frame.c (RFC 7766 as tcp.c implements it: a 2-byte
  * length, then the message; a length under 12 closes the connection (HDR-4); a partial
  * message waits for the next segment). Only the buffering around it, which tcp.c does in
  * libuv callbacks, is modelled here. Input layout:
@@ -28,7 +28,7 @@
 
 #include "fuzz_util.h"
 #include "server/query.h"
-#include "server/tcp_frame.h"
+#include "server/net/tcp_frame.h"
 #include "server/view.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

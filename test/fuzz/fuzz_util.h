@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/conf.h"
+#include "server/conf/conf.h"
 #include "server/gslb.h"
 #include "server/log.h"
 #include "server/view.h"

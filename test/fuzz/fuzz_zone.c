@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "fuzz_util.h"
-#include "server/dname.h"
-#include "server/conf.h"
+#include "server/dns/dname.h"
+#include "server/conf/conf.h"
 #include "server/log.h"
 #include "server/query.h"
 #include "server/view.h"
@@ -98,7 +98,7 @@ static void check_zone(const struct zone *z)
                     broken("empty RRset");
                 records += s->count;
                 for (uint16_t k = 0; k < s->count; k++) {
-                    const struct zone_rr *rr = &s->rrs[k];
+                    const struct wire_rr *rr = &s->rrs[k];
                     for (uint8_t c = 0; c < rr->ncomp && c < 2; c++)
                         if (rr->comp_off[c] >= rr->rdlen ||
                             rr->comp_off[c] + dname_len(rr->rdata + rr->comp_off[c]) > rr->rdlen)

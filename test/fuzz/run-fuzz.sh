@@ -8,7 +8,7 @@
 #   FUZZ_NICE      nice level of the fuzzers (default 10: builds and tests keep priority)
 #   FUZZ_MAX_LEN   largest input (default 4096; fuzz_config and fuzz_zone 16384: whole files)
 #   FUZZ_SAN       sanitizers (default address,undefined)
-# The server sources (server/*.c but main.c, server/*.S, plus geo/ and health/ sources)
+# The server sources (server/*.c and server/*/*.c but main.c, .S files, plus geo/ and health/ sources)
 # are compiled with clang and -fsanitize=fuzzer-no-link plus FUZZ_SAN; each target links
 # them and the response validator (test/util/resp_check.c, FUZZ_SAN only: its branches
 # are not coverage to chase) with -fsanitize=fuzzer. An object is rebuilt when its source, any header or this
@@ -45,7 +45,7 @@ shopt -s nullglob
 newest_header=$(find server geo health test/util -name '*.h' -newer "$OUT/obj/.stamp" 2>/dev/null | head -n 1 || true)
 [ -e "$OUT/obj/.stamp" ] || newest_header=all
 objs=()
-for src in server/*.c geo/*.c health/*.c server/*.S geo/*.S health/*.S test/util/resp_check.c; do
+for src in server/*.c server/*/*.c geo/*.c health/*.c server/*.S server/*/*.S geo/*.S health/*.S test/util/resp_check.c; do
     [ "$src" = server/main.c ] && continue
     obj=$OUT/obj/${src%.*}.o
     mkdir -p "$(dirname "$obj")"

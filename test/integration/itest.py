@@ -405,7 +405,7 @@ class Nsd:
 
 
 def slowdown():
-    """How much slower than a quiet debug build this run may be: GSLBD_TEST_SLOWDOWN (a
+    """How much slower than a quiet dev build (-O2) this run may be: GSLBD_TEST_SLOWDOWN (a
     float >= 1, set higher by `make test` for the sanitizer variants), else 10 under a
     valgrind GSLBD_WRAP, else 1."""
     v = os.environ.get("GSLBD_TEST_SLOWDOWN", "")

@@ -118,7 +118,7 @@ def fresh_clone():
 
 def clean_env():
     env = dict(os.environ)
-    # the README's commands are the plain build's (build/debug): not the sanitizer variant
+    # the README's commands are the plain build's (build/dev): not the sanitizer variant
     # that `make test VARIANT=...` puts in the environment
     for k in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "GSLBD", "VARIANT"):
         env.pop(k, None)

@@ -7,7 +7,7 @@
 
 #include <valgrind/valgrind.h>
 
-/* How much slower than a quiet debug build this run may be: GSLBD_TEST_SLOWDOWN (a float,
+/* How much slower than a quiet dev build (-O2) this run may be: GSLBD_TEST_SLOWDOWN (a float,
  * at least 1; `make test` sets it for the sanitizer variants), else 10 under valgrind, else 1.
  * Scale slack and patience with it, never the lower bound of what the code guarantees. */
 static inline double test_slowdown(void)

@@ -206,9 +206,10 @@ int resp_check_dnssec(const uint8_t *q, size_t qlen, const uint8_t *r, size_t rl
     why[0] = '\0';
     if (keys != NULL && ldns_rr_list_rr_count(keys) == 0)
         keys = NULL;
-    if (ldns_wire2pkt(&qp, q, qlen) != LDNS_STATUS_OK ||
-        ldns_wire2pkt(&rp, r, rlen) != LDNS_STATUS_OK) {
-        snprintf(why, cap, "not parsed by ldns");
+    if (ldns_wire2pkt(&qp, q, qlen) != LDNS_STATUS_OK && keys == NULL)
+        goto out; /* a malformed query (a FORMERR case) asks nothing of DNSSEC */
+    if (qp == NULL || ldns_wire2pkt(&rp, r, rlen) != LDNS_STATUS_OK) {
+        snprintf(why, cap, "%s not parsed by ldns", qp == NULL ? "query" : "response");
         rc = RESP_EDNSSEC;
         goto out;
     }

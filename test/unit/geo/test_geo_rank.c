@@ -134,7 +134,7 @@ static void test_continent_pin(void **state)
     c.pins = pins;
     c.npins = 1;
     struct geo *g = open_ok(&c);
-    expect(g, "192.0.2.130", US_EAST, EU_WEST, EU_CENTRAL, GEO_SRC_CONTINENT, 26);   /* FR */
+    expect(g, "192.0.2.130", US_EAST, EU_WEST, EU_CENTRAL, GEO_SRC_CONTINENT, 26); /* FR */
     /* DE; the Dublin /20 inside gets the same pin: the whole /16 answers alike */
     expect(g, "10.1.0.5", US_EAST, EU_WEST, EU_CENTRAL, GEO_SRC_CONTINENT, 16);
     expect(g, "2001:db8:3::9", US_EAST, EU_WEST, EU_CENTRAL, GEO_SRC_CONTINENT, 64); /* IE */

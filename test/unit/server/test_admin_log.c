@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "server/admin_log.h"
-#include "server/conf.h"
+#include "server/conf/conf.h"
 #include "server/gslb.h"
 
 static void test_newest_first_with_every_field(void **state)

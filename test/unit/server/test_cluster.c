@@ -1,11 +1,11 @@
 /* test_cluster.c: unit tests for cluster mode's pure parts: the health quorum rule
  * (server/cluster.c), the etcd gateway's message encoding and decoding (server/etcd.c),
- * and the "cluster" config key (server/conf_cluster.c). No etcd is needed here;
+ * and the "cluster" config key (server/conf/conf_cluster.c). No etcd is needed here;
  * test/integration/t_cluster.py runs the real thing. */
 #include "server/cluster.h"
 #include "server/etcd.h"
 
-#include "test_conf_dir_util.h"
+#include "test/unit/server/conf/test_conf_dir_util.h"
 
 static void test_rule_local(void **state)
 {

@@ -12,11 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/conf.h"
+#include "server/conf/conf.h"
 #include "server/cookie.h"
 #include "server/query.h"
 #include "server/view.h"
-#include "server/wire.h"
+#include "server/dns/wire.h"
 
 static void unhex(const char *s, uint8_t *out, size_t n)
 {

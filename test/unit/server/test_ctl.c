@@ -55,7 +55,7 @@ static int run(const char *a0, ...)
     va_list ap;
     va_start(ap, a0);
     for (const char *a = a0; a != NULL && argc < 15; a = va_arg(ap, const char *))
-        argv[argc++] = (char *)a;
+        argv[argc++] = (char *)(uintptr_t)a;
     va_end(ap);
     argv[argc] = NULL;
     return ctl_main(argc, argv);

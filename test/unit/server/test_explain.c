@@ -16,11 +16,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/conf.h"
+#include "server/conf/conf.h"
 #include "server/explain.h"
 #include "server/query.h"
 #include "server/view.h"
-#include "server/wire.h"
+#include "server/dns/wire.h"
 
 static struct view *g_view;
 

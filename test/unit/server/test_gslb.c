@@ -12,7 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "server/conf.h"
+#include "server/conf/conf.h"
 #include "server/gslb.h"
 
 static struct conf *g_conf;

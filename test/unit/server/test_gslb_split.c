@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/conf.h"
+#include "server/conf/conf.h"
 #include "server/gslb.h"
 
 static struct conf *g_conf;

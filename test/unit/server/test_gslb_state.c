@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/conf.h"
+#include "server/conf/conf.h"
 #include "server/gslb.h"
 
 static char dir[64];

@@ -34,8 +34,7 @@ static json_t *cluster_json(json_t *j, const char *name)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(j, "clusters"), i, c)
-    {
+    json_array_foreach (json_object_get(j, "clusters"), i, c) {
         if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
             return c;
     }

@@ -81,12 +81,12 @@ static long long answers_of(const char *name)
     size_t i, k;
     json_t *c, *v;
     long long sum = -1;
-    json_array_foreach(json_object_get(j, "clusters"), i, c)
-    {
+    json_array_foreach (json_object_get(j, "clusters"), i, c) {
         if (strcmp(json_string_value(json_object_get(c, "name")), name) != 0)
             continue;
         sum = 0;
-        json_array_foreach(json_object_get(c, "answers"), k, v) sum += json_integer_value(v);
+        json_array_foreach (json_object_get(c, "answers"), k, v)
+            sum += json_integer_value(v);
     }
     json_decref(j);
     return sum;

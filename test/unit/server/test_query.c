@@ -10,10 +10,10 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "server/conf.h"
+#include "server/conf/conf.h"
 #include "server/query.h"
 #include "server/view.h"
-#include "server/wire.h"
+#include "server/dns/wire.h"
 
 static struct view *g_view;
 

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/conf.h"
+#include "server/conf/conf.h"
 #include "server/query.h"
 #include "server/view.h"
-#include "server/wire.h"
+#include "server/dns/wire.h"
 
 #define D "test/data/integration/"
 

@@ -30,13 +30,13 @@
 #include <unistd.h>
 
 #include "health/health.h"
-#include "server/api.h"
-#include "server/conf.h"
+#include "server/api/api.h"
+#include "server/conf/conf.h"
 #include "server/control.h"
 #include "server/gslb.h"
 #include "server/log.h"
 #include "server/view.h"
-#include "server/worker.h"
+#include "server/net/worker.h"
 
 /* GSLBD_TEST_SLOWDOWN (float, default 1): every bound a test waits for is multiplied by it. */
 static inline double rt_slowdown(void)

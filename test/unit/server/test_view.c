@@ -13,7 +13,7 @@
 
 #include <ldns/ldns.h>
 
-#include "server/conf.h"
+#include "server/conf/conf.h"
 #include "server/view.h"
 
 static char dir[64];

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "server/dname.h"
+#include "server/dns/dname.h"
 #include "server/err.h"
 #include "server/zone.h"
 
@@ -339,7 +339,7 @@ static void test_good_zone_ttl1_comp1_targets(void **state)
     assert_non_null(rrset(z, "a.b.c.good.example.", T_TXT));
 
     /* COMP-1 offsets; RDATA names keep the file's case */
-    const struct zone_rr *soa = &z->soa->rrs[0];
+    const struct wire_rr *soa = &z->soa->rrs[0];
     assert_int_equal(soa->ncomp, 2);
     assert_int_equal(soa->comp_off[0], 0);
     assert_int_equal(soa->comp_off[1], 18); /* after ns1.good.example. (18 octets) */
