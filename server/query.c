@@ -1,8 +1,8 @@
 /* query.c: the query engine: parse, classify, look up, render, truncate. Pure and
- * allocation-free; the stages below read top to bottom in query_answer(). */
+ * allocation-free; the stages below read top to bottom in query_answer(). A GSLB service's
+ * answer is query_gslb.c's, the DNSSEC records query_dnssec.c's. */
 #include "server/query.h"
 
-#include <netinet/in.h>
 #include <string.h>
 
 #include "server/dnssec_zone.h"
@@ -218,9 +218,7 @@ static int add_target_addresses(struct qctx *c, const struct zone_rrset *rs, boo
     return 0;
 }
 
-/* The zone's SOA in authority with the negative TTL (NEG-1..3), and in a signed zone for
- * a DO query the proof of what is missing. */
-static int add_soa(struct qctx *c, const struct zone *z)
+int query__add_soa(struct qctx *c, const struct zone *z)
 {
     const struct zone_rrset *soa = z->soa;
     struct wire_mark m = wire_mark(&c->w);
@@ -269,19 +267,6 @@ static int add_referral(struct qctx *c, const struct zone *z, const struct zone_
 static const uint8_t hinfo_rdata[] = {7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
 static const struct wire_rr hinfo_rr = {hinfo_rdata, sizeof(hinfo_rdata), 0, {0, 0}};
 
-static uint64_t next_rand(struct qctx *c)
-{
-    uint64_t *s = c->req->rng;
-    if (s == NULL)
-        return (uint64_t)c->q.id * 0x9E3779B97F4A7C15ull >> 16;
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return (x * 0x2545F4914F6CDD1Dull) >> 11;
-}
-
 /* ---- the decision record (explain asks for it; nothing is done when it does not) -------- */
 
 /* Record one lookup of the chain. */
@@ -297,138 +282,6 @@ static void trace_step(const struct qctx *c, const uint8_t *name, const struct l
                : r->kind == LK_WILDCARD ? QUERY_M_WILDCARD
                : r->kind == LK_NXDOMAIN ? QUERY_M_NXDOMAIN
                                         : QUERY_M_CUT;
-}
-
-/* Record the GSLB decision the answer was built from. */
-static void trace_gslb(const struct qctx *c, int32_t service, int family, const uint8_t *addr,
-                       const struct gslb_decision *d)
-{
-    struct query_decision *t = c->req->decision;
-    if (t == NULL)
-        return;
-    t->gslb = true;
-    t->service = (uint32_t)service;
-    t->family = family;
-    t->has_addr = addr != NULL;
-    t->from_ecs = c->q.ecs && c->q.ecs_source > 0;
-    memset(t->addr, 0, sizeof(t->addr));
-    if (addr != NULL)
-        memcpy(t->addr, addr, family == AF_INET ? 4 : 16);
-    t->d = *d;
-}
-
-struct query_client query_client_of(const struct sockaddr *sa)
-{
-    struct query_client c = {.family = AF_UNSPEC};
-    if (sa != NULL && sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const void *)sa;
-        c.family = AF_INET;
-        c.len = 4;
-        c.port = ntohs(in->sin_port);
-        memcpy(c.addr, &in->sin_addr, 4);
-    } else if (sa != NULL && sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const void *)sa;
-        c.family = AF_INET6;
-        c.len = 16;
-        c.port = ntohs(in6->sin6_port);
-        memcpy(c.addr, &in6->sin6_addr, 16);
-    }
-    return c;
-}
-
-/* The client's location (LOC-1): the ECS address when SOURCE > 0, else the source. */
-static const uint8_t *client_address(const struct qctx *c, int *family)
-{
-    if (c->q.ecs && c->q.ecs_source > 0) {
-        *family = c->q.ecs_family == 1 ? AF_INET : AF_INET6;
-        return c->q.ecs_addr;
-    }
-    *family = c->client.family != AF_UNSPEC ? c->client.family : AF_INET;
-    return c->client.len > 0 ? c->client.addr : NULL;
-}
-
-/* A and/or AAAA of a GSLB service (POL-1..6): the policy picks a cluster, the answer holds
- * its addresses of the type that are up. No address of the type: NODATA (POL-5). */
-static int answer_service(struct qctx *c, const struct zone *z, const struct zone_node *n,
-                          uint16_t owner_off, bool want_a, bool want_aaaa)
-{
-    const struct gslb *g = c->v->gslb;
-    const struct gslb_service *s = &g->services[n->service];
-    struct gslb_decision d;
-    int family;
-    const uint8_t *addr = client_address(c, &family);
-    gslb_decide(g, s, family, addr, next_rand(c), &d);
-    trace_gslb(c, n->service, family, addr, &d);
-    if (d.scope > c->ecs_scope)
-        c->ecs_scope = d.scope;
-    if (c->st != NULL) {
-        STAT_ADD(c->st->gslb_answers, 1);
-        gslb_count_service(g, c->req->worker, n->service, d.cluster < 0);
-    }
-    if (d.cluster < 0) { /* POL-6 servfail */
-        if (c->st != NULL)
-            STAT_ADD(c->st->gslb_servfail, 1);
-        c->rcode = DNS_R_SERVFAIL;
-        c->flags &= (uint16_t)~DNS_F_AA;
-        c->ecs_scope = 0;
-        return 0;
-    }
-    const struct gslb_cluster *cl = &g->clusters[d.cluster];
-    if (c->st != NULL) /* explain passes no stats: its answers are not traffic */
-        gslb_count_answer(g, c->req->worker, (uint32_t)d.cluster);
-    struct wire_mark m = wire_mark(&c->w);
-    uint16_t count = 0;
-    /* signed zones: each family's RRset signed as answered, with the service's longest TTL
-     * as the original TTL (a failover TTL is served under the same signature) */
-    bool sign = zone_dnssec(z) != NULL && c->q.edns_do;
-    uint32_t orig_ttl = s->ttl > s->failover_ttl ? s->ttl : s->failover_ttl;
-    for (int f = 0; f < 2; f++) {
-        if (!(f == 0 ? want_a : want_aaaa))
-            continue;
-        int fam = f == 0 ? AF_INET : AF_INET6;
-        uint16_t type = f == 0 ? DNS_T_A : DNS_T_AAAA;
-        const struct wire_rr *set[DNSSEC_ONLINE_RRS];
-        size_t nset = 0, nfam = 0;
-        bool over = false;
-        for (uint32_t i = cl->first_addr; i < cl->first_addr + cl->naddrs; i++) {
-            const struct gslb_addr *a = &g->addrs[i];
-            if (a->family != fam)
-                continue;
-            nfam++;
-            if (!gslb_addr_answered(g, &d, i))
-                continue;
-            if (wire_put_rr_ptr(&c->w, owner_off, type, DNS_C_IN, d.ttl, &a->rr) < 0) {
-                wire_rewind(&c->w, m);
-                return QUERY_EFULL;
-            }
-            count++;
-            if (nset < DNSSEC_ONLINE_RRS)
-                set[nset++] = &a->rr;
-            else
-                over = true;
-        }
-        if (!sign || nset == 0)
-            continue;
-        /* the whole cluster answered (the usual case, and a failover's): signed ahead */
-        const struct wire_rr *pre =
-            nset == nfam ? dnssec_zone_presigned(zone_dnssec(z), (uint32_t)n->service,
-                                                 (uint32_t)d.cluster, f)
-                         : NULL;
-        struct dnssec_sig sig;
-        if (pre == NULL && (over || dnssec_zone_sign_online(zone_dnssec(z), z, n->name, type,
-                                                            orig_ttl, set, nset, &sig) < 0))
-            return query__servfail_unsigned(c);
-        if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_RRSIG, DNS_C_IN, d.ttl,
-                            pre != NULL ? pre : &sig.rr) < 0) {
-            wire_rewind(&c->w, m);
-            return QUERY_EFULL;
-        }
-        count++;
-    }
-    c->an = (uint16_t)(c->an + count);
-    if (count == 0 && !(want_a && want_aaaa))
-        return add_soa(c, z); /* NODATA: the name exists */
-    return 0;
 }
 
 /* Answer the name at owner_off from node n (found or wildcard) in zone z for qtype.
@@ -456,10 +309,10 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
     }
     bool service = n->service >= 0 && c->v->gslb != NULL;
     if (service && (qtype == DNS_T_A || qtype == DNS_T_AAAA))
-        return answer_service(c, z, n, owner_off, qtype == DNS_T_A, qtype == DNS_T_AAAA);
+        return query__answer_service(c, z, n, owner_off, qtype == DNS_T_A, qtype == DNS_T_AAAA);
     if (qtype == DNS_T_ANY) {
         if (n->nrrsets == 0 && !service)
-            return add_soa(c, z);
+            return query__add_soa(c, z);
         if (c->req->transport == QUERY_UDP) {
             if (wire_put_rr_ptr(&c->w, owner_off, DNS_T_HINFO, DNS_C_IN, z->soa->ttl, &hinfo_rr) <
                 0)
@@ -491,14 +344,14 @@ static int answer_node(struct qctx *c, const struct zone *z, const struct zone_n
                 return sr == QUERY_EUNSIGNED ? query__servfail_unsigned(c) : sr;
         }
         if (service)
-            return answer_service(c, z, n, owner_off, true, true);
+            return query__answer_service(c, z, n, owner_off, true, true);
         return 0;
     }
     const struct zone_rrset *rs = zone_node_rrset(n, qtype);
     if (rs == NULL && n == z->apex && zone_dnssec(z) != NULL) /* DNSKEY, CDS, CDNSKEY */
         rs = dnssec_zone_apex_rrset(zone_dnssec(z), qtype);
     if (rs == NULL)
-        return add_soa(c, z); /* NODATA (NEG-2, NEG-4) */
+        return query__add_soa(c, z); /* NODATA (NEG-2, NEG-4) */
     if (put_rrset(&c->w, owner_off, rs) < 0)
         return QUERY_EFULL;
     c->an = (uint16_t)(c->an + rs->count);
@@ -618,7 +471,7 @@ static int resolve(struct qctx *c, const struct zone *z, int apex_label)
         c->wild_node = r.kind == LK_WILDCARD ? r.node : NULL;
         if (r.kind == LK_NXDOMAIN) {
             c->rcode = DNS_R_NXDOMAIN;
-            return add_soa(c, z);
+            return query__add_soa(c, z);
         }
         int cname_off = 0;
         const uint8_t *target = NULL;

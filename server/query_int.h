@@ -1,9 +1,10 @@
 /* query_int.h: the query engine's internals shared by its files: the per-query context
  * and the EDNS stage (query_edns.c). Not for use outside query*.c.
  *
- * Circle: query.c and query_dnssec.c are one engine in two files. query.c adds what DNSSEC
- * needs (RRSIGs, denial, DS in referrals) through query_dnssec.c, which starts its SERVFAIL
- * answer with query.c's query__start_response. */
+ * Circle: query.c, query_dnssec.c and query_gslb.c are one engine in three files. query.c
+ * adds what DNSSEC needs (RRSIGs, denial, DS in referrals) through query_dnssec.c, which
+ * starts its SERVFAIL answer with query.c's query__start_response, and answers a GSLB
+ * service through query_gslb.c, which answers NODATA with query.c's query__add_soa. */
 #ifndef GSLBD_QUERY_INT_H
 #define GSLBD_QUERY_INT_H
 
@@ -96,6 +97,17 @@ void query__write_opt(struct qctx *c);
 void query__start_response(struct qctx *c, bool with_question);
 
 /* ---- DNSSEC stage (query_dnssec.c) ---------------------------------------------------- */
+
+/* query.c: the zone's SOA in authority with the negative TTL (NEG-1..3), and in a signed
+ * zone for a DO query the proof of what is missing. 0 (SERVFAIL written when it could not
+ * be signed) or QUERY_EFULL. */
+int query__add_soa(struct qctx *c, const struct zone *z);
+
+/* query_gslb.c: A and/or AAAA of a GSLB service (POL-1..6): the policy picks a cluster,
+ * the answer holds its addresses of the type that are up. No address of the type: NODATA
+ * (POL-5). */
+int query__answer_service(struct qctx *c, const struct zone *z, const struct zone_node *n,
+                          uint16_t owner_off, bool want_a, bool want_aaaa);
 
 /* When z is signed and the query set DO, the RRSIG of rs (just written) after it, owner by
  * name or else at owner_off, counted in *count. 0; -1 when it did not fit (nothing
