@@ -18,8 +18,7 @@ struct etcd_req {
     CURL *easy;
     struct curl_slist *hdrs;
     char *body;
-    char *resp;
-    size_t len, cap;
+    struct text_buf resp; /* the reply so far (a watch: its unfinished line) */
     bool stream, failed;
     etcd_cb cb;
     void *arg;
@@ -260,7 +259,7 @@ static void req_free(struct etcd_req *r)
         curl_easy_cleanup(r->easy);
     curl_slist_free_all(r->hdrs);
     free(r->body);
-    free(r->resp);
+    free(r->resp.p);
     free(r);
 }
 
@@ -274,25 +273,15 @@ static void req_unlink(struct etcd *e, struct etcd_req *r)
         r->next->prev = r->prev;
 }
 
-static int append(struct etcd_req *r, const char *data, size_t len)
-{
-    struct text_buf b = {r->resp, r->len, r->cap};
-    int rc = text_buf_append(&b, data, len, ETCD_REPLY_MAX);
-    r->resp = b.p;
-    r->len = b.len;
-    r->cap = b.cap;
-    return rc;
-}
-
 /* A watch delivers one JSON object per line: hand every complete line on. */
 static void stream_lines(struct etcd_req *r)
 {
     size_t start = 0;
-    for (size_t i = 0; i < r->len && !r->failed; i++) {
-        if (r->resp[i] != '\n')
+    for (size_t i = 0; i < r->resp.len && !r->failed; i++) {
+        if (r->resp.p[i] != '\n')
             continue;
         json_error_t je;
-        json_t *j = json_loadb(r->resp + start, i - start, 0, &je);
+        json_t *j = json_loadb(r->resp.p + start, i - start, 0, &je);
         if (j != NULL) {
             const char *err = etcd_reply_error(j);
             if (err != NULL) {
@@ -305,15 +294,15 @@ static void stream_lines(struct etcd_req *r)
         }
         start = i + 1;
     }
-    memmove(r->resp, r->resp + start, r->len - start);
-    r->len -= start;
+    memmove(r->resp.p, r->resp.p + start, r->resp.len - start);
+    r->resp.len -= start;
 }
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
 {
     struct etcd_req *r = userp;
     size_t len = size * nmemb;
-    if (r->failed || append(r, data, len) < 0)
+    if (r->failed || text_buf_append(&r->resp, data, len, ETCD_REPLY_MAX) < 0)
         return 0; /* aborts the transfer */
     if (r->stream)
         stream_lines(r);
@@ -356,7 +345,7 @@ static void check_done(struct etcd *e)
             snprintf(err, sizeof(err), "%s: the watch stream ended", etcd_endpoint(e));
         } else {
             json_error_t je;
-            j = r->resp != NULL ? json_loadb(r->resp, r->len, 0, &je) : NULL;
+            j = r->resp.p != NULL ? json_loadb(r->resp.p, r->resp.len, 0, &je) : NULL;
             const char *ge = j != NULL ? etcd_reply_error(j) : "no JSON in the reply";
             if (ge == NULL && status == 200)
                 rc = 0;

@@ -68,13 +68,12 @@ static void copy_name(char *dst, size_t n, const char *src)
 
 /* Make *setp (holding *np) the n series that keys name, in keys' order: the i-th is the old
  * one same(old, keys, i) matches, kept with its samples, or else a new one from
- * make(keys, i) (born at sample born). Old ones not kept are freed. 0, or -ENOMEM with
+ * make(keys, i, born) (its first sample: born). Old ones not kept are freed. 0, or -ENOMEM with
  * nothing changed. The two sets (clusters, checks) hold different series; this sees them
  * as pointers only. Call with the history's lock held. */
 static int replace_series(void ***setp, size_t *np, size_t n, const void *keys,
                           bool (*same)(const void *old, const void *keys, size_t i),
-                          void *(*make)(const void *keys, size_t i), uint64_t born,
-                          uint64_t *(*born_of)(void *series))
+                          void *(*make)(const void *keys, size_t i, uint64_t born), uint64_t born)
 {
     void **old = *setp, **next = calloc(n + 1, sizeof(*next));
     bool *kept = calloc(*np + 1, sizeof(*kept));
@@ -90,8 +89,8 @@ static int replace_series(void ***setp, size_t *np, size_t n, const void *keys,
                 kept[j] = true;
             }
         }
-        if (next[i] == NULL && (next[i] = make(keys, i)) != NULL)
-            *born_of(next[i]) = born;
+        if (next[i] == NULL)
+            next[i] = make(keys, i, born);
         if (next[i] == NULL) { /* out of memory: undo, keep the old set */
             for (size_t k = 0; k < i; k++) {
                 bool was_old = false;
@@ -121,24 +120,21 @@ static bool same_cluster(const void *old, const void *keys, size_t i)
     return strcmp(c->name, ((const char *const *)keys)[i]) == 0;
 }
 
-static void *make_cluster(const void *keys, size_t i)
+static void *make_cluster(const void *keys, size_t i, uint64_t born)
 {
     struct history_cluster *c = calloc(1, sizeof(*c));
-    if (c != NULL)
+    if (c != NULL) {
         copy_name(c->name, sizeof(c->name), ((const char *const *)keys)[i]);
+        c->born = born;
+    }
     return c;
-}
-
-static uint64_t *cluster_born(void *series)
-{
-    return &((struct history_cluster *)series)->born;
 }
 
 int history_set_clusters(struct history *h, const char *const *names, size_t n)
 {
     pthread_mutex_lock(&h->lock);
     int r = replace_series((void ***)&h->clusters, &h->nclusters, n, names, same_cluster,
-                           make_cluster, h->nsamples, cluster_born);
+                           make_cluster, h->nsamples);
     pthread_mutex_unlock(&h->lock);
     return r;
 }
@@ -151,7 +147,7 @@ static bool same_check(const void *old, const void *keys, size_t i)
            strcmp(c->check, k->check) == 0;
 }
 
-static void *make_check(const void *keys, size_t i)
+static void *make_check(const void *keys, size_t i, uint64_t born)
 {
     const struct history_check_key *k = &((const struct history_check_key *)keys)[i];
     struct history_check *c = calloc(1, sizeof(*c));
@@ -159,20 +155,16 @@ static void *make_check(const void *keys, size_t i)
         copy_name(c->cluster, sizeof(c->cluster), k->cluster);
         copy_name(c->address, sizeof(c->address), k->address);
         copy_name(c->check, sizeof(c->check), k->check);
+        c->born = born;
     }
     return c;
-}
-
-static uint64_t *check_born(void *series)
-{
-    return &((struct history_check *)series)->born;
 }
 
 int history_set_checks(struct history *h, const struct history_check_key *keys, size_t n)
 {
     pthread_mutex_lock(&h->lock);
     int r = replace_series((void ***)&h->checks, &h->nchecks, n, keys, same_check, make_check,
-                           h->nsamples, check_born);
+                           h->nsamples);
     pthread_mutex_unlock(&h->lock);
     return r;
 }

@@ -11,10 +11,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "server/jsonfmt.h"
 #include "server/log.h"
 
 #define CLUSTERS_PREFIX "/api/v1/clusters/"

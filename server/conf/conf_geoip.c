@@ -406,9 +406,7 @@ static int geo_pin(struct conf_loader *ld, const char *key, json_t *el, void *ar
     if (r == 0)
         r = pin_regions(ld, el, pin);
     conf__path_cut(ld, mark);
-    if (r < 0)
-        return r;
-    return 0;
+    return r;
 }
 
 static int geo_pins(struct conf_loader *ld, json_t *v, void *base)

@@ -25,7 +25,7 @@ int sock_fail(int s, const struct conf_listen *l, const char *opt, int r, struct
 int sock_open(const struct conf_listen *l, int type, int *fd, struct err *e)
 {
     int fam = l->addr.ss_family;
-    bool stream = (type & SOCK_STREAM) == SOCK_STREAM;
+    bool stream = (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM;
     int s = socket(fam, type | SOCK_CLOEXEC, 0);
     if (s < 0)
         return err_set(e, -errno, NULL, 0, 0, "listen %s: %s socket: %s", l->text,
